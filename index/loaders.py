@@ -1,0 +1,171 @@
+"""Turn a file into plain text with a title and, for PDFs, where each page starts.
+
+Every reader returns the document's full text; chunk offsets index into exactly that text.
+Any failure becomes a `LoadError` with a short human reason.
+"""
+
+from __future__ import annotations
+
+import re
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import docx
+from bs4 import BeautifulSoup
+from charset_normalizer import from_bytes
+from pypdf import PdfReader
+from pypdf.errors import PdfReadError
+
+from index.errors import LoadError
+
+__all__ = ["SUPPORTED_SUFFIXES", "LoadedDocument", "load_document"]
+
+
+@dataclass(frozen=True)
+class LoadedDocument:
+    path: Path
+    title: str
+    text: str
+    page_starts: list[int] = field(default_factory=list)  # offset of page i+1 in `text` (PDF only)
+
+    def page_at(self, offset: int) -> int | None:
+        """1-based page holding the character at `offset`, or None for unpaged formats."""
+        page = None
+        for number, start in enumerate(self.page_starts, start=1):
+            if start > offset:
+                break
+            page = number
+        return page
+
+
+_BLOCK_TAGS = [
+    "p", "div", "li", "tr", "br", "pre", "table", "ul", "ol", "section", "article",
+    "header", "footer", "blockquote", "h1", "h2", "h3", "h4", "h5", "h6", "dt", "dd",
+]
+
+
+def _read_text_file(path: Path) -> str:
+    raw = path.read_bytes()
+    if b"\x00" in raw[:8192]:
+        raise LoadError(path, "binary content, not text")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        best = from_bytes(raw).best()
+        if best is None:
+            raise LoadError(path, "binary content, not text") from None
+        return str(best)
+
+
+def _first_line_title(text: str, path: Path, prefix: str = "") -> str:
+    for line in text.splitlines():
+        line = line.strip()
+        if line:
+            line = line.lstrip(prefix).strip() if prefix else line
+            return line if len(line) <= 120 else path.stem
+    return path.stem
+
+
+def _load_txt(path: Path) -> LoadedDocument:
+    text = _read_text_file(path)
+    return LoadedDocument(path, _first_line_title(text, path), text)
+
+
+def _load_md(path: Path) -> LoadedDocument:
+    text = _read_text_file(path)
+    heading = re.search(r"^#\s+(.+)$", text, flags=re.MULTILINE)
+    title = heading.group(1).strip() if heading else _first_line_title(text, path)
+    return LoadedDocument(path, title, text)
+
+
+def _load_html(path: Path) -> LoadedDocument:
+    soup = BeautifulSoup(_read_text_file(path), "html.parser")
+    for tag in soup(["script", "style", "noscript", "template"]):
+        tag.decompose()
+    for tag in soup.find_all(["td", "th"]):
+        tag.append(" ")
+    for tag in soup.find_all(_BLOCK_TAGS):
+        tag.append("\n")
+    lines = (re.sub(r"[ \t\xa0]+", " ", line).strip() for line in soup.get_text().splitlines())
+    text = re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+    heading = soup.title or soup.find("h1")
+    title = heading.get_text(" ", strip=True) if heading else ""
+    return LoadedDocument(path, title or _first_line_title(text, path), text)
+
+
+_LIST_ITEM = re.compile(r"\s*(?:[-•*]|\d+[.)])\s")
+
+
+def _unwrap(page_text: str) -> str:
+    """Join lines that PDF layout wrapped mid-sentence (a long line not ending a sentence,
+    followed by a line that does not start a list item), so sentences stay whole."""
+    lines = page_text.splitlines()
+    out = lines[:1]
+    for line in lines[1:]:
+        previous = out[-1].rstrip()
+        wrapped = len(previous) >= 50 and previous[-1:] not in ".:!?" and not _LIST_ITEM.match(line)
+        if wrapped:
+            out[-1] = f"{previous} {line.lstrip()}"
+        else:
+            out.append(line)
+    return "\n".join(out)
+
+
+def _load_pdf(path: Path) -> LoadedDocument:
+    try:
+        reader = PdfReader(path)
+        if reader.is_encrypted and not reader.decrypt(""):
+            raise LoadError(path, "encrypted PDF (a password is required)")
+        pages = [_unwrap((page.extract_text() or "").strip()) for page in reader.pages]
+        meta_title = (reader.metadata.title if reader.metadata else None) or ""
+    except LoadError:
+        raise
+    except (PdfReadError, ValueError, KeyError, TypeError) as exc:
+        raise LoadError(path, f"not a readable PDF ({exc})") from exc
+    text, starts = "", []
+    for page_text in pages:
+        starts.append(len(text))
+        text += page_text + "\n\n"
+    return LoadedDocument(path, meta_title.strip() or _first_line_title(text, path), text.rstrip(), starts)
+
+
+def _load_docx(path: Path) -> LoadedDocument:
+    try:
+        document = docx.Document(str(path))
+    except (zipfile.BadZipFile, KeyError, ValueError) as exc:
+        raise LoadError(path, "not a valid .docx file") from exc
+    blocks = [p.text.strip() for p in document.paragraphs if p.text.strip()]
+    for table in document.tables:
+        blocks.extend(" | ".join(cell.text.strip() for cell in row.cells) for row in table.rows)
+    text = "\n\n".join(blocks)
+    title = (document.core_properties.title or "").strip()
+    return LoadedDocument(path, title or _first_line_title(text, path), text)
+
+
+_READERS: dict[str, Callable[[Path], LoadedDocument]] = {
+    ".txt": _load_txt,
+    ".md": _load_md,
+    ".markdown": _load_md,
+    ".html": _load_html,
+    ".htm": _load_html,
+    ".pdf": _load_pdf,
+    ".docx": _load_docx,
+}
+
+SUPPORTED_SUFFIXES = frozenset(_READERS)
+
+
+def load_document(path: Path) -> LoadedDocument:
+    """Read `path` into a `LoadedDocument`, or raise `LoadError` saying why not."""
+    reader = _READERS.get(path.suffix.lower())
+    if reader is None:
+        raise LoadError(path, f"unsupported file type '{path.suffix or '(none)'}'")
+    try:
+        document = reader(path)
+    except OSError as exc:
+        raise LoadError(path, f"cannot be read ({exc.strerror or exc})") from exc
+    if not document.text.strip():
+        raise LoadError(path, "no text found (empty file, or a scanned PDF without a text layer)")
+    return document

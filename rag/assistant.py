@@ -1,0 +1,122 @@
+"""`Assistant.answer(question, history) -> Answer`: the one read path behind every surface.
+
+question (+ history) → standalone query → hybrid retrieval → generator → checked citations.
+The first two steps are a LangChain runnable chain; generation streams.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+from langchain_core.runnables import Runnable, RunnableLambda
+
+from index.errors import InputError
+from rag.citations import check_citations
+from rag.condense import Condenser
+from rag.generation import Generator, is_abstention
+from rag.retrieval import HybridRetriever
+from rag.types import Answer, Message
+
+__all__ = ["Assistant"]
+
+log = logging.getLogger(__name__)
+
+MAX_QUESTION_CHARS = 2000
+
+State = dict[str, Any]
+
+
+def _timed(name: str, step: Callable[[State], State]) -> Runnable[State, State]:
+    def run(state: State) -> State:
+        started = time.perf_counter()
+        update = step(state)
+        timings = {**state["timings"], name: (time.perf_counter() - started) * 1000}
+        return {**state, **update, "timings": timings}
+
+    return RunnableLambda(run, name=name)
+
+
+class Assistant:
+    def __init__(
+        self,
+        retriever: HybridRetriever,
+        generator: Generator,
+        condenser: Condenser,
+        history_turns: int,
+    ) -> None:
+        self.retriever = retriever
+        self.generator = generator
+        self.condenser = condenser
+        self.history_turns = history_turns
+        self._prepare = _timed("condense", self._condense) | _timed("retrieve", self._retrieve)
+
+    def _condense(self, state: State) -> State:
+        history = state["history"][-self.history_turns :] if self.history_turns else []
+        return {"standalone": self.condenser.condense(state["question"], history)}
+
+    def _retrieve(self, state: State) -> State:
+        return {"hits": self.retriever.retrieve(state["standalone"], sources=state["sources"])}
+
+    def stream(
+        self,
+        question: str,
+        history: Sequence[Message] = (),
+        sources: Sequence[str] | None = None,
+    ) -> Iterator[str | Answer]:
+        """Yield answer text pieces as they are generated, then the final checked `Answer`."""
+        question = question.strip()
+        if not question:
+            raise InputError("the question is empty")
+        if len(question) > MAX_QUESTION_CHARS:
+            raise InputError(f"the question is longer than {MAX_QUESTION_CHARS} characters")
+        started = time.perf_counter()
+        state = self._prepare.invoke(
+            {"question": question, "history": list(history), "sources": sources, "timings": {}}
+        )
+        hits = state["hits"]
+        generation_started = time.perf_counter()
+        pieces = []
+        for piece in self.generator.stream(question, hits):
+            pieces.append(piece)
+            yield piece
+        checked = check_citations("".join(pieces), hits)
+        timings = {
+            **state["timings"],
+            "generate": (time.perf_counter() - generation_started) * 1000,
+            "total": (time.perf_counter() - started) * 1000,
+        }
+        answer = Answer(
+            text=checked.text,
+            citations=checked.citations,
+            retrieved=hits,
+            standalone_query=state["standalone"],
+            prompt_version=self.generator.prompt_version,
+            generator=self.generator.name,
+            abstained=is_abstention(checked.text),
+            supported=bool(checked.citations),
+            dropped_markers=checked.dropped,
+            timings_ms={name: round(ms, 1) for name, ms in timings.items()},
+        )
+        log.info(
+            "answered in %.0f ms; retrieved=%s cited=%s prompt=%s abstained=%s",
+            timings["total"],
+            [h.chunk.id[:8] for h in hits],
+            [c.chunk_id[:8] for c in answer.citations],
+            answer.prompt_version,
+            answer.abstained,
+        )
+        yield answer
+
+    def answer(
+        self,
+        question: str,
+        history: Sequence[Message] = (),
+        sources: Sequence[str] | None = None,
+    ) -> Answer:
+        for item in self.stream(question, history, sources):
+            if isinstance(item, Answer):
+                return item
+        raise AssertionError("stream ended without an Answer")  # unreachable by construction

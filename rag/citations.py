@@ -1,0 +1,78 @@
+"""Citation checking: `[n]` markers are parsed, bounds-checked against the retrieved passages,
+and resolved to the passage sentence they support. Markers are never trusted: an out-of-range
+one is removed from the text and logged."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Sequence
+
+from index.types import Hit
+from rag.sentences import content_tokens, sentence_spans
+from rag.types import Citation
+
+__all__ = ["CheckedText", "check_citations"]
+
+log = logging.getLogger(__name__)
+
+_MARKER = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
+
+
+class CheckedText:
+    def __init__(self, text: str, citations: list[Citation], dropped: list[int]) -> None:
+        self.text = text
+        self.citations = citations
+        self.dropped = dropped
+
+
+def _best_sentence(claim: str, passage: str) -> tuple[int, int]:
+    """Span of the passage sentence sharing most content words with `claim`."""
+    claim_tokens = content_tokens(claim)
+    spans = sentence_spans(passage) or [(0, len(passage))]
+    return max(spans, key=lambda span: len(claim_tokens & content_tokens(passage[span[0] : span[1]])))
+
+
+def check_citations(text: str, hits: Sequence[Hit]) -> CheckedText:
+    """Keep markers 1..len(hits), drop the rest, and build one `Citation` per cited passage."""
+    dropped: list[int] = []
+    claims: dict[int, str] = {}  # passage number → the answer sentence that first cites it
+
+    for start, end in sentence_spans(text):
+        sentence = text[start:end]
+        claim = _MARKER.sub("", sentence)
+        for match in _MARKER.finditer(sentence):
+            for number in (int(n) for n in match.group(1).split(",")):
+                if 1 <= number <= len(hits):
+                    claims.setdefault(number, claim)
+                else:
+                    dropped.append(number)
+
+    def keep_valid(match: re.Match[str]) -> str:
+        valid = [n for n in match.group(1).split(",") if 1 <= int(n) <= len(hits)]
+        return "".join(f"[{int(n)}]" for n in valid)
+
+    cleaned = re.sub(r"[ \t]+([.,;:!?])", r"\1", _MARKER.sub(keep_valid, text)).strip()
+    if dropped:
+        log.warning("dropped citation markers outside 1..%d: %s", len(hits), dropped)
+
+    citations = []
+    for number, claim in sorted(claims.items()):
+        hit = hits[number - 1]
+        sentence_start, sentence_end = _best_sentence(claim, hit.chunk.text)
+        citations.append(
+            Citation(
+                n=number,
+                chunk_id=hit.chunk.id,
+                source=hit.chunk.source,
+                title=hit.chunk.title,
+                page=hit.chunk.page,
+                start=hit.chunk.start,
+                end=hit.chunk.end,
+                passage=hit.chunk.text,
+                sentence_start=sentence_start,
+                sentence_end=sentence_end,
+                score=hit.score,
+            )
+        )
+    return CheckedText(cleaned, citations, dropped)

@@ -1,0 +1,66 @@
+"""Prompts are versioned YAML files in prompts/ (`NAME.VERSION.yaml`) rendered with Jinja2.
+
+Loading is strict: the file must declare its variables, and rendering with a missing or an
+undeclared variable raises `PromptError`, as does any undefined name inside the template.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import yaml
+from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
+
+from index.errors import PromptError
+
+__all__ = ["Prompt", "load_prompt"]
+
+_ENV = jinja2.Environment(undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+
+
+@dataclass(frozen=True)
+class Prompt:
+    name: str
+    version: str
+    variables: frozenset[str]
+    system: jinja2.Template
+    user: jinja2.Template
+
+    @property
+    def id(self) -> str:
+        return f"{self.name}.{self.version}"
+
+    def render(self, **values: Any) -> list[BaseMessage]:
+        missing = self.variables - values.keys()
+        unknown = values.keys() - self.variables
+        if missing or unknown:
+            raise PromptError(
+                f"prompt {self.id}: missing variables {sorted(missing)}, unknown {sorted(unknown)}"
+            )
+        try:
+            return [
+                SystemMessage(self.system.render(**values).strip()),
+                HumanMessage(self.user.render(**values).strip()),
+            ]
+        except jinja2.UndefinedError as exc:
+            raise PromptError(f"prompt {self.id}: {exc}") from exc
+
+
+def load_prompt(folder: Path, name: str, version: str) -> Prompt:
+    path = folder / f"{name}.{version}.yaml"
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        return Prompt(
+            name=data["name"],
+            version=data["version"],
+            variables=frozenset(data["variables"]),
+            system=_ENV.from_string(data["system"]),
+            user=_ENV.from_string(data["user"]),
+        )
+    except FileNotFoundError as exc:
+        raise PromptError(f"prompt file {path} does not exist") from exc
+    except (yaml.YAMLError, KeyError, TypeError, jinja2.TemplateSyntaxError) as exc:
+        raise PromptError(f"prompt file {path} is malformed: {exc}") from exc

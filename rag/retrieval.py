@@ -1,0 +1,69 @@
+"""Hybrid retrieval: Chroma dense search and BM25, fused by reciprocal rank fusion.
+
+Every returned hit carries its cosine similarity to the query (`Hit.score`), also the ones
+found by BM25 alone, so the generator and the UI see one comparable relevance number.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from langchain_core.embeddings import Embeddings
+
+from index.lexical import LexicalIndex
+from index.store import ChunkStore
+from index.types import Hit
+
+__all__ = ["HybridRetriever", "reciprocal_rank_fusion"]
+
+
+def reciprocal_rank_fusion(rankings: Sequence[Sequence[str]], k: int) -> dict[str, float]:
+    """Σ 1/(k + rank) over the rankings an id appears in (rank 1-based)."""
+    fused: dict[str, float] = {}
+    for ranking in rankings:
+        for rank, item in enumerate(ranking, start=1):
+            fused[item] = fused.get(item, 0.0) + 1.0 / (k + rank)
+    return fused
+
+
+class HybridRetriever:
+    def __init__(
+        self,
+        store: ChunkStore,
+        lexical: LexicalIndex,
+        embeddings: Embeddings,
+        top_k: int,
+        candidates: int,
+        rrf_k: int,
+    ) -> None:
+        self.store = store
+        self.lexical = lexical
+        self.embeddings = embeddings
+        self.top_k = top_k
+        self.candidates = candidates
+        self.rrf_k = rrf_k
+
+    def retrieve(
+        self, query: str, k: int | None = None, sources: Sequence[str] | None = None
+    ) -> list[Hit]:
+        k = k or self.top_k
+        vector = self.embeddings.embed_query(query)
+        dense = self.store.search(vector, self.candidates, sources)
+        lexical = self.lexical.search(query, self.candidates, sources)
+        dense_ids = [h.chunk.id for h in dense]
+        lexical_ids = [chunk_id for chunk_id, _ in lexical]
+        fused = reciprocal_rank_fusion([dense_ids, lexical_ids], self.rrf_k)
+        best = sorted(fused, key=lambda i: fused[i], reverse=True)[:k]
+
+        known = {h.chunk.id: h for h in dense}
+        missing = [i for i in best if i not in known]
+        query_vector = np.asarray(vector)
+        for chunk, stored in self.store.get_with_vectors(missing):
+            known[chunk.id] = Hit(chunk=chunk, score=float(stored @ query_vector))
+        lexical_rank = {chunk_id: rank for rank, chunk_id in enumerate(lexical_ids, start=1)}
+        return [
+            known[i].model_copy(update={"fused": fused[i], "lexical_rank": lexical_rank.get(i)})
+            for i in best
+            if i in known
+        ]

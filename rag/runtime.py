@@ -1,0 +1,101 @@
+"""Wires Docent's components from one `Settings`: the only place that chooses implementations."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from langchain_core.embeddings import Embeddings
+from langchain_core.language_models import BaseChatModel
+
+from index.chunking import Chunker
+from index.errors import ConfigError
+from index.ingest import IngestReport, Ingestor
+from index.lexical import LexicalIndex
+from index.store import ChunkStore, IndexSignature
+from index.embeddings import load_embeddings
+from rag.assistant import Assistant
+from rag.condense import ChatCondenser, Condenser, RuleCondenser
+from rag.generation import ChatGenerator, ExtractiveGenerator, Generator
+from rag.prompts import load_prompt
+from rag.retrieval import HybridRetriever
+from rag.settings import Settings
+
+__all__ = ["Runtime", "build_runtime"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    embeddings: Embeddings
+    store: ChunkStore
+    lexical: LexicalIndex
+    ingestor: Ingestor
+    assistant: Assistant
+
+    def ensure_samples(self) -> IngestReport | None:
+        """Index the bundled samples when the collection is empty (first start)."""
+        if self.store.count() or not self.settings.samples_dir.is_dir():
+            return None
+        log.info("empty index: ingesting samples from %s", self.settings.samples_dir)
+        return self.ingestor.ingest([self.settings.samples_dir])
+
+
+def _chat_model(settings: Settings) -> BaseChatModel:
+    if not settings.openai_base_url:
+        raise ConfigError("DOCENT_GENERATOR=openai needs DOCENT_OPENAI_BASE_URL")
+    from langchain_openai import ChatOpenAI
+
+    return ChatOpenAI(
+        base_url=settings.openai_base_url,
+        model=settings.openai_model,
+        api_key=settings.openai_api_key,
+        temperature=settings.openai_temperature,
+        streaming=True,
+    )
+
+
+def build_runtime(
+    settings: Settings,
+    embeddings: Embeddings | None = None,
+    chat_model: BaseChatModel | None = None,
+) -> Runtime:
+    """Everything Docent needs. `embeddings` and `chat_model` may be passed in to share a loaded
+    model between runtimes or to use a scripted chat model in tests."""
+    embeddings = embeddings or load_embeddings(settings.embedding_model, settings.embed_batch_size)
+    chunker = Chunker(settings.chunk_size, settings.chunk_overlap)
+    signature: IndexSignature = {
+        "embedding_model": settings.embedding_model,
+        "dimension": len(embeddings.embed_query("dimension probe")),
+        "chunker": chunker.signature,
+    }
+    store = ChunkStore(settings.chroma_dir, settings.collection, signature)
+    lexical = LexicalIndex(settings.bm25_dir)
+    retriever = HybridRetriever(
+        store, lexical, embeddings, settings.top_k, settings.candidates, settings.rrf_k
+    )
+    generator: Generator
+    condenser: Condenser
+    if settings.generator == "openai" or chat_model is not None:
+        model = chat_model or _chat_model(settings)
+        generator = ChatGenerator(
+            model, load_prompt(settings.prompts_dir, "answer", settings.prompt_version)
+        )
+        condenser = ChatCondenser(
+            model, load_prompt(settings.prompts_dir, "condense", settings.prompt_version)
+        )
+    else:
+        generator = ExtractiveGenerator(
+            embeddings, settings.min_evidence, settings.max_answer_sentences
+        )
+        condenser = RuleCondenser()
+    return Runtime(
+        settings=settings,
+        embeddings=embeddings,
+        store=store,
+        lexical=lexical,
+        ingestor=Ingestor(store, lexical, embeddings, chunker),
+        assistant=Assistant(retriever, generator, condenser, settings.history_turns),
+    )

@@ -1,0 +1,42 @@
+"""Sentence spans and content-word tokens, shared by the extractive answerer and citation checks."""
+
+from __future__ import annotations
+
+import re
+
+import bm25s
+import Stemmer
+
+__all__ = ["content_tokens", "sentence_spans"]
+
+# A sentence ends after . ! ? (plus closing quotes and [n] citation markers) before a capital
+# or a digit, or at a line break.
+_BOUNDARY = re.compile(
+    r"(?<=[.!?])([\"'”’)]*(?:\s*\[\d+(?:\s*,\s*\d+)*\])*)\s+(?=[\"'“‘(]?[A-Z0-9])|\n+"
+)
+_STEMMER = Stemmer.Stemmer("english")
+_QUESTION_WORDS = {"what", "how", "when", "where", "who", "which", "do", "does", "can", "get", "much", "many"}
+_STOPWORDS = frozenset(bm25s.stopwords.STOPWORDS_EN) | _QUESTION_WORDS
+_WORD = re.compile(r"\w\w+")
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each sentence or line in `text`, whitespace trimmed, empty ones skipped."""
+    spans, start = [], 0
+    for match in _BOUNDARY.finditer(text):
+        spans.append((start, match.start() + len(match.group(1) or "")))
+        start = match.end()
+    spans.append((start, len(text)))
+    trimmed = []
+    for s, e in spans:
+        segment = text[s:e]
+        left, right = len(segment) - len(segment.lstrip()), len(segment.rstrip())
+        if right > left:
+            trimmed.append((s + left, s + right))
+    return trimmed
+
+
+def content_tokens(text: str) -> set[str]:
+    """Lower-cased, stemmed words of two or more characters, without stopwords."""
+    words = [w for w in _WORD.findall(text.lower()) if w not in _STOPWORDS]
+    return set(_STEMMER.stemWords(words))

@@ -1,0 +1,34 @@
+"""The web app: FastAPI with `/api/health`, and the Gradio chat mounted at `/`."""
+
+from __future__ import annotations
+
+import gradio as gr
+from fastapi import FastAPI
+
+from rag.runtime import Runtime
+from rag.ui import ChatUI
+
+__all__ = ["create_app"]
+
+
+def create_app(runtime: Runtime) -> FastAPI:
+    app = FastAPI(title="Docent", summary="Answers from your documents, with citations.")
+
+    @app.get("/api/health")
+    def health() -> dict[str, object]:
+        return {
+            "status": "ok",
+            "chunks": runtime.store.count(),
+            "documents": len(runtime.store.sources()),
+            "generator": runtime.assistant.generator.name,
+        }
+
+    ui = ChatUI(runtime)
+    return gr.mount_gradio_app(
+        app,
+        ui.create_app(),
+        path="/",
+        css=ui.css(),
+        max_file_size=f"{runtime.settings.max_upload_mb}mb",
+        footer_links=["api"],
+    )

@@ -1,0 +1,78 @@
+"""All configuration in one typed object, read from `DOCENT_*` environment variables (or .env)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from index.embeddings import BUNDLED_MODEL
+
+__all__ = ["Settings"]
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    """Built once at the edge (app.py) and passed down; nothing reads the environment again."""
+
+    model_config = SettingsConfigDict(env_prefix="DOCENT_", env_file=".env", extra="ignore")
+
+    # Storage
+    data_dir: Path = Field(Path(".docent"), description="Where the Chroma and BM25 indexes live.")
+    collection: str = Field("docent", description="Chroma collection name.")
+    samples_dir: Path = Field(
+        PROJECT_ROOT / "samples", description="Indexed on first start when the index is empty."
+    )
+
+    # Ingestion
+    embedding_model: str = Field(
+        BUNDLED_MODEL, description="'all-MiniLM-L6-v2' (bundled) or a local model folder."
+    )
+    embed_batch_size: int = Field(32, ge=1)
+    chunk_size: int = Field(800, ge=100, description="Maximum characters per chunk.")
+    chunk_overlap: int = Field(120, ge=0, description="Characters shared by neighbouring chunks.")
+
+    # Retrieval
+    top_k: int = Field(5, ge=1, le=50, description="Passages handed to the generator.")
+    candidates: int = Field(30, ge=1, description="Hits taken from each retriever before fusion.")
+    rrf_k: int = Field(60, ge=1, description="Reciprocal rank fusion constant.")
+
+    # Answering
+    generator: Literal["extractive", "openai"] = "extractive"
+    min_evidence: float = Field(
+        0.45, description="Extractive: best sentence score below this means 'not in the documents'."
+    )
+    max_answer_sentences: int = Field(2, ge=1, le=6)
+    prompt_version: str = Field("v1", description="Suffix of the prompt files in prompts/.")
+    prompts_dir: Path = PROJECT_ROOT / "prompts"
+    openai_base_url: str | None = Field(None, description="OpenAI-compatible endpoint URL.")
+    openai_model: str = "gpt-4o-mini"
+    openai_api_key: SecretStr = SecretStr("not-needed")
+    openai_temperature: float = 0.0
+    history_turns: int = Field(6, ge=0, description="Past messages used to rewrite follow-ups.")
+
+    # Serving
+    host: str = "127.0.0.1"
+    port: int = Field(7860, ge=1, le=65535)
+    max_upload_mb: int = Field(50, ge=1)
+
+    @model_validator(mode="after")
+    def _overlap_below_size(self) -> Settings:
+        if self.chunk_overlap >= self.chunk_size:
+            raise ValueError("chunk_overlap must be smaller than chunk_size")
+        return self
+
+    @property
+    def chroma_dir(self) -> Path:
+        return self.data_dir / "chroma"
+
+    @property
+    def bm25_dir(self) -> Path:
+        return self.data_dir / "bm25" / self.collection
+
+    @property
+    def uploads_dir(self) -> Path:
+        return self.data_dir / "uploads"
