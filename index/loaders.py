@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import docx
+from docx.opc.exceptions import PackageNotFoundError
 from bs4 import BeautifulSoup
 from charset_normalizer import from_bytes
 from pypdf import PdfReader
@@ -134,7 +135,7 @@ def _load_pdf(path: Path) -> LoadedDocument:
 def _load_docx(path: Path) -> LoadedDocument:
     try:
         document = docx.Document(str(path))
-    except (zipfile.BadZipFile, KeyError, ValueError) as exc:
+    except (zipfile.BadZipFile, PackageNotFoundError, KeyError, ValueError) as exc:
         raise LoadError(path, "not a valid .docx file") from exc
     blocks = [p.text.strip() for p in document.paragraphs if p.text.strip()]
     for table in document.tables:

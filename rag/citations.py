@@ -9,7 +9,7 @@ import re
 from collections.abc import Sequence
 
 from index.types import Hit
-from rag.sentences import content_tokens, sentence_spans
+from rag.sentences import content_tokens, passage_units, sentence_spans
 from rag.types import Citation
 
 __all__ = ["CheckedText", "check_citations"]
@@ -27,16 +27,17 @@ class CheckedText:
 
 
 def _best_sentence(claim: str, passage: str) -> tuple[int, int]:
-    """Span of the passage sentence sharing most content words with `claim`."""
+    """Span of the passage unit sharing most content words with `claim`."""
     claim_tokens = content_tokens(claim)
-    spans = sentence_spans(passage) or [(0, len(passage))]
-    return max(spans, key=lambda span: len(claim_tokens & content_tokens(passage[span[0] : span[1]])))
+    units = passage_units(passage) or [(0, len(passage), passage)]
+    start, end, _ = max(units, key=lambda unit: len(claim_tokens & content_tokens(unit[2])))
+    return start, end
 
 
 def check_citations(text: str, hits: Sequence[Hit]) -> CheckedText:
     """Keep markers 1..len(hits), drop the rest, and build one `Citation` per cited passage."""
     dropped: list[int] = []
-    claims: dict[int, str] = {}  # passage number → the answer sentence that first cites it
+    claims: dict[int, list[str]] = {}  # passage number → the answer sentences citing it
 
     for start, end in sentence_spans(text):
         sentence = text[start:end]
@@ -44,7 +45,7 @@ def check_citations(text: str, hits: Sequence[Hit]) -> CheckedText:
         for match in _MARKER.finditer(sentence):
             for number in (int(n) for n in match.group(1).split(",")):
                 if 1 <= number <= len(hits):
-                    claims.setdefault(number, claim)
+                    claims.setdefault(number, []).append(claim)
                 else:
                     dropped.append(number)
 
@@ -57,9 +58,9 @@ def check_citations(text: str, hits: Sequence[Hit]) -> CheckedText:
         log.warning("dropped citation markers outside 1..%d: %s", len(hits), dropped)
 
     citations = []
-    for number, claim in sorted(claims.items()):
+    for number, numbered_claims in sorted(claims.items()):
         hit = hits[number - 1]
-        sentence_start, sentence_end = _best_sentence(claim, hit.chunk.text)
+        highlights = list(dict.fromkeys(_best_sentence(c, hit.chunk.text) for c in numbered_claims))
         citations.append(
             Citation(
                 n=number,
@@ -70,8 +71,7 @@ def check_citations(text: str, hits: Sequence[Hit]) -> CheckedText:
                 start=hit.chunk.start,
                 end=hit.chunk.end,
                 passage=hit.chunk.text,
-                sentence_start=sentence_start,
-                sentence_end=sentence_end,
+                highlights=highlights,
                 score=hit.score,
             )
         )

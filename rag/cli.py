@@ -69,9 +69,10 @@ def _ask(settings: Settings, args: argparse.Namespace) -> int:
         print("\nSources:")
     for citation in answer.citations:
         page = f", page {citation.page}" if citation.page is not None else ""
-        quote = citation.passage[citation.sentence_start : citation.sentence_end]
         print(f"[{citation.n}] {citation.title} ({display_source(citation.source)}{page}, "
-              f"chars {citation.start}-{citation.end})\n    \"{quote}\"")
+              f"chars {citation.start}-{citation.end})")
+        for start, end in citation.highlights:
+            print(f"    \"{citation.passage[start:end]}\"")
     return 0
 
 

@@ -20,7 +20,7 @@ from langchain_core.language_models import BaseChatModel
 from index.errors import GenerationError
 from index.types import Hit
 from rag.prompts import Prompt
-from rag.sentences import content_tokens, sentence_spans
+from rag.sentences import content_tokens, passage_units
 
 __all__ = ["NOT_FOUND", "ChatGenerator", "ExtractiveGenerator", "Generator", "is_abstention"]
 
@@ -86,8 +86,8 @@ class ExtractiveGenerator:
         """(score, passage number, plain sentence) for every candidate sentence, best first."""
         candidates = []
         for number, hit in enumerate(hits, start=1):
-            for start, end in sentence_spans(hit.chunk.text):
-                sentence = _plain(hit.chunk.text[start:end])
+            for _, _, reading in passage_units(hit.chunk.text):
+                sentence = _plain(reading)
                 if len(sentence.split()) >= 4:
                     candidates.append((number, sentence))
         if not candidates:

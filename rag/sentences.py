@@ -40,3 +40,38 @@ def content_tokens(text: str) -> set[str]:
     """Lower-cased, stemmed words of two or more characters, without stopwords."""
     words = [w for w in _WORD.findall(text.lower()) if w not in _STOPWORDS]
     return set(_STEMMER.stemWords(words))
+
+
+_TABLE_ROW = re.compile(r"^\s*\|.*\|\s*$")
+_TABLE_RULE = re.compile(r"^[\s|:\-]+$")
+
+
+def passage_units(text: str) -> list[tuple[int, int, str]]:
+    """The answerable units of a passage as (start, end, reading text).
+
+    Mostly sentences; a label line ending in ':' reads together with the line after it, and a
+    Markdown table row reads after the sentence that introduces the table, so 'Berlin | €165'
+    becomes 'Hotel bookings must not exceed these nightly caps: Berlin | €165'.
+    """
+    spans = sentence_spans(text)
+    units: list[tuple[int, int, str]] = []
+    caption = ""
+    index = 0
+    while index < len(spans):
+        start, end = spans[index]
+        segment = text[start:end]
+        if _TABLE_ROW.match(segment):
+            if not _TABLE_RULE.match(segment):
+                cells = " | ".join(c.strip() for c in segment.strip().strip("|").split("|"))
+                units.append((start, end, f"{caption} {cells}".strip()))
+        elif segment.endswith(":") and index + 1 < len(spans) and not _TABLE_ROW.match(
+            text[spans[index + 1][0] : spans[index + 1][1]]
+        ):
+            end = spans[index + 1][1]
+            units.append((start, end, " ".join(text[start:end].split())))
+            index += 1
+        else:
+            caption = segment
+            units.append((start, end, segment))
+        index += 1
+    return units

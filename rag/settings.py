@@ -43,7 +43,7 @@ class Settings(BaseSettings):
     # Answering
     generator: Literal["extractive", "openai"] = "extractive"
     min_evidence: float = Field(
-        0.45, description="Extractive: best sentence score below this means 'not in the documents'."
+        0.40, description="Extractive: best sentence score below this means 'not in the documents'."
     )
     max_answer_sentences: int = Field(2, ge=1, le=6)
     prompt_version: str = Field("v1", description="Suffix of the prompt files in prompts/.")

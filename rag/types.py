@@ -27,8 +27,9 @@ class Citation(BaseModel):
     start: int
     end: int
     passage: str
-    sentence_start: int = Field(description="Cited sentence span inside `passage`.")
-    sentence_end: int
+    highlights: list[tuple[int, int]] = Field(
+        description="Spans of the cited sentences inside `passage`, in answer order."
+    )
     score: float
 
 

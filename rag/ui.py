@@ -52,13 +52,20 @@ def safe_filename(name: str) -> str:
     return cleaned[:120]
 
 
+def _highlighted(text: str, spans: list[tuple[int, int]]) -> str:
+    """`text` escaped, with each span wrapped in <mark>."""
+    parts, at = [], 0
+    for start, end in sorted(spans):
+        if start < at:
+            continue
+        parts += [html.escape(text[at:start]), f"<mark>{html.escape(text[start:end])}</mark>"]
+        at = end
+    return "".join([*parts, html.escape(text[at:])])
+
+
 def _card(number: int | None, hit_text: str, title: str, source: str, page: int | None,
-          score: float, span: tuple[int, int] | None) -> str:
-    if span:
-        before, cited, after = hit_text[: span[0]], hit_text[span[0] : span[1]], hit_text[span[1] :]
-        body = f"{html.escape(before)}<mark>{html.escape(cited)}</mark>{html.escape(after)}"
-    else:
-        body = html.escape(hit_text)
+          score: float, spans: list[tuple[int, int]]) -> str:
+    body = _highlighted(hit_text, spans)
     label = f"[{number}] " if number is not None else ""
     where = html.escape(display_source(source)) + (f", page {page}" if page is not None else "")
     return (
@@ -71,12 +78,12 @@ def _card(number: int | None, hit_text: str, title: str, source: str, page: int 
 
 def citation_card(citation: Citation) -> str:
     return _card(citation.n, citation.passage, citation.title, citation.source, citation.page,
-                 citation.score, (citation.sentence_start, citation.sentence_end))
+                 citation.score, citation.highlights)
 
 
 def hit_card(hit: Hit) -> str:
     chunk = hit.chunk
-    return _card(None, chunk.text, chunk.title, chunk.source, chunk.page, hit.score, None)
+    return _card(None, chunk.text, chunk.title, chunk.source, chunk.page, hit.score, [])
 
 
 def sources_html(answer: Answer) -> str:

@@ -1,6 +1,6 @@
 """Build the binary sample documents from their Markdown sources.
 
-Converts ``samples/src/*.md`` into ``samples/*.pdf`` (fpdf2, core Helvetica
+Converts ``scripts/sample_sources/*.md`` into ``samples/*.pdf`` (fpdf2, core Helvetica
 font, so sources for PDFs must be latin-1) and ``samples/*.docx``
 (python-docx). The source dialect is deliberately tiny: ``#`` headings,
 ``- `` bullets, blank-line separated paragraphs, ``**bold**`` and a
@@ -154,7 +154,7 @@ def main(argv: list[str]) -> int:
     """Build every target and print a one-line summary for each."""
     samples = Path(argv[0]) if argv else SAMPLES_DIR
     for stem, fmt in TARGETS.items():
-        blocks = parse((samples / "src" / f"{stem}.md").read_text(encoding="utf-8"))
+        blocks = parse((Path(__file__).parent / "sample_sources" / f"{stem}.md").read_text(encoding="utf-8"))
         out = samples / f"{stem}.{fmt}"
         if fmt == "pdf":
             print(f"{out}: {write_pdf(blocks, out)} pages")

@@ -1,0 +1,124 @@
+"""Real components everywhere: Chroma in a temp dir, the bundled embedding model, a live server.
+The only stand-in is `ScriptedChatModel`, a deterministic chat model at the LLM boundary."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+from langchain_core.callbacks import CallbackManagerForLLMRun
+from langchain_core.embeddings import Embeddings
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
+from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+
+from index.embeddings import BUNDLED_MODEL, load_embeddings
+from rag.runtime import Runtime, build_runtime
+from rag.server import create_app
+from rag.settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLES = ROOT / "samples"
+
+
+class ScriptedChatModel(BaseChatModel):
+    """Replies with `reply(messages)` and records every message list it was sent."""
+
+    reply: Callable[[list[BaseMessage]], str]
+    received: list[list[BaseMessage]] = []
+
+    @property
+    def _llm_type(self) -> str:
+        return "scripted"
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        self.received.append(messages)
+        return ChatResult(generations=[ChatGeneration(message=AIMessage(self.reply(messages)))])
+
+    def _stream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> Iterator[ChatGenerationChunk]:
+        self.received.append(messages)
+        for word in self.reply(messages).split(" "):
+            yield ChatGenerationChunk(message=AIMessageChunk(content=word + " "))
+
+
+def make_settings(data_dir: Path, **overrides: Any) -> Settings:
+    return Settings(data_dir=data_dir, samples_dir=SAMPLES, _env_file=None, **overrides)  # type: ignore[call-arg]
+
+
+@pytest.fixture(scope="session")
+def embeddings() -> Embeddings:
+    return load_embeddings(BUNDLED_MODEL)
+
+
+@pytest.fixture
+def fresh_runtime(tmp_path: Path, embeddings: Embeddings) -> Runtime:
+    """An empty index in a temp dir."""
+    return build_runtime(make_settings(tmp_path / "data"), embeddings=embeddings)
+
+
+@pytest.fixture(scope="session")
+def sample_runtime(tmp_path_factory: pytest.TempPathFactory, embeddings: Embeddings) -> Runtime:
+    """The bundled samples indexed once for the session (read-only use)."""
+    runtime = build_runtime(make_settings(tmp_path_factory.mktemp("samples-index")), embeddings=embeddings)
+    report = runtime.ingestor.ingest([SAMPLES])
+    assert not report.failed, report.failed
+    return runtime
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory: pytest.TempPathFactory, embeddings: Embeddings) -> Iterator[str]:
+    """The real app (FastAPI + Gradio) over a fresh copy of the samples, on 127.0.0.1."""
+    data = tmp_path_factory.mktemp("server-data")
+    runtime = build_runtime(make_settings(data), embeddings=embeddings)
+    runtime.ensure_samples()
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(runtime), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not server.started:
+        if time.monotonic() > deadline:
+            raise RuntimeError("server did not start")
+        time.sleep(0.1)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture
+def copy_samples(tmp_path: Path) -> Callable[..., Path]:
+    def copy(*names: str) -> Path:
+        folder = tmp_path / "docs"
+        folder.mkdir(exist_ok=True)
+        for name in names:
+            shutil.copy(SAMPLES / name, folder / name)
+        return folder
+
+    return copy
