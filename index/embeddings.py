@@ -17,6 +17,7 @@ BUNDLED_MODEL = "all-MiniLM-L6-v2"
 # Never reach for a model hub: every model is a local folder.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 
 
 def resolve_model_path(name: str) -> Path:
@@ -35,6 +36,9 @@ def resolve_model_path(name: str) -> Path:
 
 def load_embeddings(name: str, batch_size: int = 32) -> Embeddings:
     """Normalised sentence embeddings (cosine = dot product) from a local model."""
+    from transformers.utils import logging as transformers_logging
+
+    transformers_logging.disable_progress_bar()  # type: ignore[no-untyped-call] # no "Loading weights" bar on every start
     return HuggingFaceEmbeddings(
         model_name=str(resolve_model_path(name)),
         model_kwargs={"device": "cpu"},

@@ -67,9 +67,9 @@ def _expand(paths: Iterable[Path]) -> Iterator[Path]:
     for path in paths:
         if path.is_dir():
             for child in sorted(path.rglob("*")):
-                if child.is_file() and child.suffix.lower() in SUPPORTED_SUFFIXES:
-                    if not any(part.startswith(".") for part in child.relative_to(path).parts):
-                        yield child
+                hidden = any(part.startswith(".") for part in child.relative_to(path).parts)
+                if child.is_file() and child.suffix.lower() in SUPPORTED_SUFFIXES and not hidden:
+                    yield child
         else:
             yield path
 

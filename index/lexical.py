@@ -7,9 +7,11 @@ readers when the saved copy is newer than the one in memory, so questions never 
 from __future__ import annotations
 
 import json
+import logging
 import shutil
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import cast
 
 import bm25s
 import numpy as np
@@ -20,6 +22,8 @@ from index.types import Chunk
 __all__ = ["LexicalIndex"]
 
 _IDS_FILE = "chunk_ids.json"
+
+logging.getLogger("bm25s").setLevel(logging.WARNING)
 
 
 class LexicalIndex:
@@ -35,7 +39,7 @@ class LexicalIndex:
         tokens = bm25s.tokenize(
             texts, stopwords="en", stemmer=self._stemmer, return_ids=False, show_progress=False
         )
-        return tokens  # type: ignore[return-value]
+        return cast(list[list[str]], tokens)
 
     def _stamp(self) -> float | None:
         ids_file = self.folder / _IDS_FILE
@@ -49,7 +53,9 @@ class LexicalIndex:
         self._bm25, self._ids = None, []
         if chunks:
             bm25 = bm25s.BM25()
-            bm25.index(self._tokenize([f"{c.title}\n{c.text}" for c in chunks]), show_progress=False)
+            bm25.index(
+                self._tokenize([f"{c.title}\n{c.text}" for c in chunks]), show_progress=False
+            )
             bm25.save(str(self.folder), show_progress=False)
             self._bm25 = bm25
         self._ids = [c.id for c in chunks]
@@ -79,7 +85,7 @@ class LexicalIndex:
     def search(
         self, query: str, k: int, sources: Iterable[str] | None = None
     ) -> list[tuple[str, float]]:
-        """Chunk ids and BM25 scores, best first; only positive scores, optionally only `sources`."""
+        """Chunk ids and positive BM25 scores, best first, optionally only from `sources`."""
         self._refresh()
         tokens = self._tokenize([query])
         if self._bm25 is None or not tokens[0]:

@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import docx
-from docx.opc.exceptions import PackageNotFoundError
 from bs4 import BeautifulSoup
 from charset_normalizer import from_bytes
+from docx.opc.exceptions import PackageNotFoundError
 from pypdf import PdfReader
 from pypdf.errors import PdfReadError
 
@@ -42,8 +42,28 @@ class LoadedDocument:
 
 
 _BLOCK_TAGS = [
-    "p", "div", "li", "tr", "br", "pre", "table", "ul", "ol", "section", "article",
-    "header", "footer", "blockquote", "h1", "h2", "h3", "h4", "h5", "h6", "dt", "dd",
+    "p",
+    "div",
+    "li",
+    "tr",
+    "br",
+    "pre",
+    "table",
+    "ul",
+    "ol",
+    "section",
+    "article",
+    "header",
+    "footer",
+    "blockquote",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "dt",
+    "dd",
 ]
 
 
@@ -129,7 +149,9 @@ def _load_pdf(path: Path) -> LoadedDocument:
     for page_text in pages:
         starts.append(len(text))
         text += page_text + "\n\n"
-    return LoadedDocument(path, meta_title.strip() or _first_line_title(text, path), text.rstrip(), starts)
+    return LoadedDocument(
+        path, meta_title.strip() or _first_line_title(text, path), text.rstrip(), starts
+    )
 
 
 def _load_docx(path: Path) -> LoadedDocument:

@@ -106,7 +106,9 @@ class ChunkStore:
         """Chunks and their stored vectors, in the order of `ids` (unknown ids are skipped)."""
         if not ids:
             return []
-        found = self._collection.get(ids=list(ids), include=["documents", "metadatas", "embeddings"])
+        found = self._collection.get(
+            ids=list(ids), include=["documents", "metadatas", "embeddings"]
+        )
         docs, metas = found["documents"] or [], found["metadatas"] or []
         vectors = found["embeddings"] if found["embeddings"] is not None else []
         by_id = {
@@ -124,7 +126,7 @@ class ChunkStore:
             return []
         where: Any = {"source": {"$in": allowed}} if allowed else None
         found = self._collection.query(
-            query_embeddings=[list(vector)],
+            query_embeddings=np.asarray([vector], dtype=np.float32),
             n_results=min(k, self.count()),
             where=where,
             include=["documents", "metadatas", "distances"],
@@ -141,7 +143,9 @@ class ChunkStore:
 
     # --- writes ----------------------------------------------------------------------------
 
-    def add(self, chunks: Sequence[Chunk], vectors: Sequence[Sequence[float]], file_hash: str) -> None:
+    def add(
+        self, chunks: Sequence[Chunk], vectors: Sequence[Sequence[float]], file_hash: str
+    ) -> None:
         step = self._client.get_max_batch_size()
         for at in range(0, len(chunks), step):
             batch = chunks[at : at + step]
@@ -149,7 +153,7 @@ class ChunkStore:
                 ids=[c.id for c in batch],
                 documents=[c.text for c in batch],
                 metadatas=[_metadata(c, file_hash) for c in batch],
-                embeddings=[list(v) for v in vectors[at : at + step]],
+                embeddings=np.asarray(vectors[at : at + step], dtype=np.float32),
             )
 
     def update_metadata(self, chunks: Sequence[Chunk], file_hash: str) -> None:

@@ -15,11 +15,15 @@ __all__ = ["main"]
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="app.py", description="Docent: cited answers from your documents.")
+    parser = argparse.ArgumentParser(
+        prog="app.py", description="Docent: cited answers from your documents."
+    )
     commands = parser.add_subparsers(dest="command")
     ingest = commands.add_parser("ingest", help="add or update documents in the index")
     ingest.add_argument("paths", nargs="+", type=Path, help="files or folders")
-    ingest.add_argument("--prune", action="store_true", help="remove documents whose files are gone")
+    ingest.add_argument(
+        "--prune", action="store_true", help="remove documents whose files are gone"
+    )
     ingest.add_argument("--rebuild", action="store_true", help="drop the collection and index anew")
     ask = commands.add_parser("ask", help="answer one question")
     ask.add_argument("question")
@@ -69,10 +73,12 @@ def _ask(settings: Settings, args: argparse.Namespace) -> int:
         print("\nSources:")
     for citation in answer.citations:
         page = f", page {citation.page}" if citation.page is not None else ""
-        print(f"[{citation.n}] {citation.title} ({display_source(citation.source)}{page}, "
-              f"chars {citation.start}-{citation.end})")
+        print(
+            f"[{citation.n}] {citation.title} ({display_source(citation.source)}{page}, "
+            f"chars {citation.start}-{citation.end})"
+        )
         for start, end in citation.highlights:
-            print(f"    \"{citation.passage[start:end]}\"")
+            print(f'    "{citation.passage[start:end]}"')
     return 0
 
 

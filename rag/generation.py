@@ -86,9 +86,12 @@ class ExtractiveGenerator:
         """(score, passage number, plain sentence) for every candidate sentence, best first."""
         candidates = []
         for number, hit in enumerate(hits, start=1):
-            for _, _, reading in passage_units(hit.chunk.text):
-                sentence = _plain(reading)
-                if len(sentence.split()) >= 4:
+            units = passage_units(hit.chunk.text)
+            for index, (_, _, reading) in enumerate(units):
+                sentence = _plain(" ".join(reading.split()))
+                cut_at_start = index == 0 and sentence[:1].islower()
+                cut_at_end = index == len(units) - 1 and sentence[-1:] not in ".!?:)\"'"
+                if len(sentence.split()) >= 4 and not cut_at_start and not cut_at_end:
                     candidates.append((number, sentence))
         if not candidates:
             return []

@@ -9,11 +9,11 @@ from langchain_core.embeddings import Embeddings
 from langchain_core.language_models import BaseChatModel
 
 from index.chunking import Chunker
+from index.embeddings import load_embeddings
 from index.errors import ConfigError
-from index.ingest import IngestReport, Ingestor
+from index.ingest import Ingestor, IngestReport
 from index.lexical import LexicalIndex
 from index.store import ChunkStore, IndexSignature
-from index.embeddings import load_embeddings
 from rag.assistant import Assistant
 from rag.condense import ChatCondenser, Condenser, RuleCondenser
 from rag.generation import ChatGenerator, ExtractiveGenerator, Generator

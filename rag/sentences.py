@@ -15,15 +15,49 @@ _BOUNDARY = re.compile(
     r"(?<=[.!?])([\"'”’)]*(?:\s*\[\d+(?:\s*,\s*\d+)*\])*)\s+(?=[\"'“‘(]?[A-Z0-9])|\n+"
 )
 _STEMMER = Stemmer.Stemmer("english")
-_QUESTION_WORDS = {"what", "how", "when", "where", "who", "which", "do", "does", "can", "get", "much", "many"}
+_QUESTION_WORDS = {
+    "what",
+    "how",
+    "when",
+    "where",
+    "who",
+    "which",
+    "do",
+    "does",
+    "can",
+    "get",
+    "much",
+    "many",
+}
 _STOPWORDS = frozenset(bm25s.stopwords.STOPWORDS_EN) | _QUESTION_WORDS
 _WORD = re.compile(r"\w\w+")
 
 
+_LIST_START = re.compile(r"\s*(?:[-•*|#>]|\d+[.)]\s)")
+
+
+def _is_wrap(text: str, newline: re.Match[str]) -> bool:
+    """A single line break inside a hard-wrapped paragraph, not the end of a line of its own."""
+    if newline.group(0).count("\n") > 1:
+        return False
+    line_start = text.rfind("\n", 0, newline.start()) + 1
+    previous = text[line_start : newline.start()].rstrip()
+    following = text[newline.end() :]
+    return (
+        len(previous) >= 50
+        and previous[-1:] not in ".!?:"
+        and not previous.lstrip().startswith("|")
+        and not _LIST_START.match(following)
+    )
+
+
 def sentence_spans(text: str) -> list[tuple[int, int]]:
-    """(start, end) of each sentence or line in `text`, whitespace trimmed, empty ones skipped."""
+    """(start, end) of each sentence or line in `text`, whitespace trimmed, empty ones skipped.
+    Hard-wrapped lines of one paragraph stay together."""
     spans, start = [], 0
     for match in _BOUNDARY.finditer(text):
+        if match.group(1) is None and _is_wrap(text, match):
+            continue
         spans.append((start, match.start() + len(match.group(1) or "")))
         start = match.end()
     spans.append((start, len(text)))
@@ -64,8 +98,10 @@ def passage_units(text: str) -> list[tuple[int, int, str]]:
             if not _TABLE_RULE.match(segment):
                 cells = " | ".join(c.strip() for c in segment.strip().strip("|").split("|"))
                 units.append((start, end, f"{caption} {cells}".strip()))
-        elif segment.endswith(":") and index + 1 < len(spans) and not _TABLE_ROW.match(
-            text[spans[index + 1][0] : spans[index + 1][1]]
+        elif (
+            segment.endswith(":")
+            and index + 1 < len(spans)
+            and not _TABLE_ROW.match(text[spans[index + 1][0] : spans[index + 1][1]])
         ):
             end = spans[index + 1][1]
             units.append((start, end, " ".join(text[start:end].split())))

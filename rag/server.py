@@ -24,7 +24,7 @@ def create_app(runtime: Runtime) -> FastAPI:
         }
 
     ui = ChatUI(runtime)
-    return gr.mount_gradio_app(
+    mounted: FastAPI = gr.mount_gradio_app(
         app,
         ui.create_app(),
         path="/",
@@ -32,3 +32,4 @@ def create_app(runtime: Runtime) -> FastAPI:
         max_file_size=f"{runtime.settings.max_upload_mb}mb",
         footer_links=["api"],
     )
+    return mounted

@@ -12,7 +12,7 @@ import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import gradio as gr
 
@@ -63,8 +63,15 @@ def _highlighted(text: str, spans: list[tuple[int, int]]) -> str:
     return "".join([*parts, html.escape(text[at:])])
 
 
-def _card(number: int | None, hit_text: str, title: str, source: str, page: int | None,
-          score: float, spans: list[tuple[int, int]]) -> str:
+def _card(
+    number: int | None,
+    hit_text: str,
+    title: str,
+    source: str,
+    page: int | None,
+    score: float,
+    spans: list[tuple[int, int]],
+) -> str:
     body = _highlighted(hit_text, spans)
     label = f"[{number}] " if number is not None else ""
     where = html.escape(display_source(source)) + (f", page {page}" if page is not None else "")
@@ -77,8 +84,15 @@ def _card(number: int | None, hit_text: str, title: str, source: str, page: int 
 
 
 def citation_card(citation: Citation) -> str:
-    return _card(citation.n, citation.passage, citation.title, citation.source, citation.page,
-                 citation.score, citation.highlights)
+    return _card(
+        citation.n,
+        citation.passage,
+        citation.title,
+        citation.source,
+        citation.page,
+        citation.score,
+        citation.highlights,
+    )
 
 
 def hit_card(hit: Hit) -> str:
@@ -120,8 +134,10 @@ class ChatUI:
                         f'<div class="docent-searched">Searched for: '
                         f"{html.escape(item.standalone_query)}</div>"
                     )
-                    turn = [{"role": "user", "content": question},
-                            {"role": "assistant", "content": item.text}]
+                    turn = [
+                        {"role": "user", "content": question},
+                        {"role": "assistant", "content": item.text},
+                    ]
                     yield chat_out, [*conversation, *turn], "", searched, sources_html(item)
                 else:
                     partial += item
@@ -152,21 +168,30 @@ class ChatUI:
 
         result = self.runtime.ingestor.ingest(paths, progress=report) if paths else None
         lines = [f"**Indexed:** {html.escape(result.summary())}"] if result else []
-        lines += [f"- {html.escape(Path(p).name)}: {html.escape(r)}" for p, r in result.failed] if result else []
+        lines += (
+            [f"- {html.escape(Path(p).name)}: {html.escape(r)}" for p, r in result.failed]
+            if result
+            else []
+        )
         lines += [f"- {r}" for r in refused]
         return "\n".join(lines)
 
     def create_app(self) -> gr.Blocks:
         with gr.Blocks(title="Docent") as app:
-            gr.Markdown("## Docent\nAsk a question about your documents. Answers cite their sources.")
+            gr.Markdown(
+                "## Docent\nAsk a question about your documents. Answers cite their sources."
+            )
             conversation = gr.State([])
             with gr.Row():
                 with gr.Column(scale=3):
                     chat = gr.Chatbot(label="Conversation", height=420, elem_id="docent-chat")
                     with gr.Row():
                         question = gr.Textbox(
-                            placeholder="Ask about your documents…", show_label=False,
-                            scale=5, elem_id="docent-question", submit_btn=True,
+                            placeholder="Ask about your documents…",
+                            show_label=False,
+                            scale=5,
+                            elem_id="docent-question",
+                            submit_btn=True,
                         )
                     new_chat = gr.Button("New chat", size="sm", elem_id="docent-new-chat")
                     searched = gr.HTML(elem_id="docent-searched")
@@ -174,20 +199,27 @@ class ChatUI:
                     sources = gr.HTML("<p>Sources appear here.</p>", elem_id="docent-sources")
             with gr.Accordion("Add documents", open=False):
                 files = gr.File(
-                    file_count="multiple", file_types=sorted(SUPPORTED_SUFFIXES),
+                    file_count="multiple",
+                    file_types=sorted(SUPPORTED_SUFFIXES),
                     label="PDF, Word, HTML, Markdown or text files",
                 )
                 upload_status = gr.Markdown()
             outputs = [chat, conversation, question, searched, sources]
             question.submit(self.respond, [question, conversation, chat], outputs, api_name="ask")
             new_chat.click(
-                lambda: ([], [], "", "", "<p>Sources appear here.</p>"), None, outputs,
-                api_name=False,
+                lambda: ([], [], "", "", "<p>Sources appear here.</p>"),
+                None,
+                outputs,
+                api_visibility="private",
             )
             files.upload(self._upload_with_progress, files, upload_status, api_name="upload")
-        return app
+        return cast(gr.Blocks, app)
 
-    def _upload_with_progress(self, files: list[str] | None, progress: gr.Progress = gr.Progress()) -> str:  # noqa: B008
+    def _upload_with_progress(
+        self,
+        files: list[str] | None,
+        progress: gr.Progress = gr.Progress(),  # noqa: B008 (Gradio injects progress this way)
+    ) -> str:
         try:
             return self.upload(files, progress)
         except DocentError as exc:

@@ -154,7 +154,9 @@ def main(argv: list[str]) -> int:
     """Build every target and print a one-line summary for each."""
     samples = Path(argv[0]) if argv else SAMPLES_DIR
     for stem, fmt in TARGETS.items():
-        blocks = parse((Path(__file__).parent / "sample_sources" / f"{stem}.md").read_text(encoding="utf-8"))
+        blocks = parse(
+            (Path(__file__).parent / "sample_sources" / f"{stem}.md").read_text(encoding="utf-8")
+        )
         out = samples / f"{stem}.{fmt}"
         if fmt == "pdf":
             print(f"{out}: {write_pdf(blocks, out)} pages")

@@ -32,7 +32,7 @@ class ScriptedChatModel(BaseChatModel):
     """Replies with `reply(messages)` and records every message list it was sent."""
 
     reply: Callable[[list[BaseMessage]], str]
-    received: list[list[BaseMessage]] = []
+    received: list[list[BaseMessage]]
 
     @property
     def _llm_type(self) -> str:
@@ -78,7 +78,9 @@ def fresh_runtime(tmp_path: Path, embeddings: Embeddings) -> Runtime:
 @pytest.fixture(scope="session")
 def sample_runtime(tmp_path_factory: pytest.TempPathFactory, embeddings: Embeddings) -> Runtime:
     """The bundled samples indexed once for the session (read-only use)."""
-    runtime = build_runtime(make_settings(tmp_path_factory.mktemp("samples-index")), embeddings=embeddings)
+    runtime = build_runtime(
+        make_settings(tmp_path_factory.mktemp("samples-index")), embeddings=embeddings
+    )
     report = runtime.ingestor.ingest([SAMPLES])
     assert not report.failed, report.failed
     return runtime

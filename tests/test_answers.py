@@ -12,13 +12,27 @@ from tests.sample_questions import ANSWERABLE, UNANSWERABLE
 
 # The extractive answerer quotes sentences; these are the sample questions whose deciding
 # sentence it picks today (the rest are tracked as quality work, measured in bench/).
-QUOTED = [row for row in ANSWERABLE if row[2] in {
-    "26 days", "€0.36", "14 characters", "6 months", "Avenida da Liberdade 245", "3 days",
-    "€600", "9 hours", "Meridian Travel",
-}]
+QUOTED = [
+    row
+    for row in ANSWERABLE
+    if row[2]
+    in {
+        "26 days",
+        "€0.36",
+        "14 characters",
+        "6 months",
+        "Avenida da Liberdade 245",
+        "3 days",
+        "€600",
+        "9 hours",
+        "Meridian Travel",
+    }
+]
 
 
-@pytest.mark.parametrize(("question", "source", "fact"), ANSWERABLE, ids=[row[0][:40] for row in ANSWERABLE])
+@pytest.mark.parametrize(
+    ("question", "source", "fact"), ANSWERABLE, ids=[row[0][:40] for row in ANSWERABLE]
+)
 def test_answers_cite_the_right_document(
     sample_runtime: Runtime, question: str, source: str, fact: str
 ) -> None:
@@ -32,8 +46,12 @@ def test_answers_cite_the_right_document(
         assert all(0 <= s < e <= len(citation.passage) for s, e in citation.highlights)
 
 
-@pytest.mark.parametrize(("question", "source", "fact"), QUOTED, ids=[row[0][:40] for row in QUOTED])
-def test_answers_contain_the_fact(sample_runtime: Runtime, question: str, source: str, fact: str) -> None:
+@pytest.mark.parametrize(
+    ("question", "source", "fact"), QUOTED, ids=[row[0][:40] for row in QUOTED]
+)
+def test_answers_contain_the_fact(
+    sample_runtime: Runtime, question: str, source: str, fact: str
+) -> None:
     answer = sample_runtime.assistant.answer(question)
     assert fact in answer.text
     cited = [c for c in answer.citations if Path(c.source).name == source]

@@ -63,7 +63,9 @@ def test_reingest_unchanged_changed_and_deleted(
     assert store.count() == count
 
     original = leave.read_text()
-    leave.write_text(original.replace("26 days of paid annual leave", "28 days of paid annual leave"))
+    leave.write_text(
+        original.replace("26 days of paid annual leave", "28 days of paid annual leave")
+    )
     changed = ingestor.ingest([folder])
     assert changed.replaced == [source_key(leave)]
     after = store.ids_for(source_key(leave))
@@ -83,7 +85,9 @@ def test_reingest_unchanged_changed_and_deleted(
     assert len(fresh_runtime.lexical) == store.count()
 
 
-def test_lexical_index_follows_ingestion(fresh_runtime: Runtime, copy_samples: Callable[..., Path]) -> None:
+def test_lexical_index_follows_ingestion(
+    fresh_runtime: Runtime, copy_samples: Callable[..., Path]
+) -> None:
     folder = copy_samples("expenses.md")
     fresh_runtime.ingestor.ingest([folder])
     hits = fresh_runtime.lexical.search("Ledgerly mileage kilometre", 5)
@@ -104,4 +108,3 @@ def test_opening_with_other_model_or_chunker_is_refused(
         build_runtime(make_settings(data, embedding_model=str(model_dir)), embeddings=embeddings)
     with pytest.raises(IndexMismatchError, match="chunker"):
         build_runtime(make_settings(data, chunk_size=400), embeddings=embeddings)
-

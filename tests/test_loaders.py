@@ -1,15 +1,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import docx
 import pytest
 from pypdf import PdfReader, PdfWriter
-from pathlib import Path
 
 from index.errors import LoadError
 from index.loaders import load_document
-
 from tests.conftest import SAMPLES
 
 
@@ -71,7 +70,16 @@ def _write(path: Path, data: bytes) -> Path:
         (lambda d: _write(d / "broken.docx", b"not a zip"), "docx"),
         (lambda d: d / "missing.txt", "cannot be read"),
     ],
-    ids=["encrypted-pdf", "empty", "whitespace", "binary", "unsupported", "corrupt-pdf", "corrupt-docx", "missing"],
+    ids=[
+        "encrypted-pdf",
+        "empty",
+        "whitespace",
+        "binary",
+        "unsupported",
+        "corrupt-pdf",
+        "corrupt-docx",
+        "missing",
+    ],
 )
 def test_bad_files_raise_a_clear_reason(
     tmp_path: Path, make: Callable[[Path], Path], reason: str

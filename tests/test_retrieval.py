@@ -9,7 +9,9 @@ from rag.runtime import Runtime
 from tests.sample_questions import ANSWERABLE
 
 
-@pytest.mark.parametrize(("question", "source", "fact"), ANSWERABLE, ids=[row[0][:40] for row in ANSWERABLE])
+@pytest.mark.parametrize(
+    ("question", "source", "fact"), ANSWERABLE, ids=[row[0][:40] for row in ANSWERABLE]
+)
 def test_right_document_ranks_first(
     sample_runtime: Runtime, question: str, source: str, fact: str
 ) -> None:
@@ -29,7 +31,9 @@ def test_hits_are_fused_and_scored(sample_runtime: Runtime) -> None:
 
 def test_filter_by_source(sample_runtime: Runtime) -> None:
     only = [s for s in sample_runtime.store.sources() if s.endswith("expenses.md")]
-    hits = sample_runtime.assistant.retriever.retrieve("Meridian Travel booking agency", sources=only)
+    hits = sample_runtime.assistant.retriever.retrieve(
+        "Meridian Travel booking agency", sources=only
+    )
     assert hits and {h.chunk.source for h in hits} == set(only)
 
 

@@ -1,0 +1,82 @@
+"""The CLI as a person runs it: separate processes over one data folder."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from tests.conftest import ROOT
+
+
+def run(data: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "DOCENT_DATA_DIR": str(data)}
+    return subprocess.run(
+        [sys.executable, str(ROOT / "app.py"), *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=300,
+    )
+
+
+def test_ingest_then_ask(tmp_path: Path, copy_samples: Callable[..., Path]) -> None:
+    folder = copy_samples("expenses.md", "onboarding.txt")
+    (folder / "notes.txt").write_bytes(b"\x00\x01")
+    data = tmp_path / "data"
+
+    ingested = run(data, "ingest", str(folder))
+    assert ingested.returncode == 0, ingested.stderr
+    assert "2 added" in ingested.stdout and "1 failed" in ingested.stdout
+    assert "notes.txt: binary content" in ingested.stderr
+
+    asked = run(data, "ask", "How much is the mileage allowance per kilometre?", "--json")
+    assert asked.returncode == 0, asked.stderr
+    answer = json.loads(asked.stdout)
+    assert "€0.36" in answer["text"]
+    assert answer["citations"][0]["source"].endswith("expenses.md")
+    assert answer["standalone_query"] and answer["timings_ms"]["total"] > 0
+
+    plain = run(data, "ask", "How long is the probation period?")
+    assert (
+        "6 months" in plain.stdout
+        and "Sources:" in plain.stdout
+        and "onboarding.txt" in plain.stdout
+    )
+
+
+def test_mismatched_settings_give_one_clear_line(
+    tmp_path: Path, copy_samples: Callable[..., Path]
+) -> None:
+    data = tmp_path / "data"
+    assert run(data, "ingest", str(copy_samples("onboarding.txt"))).returncode == 0
+    env_run = subprocess.run(
+        [sys.executable, str(ROOT / "app.py"), "ask", "probation?"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+        env={**os.environ, "DOCENT_DATA_DIR": str(data), "DOCENT_CHUNK_SIZE": "300"},
+    )
+    assert env_run.returncode == 2
+    assert env_run.stderr.startswith("error: collection 'docent'")
+    assert "Traceback" not in env_run.stderr
+    rebuilt = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "app.py"),
+            "ingest",
+            "--rebuild",
+            str(copy_samples("onboarding.txt")),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+        env={**os.environ, "DOCENT_DATA_DIR": str(data), "DOCENT_CHUNK_SIZE": "300"},
+    )
+    assert rebuilt.returncode == 0 and "1 added" in rebuilt.stdout
