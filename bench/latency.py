@@ -52,8 +52,10 @@ def main() -> None:
         squad = build_runtime(Settings(data_dir=Path(tmp) / "squad"), embeddings=embeddings)
         report = squad.ingestor.ingest([folder])
         rows.append(
-            (f"ingest SQuAD2 passages ({len(passages)})",
-             f"{report.seconds:.1f} s ({report.chunks_written} chunks)")
+            (
+                f"ingest SQuAD2 passages ({len(passages)})",
+                f"{report.seconds:.1f} s ({report.chunks_written} chunks)",
+            )
         )
 
         questions = [json.loads(line) for line in (args.squad / "questions.jsonl").open()]
@@ -62,8 +64,18 @@ def main() -> None:
         for question in questions[: args.questions]:
             answer = squad.assistant.answer(question["question"])
             latencies.append(answer.timings_ms["total"])
-        rows.append((f"answer() p50 over {len(latencies)} questions", f"{percentile(latencies, 0.5):.0f} ms"))
-        rows.append((f"answer() p95 over {len(latencies)} questions", f"{percentile(latencies, 0.95):.0f} ms"))
+        rows.append(
+            (
+                f"answer() p50 over {len(latencies)} questions",
+                f"{percentile(latencies, 0.5):.0f} ms",
+            )
+        )
+        rows.append(
+            (
+                f"answer() p95 over {len(latencies)} questions",
+                f"{percentile(latencies, 0.95):.0f} ms",
+            )
+        )
         rows.append(("answer() mean", f"{statistics.mean(latencies):.0f} ms"))
 
     width = max(len(name) for name, _ in rows)
