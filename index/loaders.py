@@ -21,7 +21,7 @@ from pypdf.errors import PdfReadError
 
 from index.errors import LoadError
 
-__all__ = ["SUPPORTED_SUFFIXES", "LoadedDocument", "load_document"]
+__all__ = ["SUPPORTED_SUFFIXES", "LoadedDocument", "is_soft_wrap", "load_document"]
 
 
 @dataclass(frozen=True)
@@ -116,19 +116,28 @@ def _load_html(path: Path) -> LoadedDocument:
     return LoadedDocument(path, title or _first_line_title(text, path), text)
 
 
-_LIST_ITEM = re.compile(r"\s*(?:[-•*]|\d+[.)])\s")
+_LINE_START_BLOCK = re.compile(r"\s*(?:[-•*|#>]|\d+[.)]\s)")  # list item, table, heading, quote
+
+
+def is_soft_wrap(line: str, following: str) -> bool:
+    """Whether the line break after `line` only wraps a paragraph: `line` is long, ends no
+    sentence, is no table row, and `following` starts no list item, table row or heading."""
+    line = line.rstrip()
+    return (
+        len(line) >= 50
+        and line[-1:] not in ".!?:"
+        and not line.lstrip().startswith("|")
+        and not _LINE_START_BLOCK.match(following)
+    )
 
 
 def _unwrap(page_text: str) -> str:
-    """Join lines that PDF layout wrapped mid-sentence (a long line not ending a sentence,
-    followed by a line that does not start a list item), so sentences stay whole."""
+    """Join the lines that PDF layout wrapped mid-sentence, so sentences stay whole."""
     lines = page_text.splitlines()
     out = lines[:1]
     for line in lines[1:]:
-        previous = out[-1].rstrip()
-        wrapped = len(previous) >= 50 and previous[-1:] not in ".:!?" and not _LIST_ITEM.match(line)
-        if wrapped:
-            out[-1] = f"{previous} {line.lstrip()}"
+        if is_soft_wrap(out[-1], line):
+            out[-1] = f"{out[-1].rstrip()} {line.lstrip()}"
         else:
             out.append(line)
     return "\n".join(out)

@@ -7,6 +7,8 @@ import re
 import bm25s
 import Stemmer
 
+from index.loaders import is_soft_wrap
+
 __all__ = ["content_tokens", "sentence_spans"]
 
 # A sentence ends after . ! ? (plus closing quotes and [n] citation markers) before a capital
@@ -33,22 +35,12 @@ _STOPWORDS = frozenset(bm25s.stopwords.STOPWORDS_EN) | _QUESTION_WORDS
 _WORD = re.compile(r"\w\w+")
 
 
-_LIST_START = re.compile(r"\s*(?:[-•*|#>]|\d+[.)]\s)")
-
-
 def _is_wrap(text: str, newline: re.Match[str]) -> bool:
     """A single line break inside a hard-wrapped paragraph, not the end of a line of its own."""
     if newline.group(0).count("\n") > 1:
         return False
     line_start = text.rfind("\n", 0, newline.start()) + 1
-    previous = text[line_start : newline.start()].rstrip()
-    following = text[newline.end() :]
-    return (
-        len(previous) >= 50
-        and previous[-1:] not in ".!?:"
-        and not previous.lstrip().startswith("|")
-        and not _LIST_START.match(following)
-    )
+    return is_soft_wrap(text[line_start : newline.start()], text[newline.end() :])
 
 
 def sentence_spans(text: str) -> list[tuple[int, int]]:

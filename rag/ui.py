@@ -36,6 +36,9 @@ _CSS = """
 """
 
 
+_NO_SOURCES = "<p>Sources appear here.</p>"
+
+
 def display_source(source: str) -> str:
     """A source path as people read it: relative to the working folder when inside it."""
     path = Path(source)
@@ -166,13 +169,11 @@ class ChatUI:
             if progress is not None and total:
                 progress(done / total, desc=f"Indexing {current.name} ({done}/{total})")
 
-        result = self.runtime.ingestor.ingest(paths, progress=report) if paths else None
-        lines = [f"**Indexed:** {html.escape(result.summary())}"] if result else []
-        lines += (
-            [f"- {html.escape(Path(p).name)}: {html.escape(r)}" for p, r in result.failed]
-            if result
-            else []
-        )
+        lines = []
+        if paths:
+            result = self.runtime.ingestor.ingest(paths, progress=report)
+            lines.append(f"**Indexed:** {html.escape(result.summary())}")
+            lines += [f"- {html.escape(Path(p).name)}: {html.escape(r)}" for p, r in result.failed]
         lines += [f"- {r}" for r in refused]
         return "\n".join(lines)
 
@@ -196,7 +197,7 @@ class ChatUI:
                     new_chat = gr.Button("New chat", size="sm", elem_id="docent-new-chat")
                     searched = gr.HTML(elem_id="docent-searched")
                 with gr.Column(scale=2):
-                    sources = gr.HTML("<p>Sources appear here.</p>", elem_id="docent-sources")
+                    sources = gr.HTML(_NO_SOURCES, elem_id="docent-sources")
             with gr.Accordion("Add documents", open=False):
                 files = gr.File(
                     file_count="multiple",
@@ -207,7 +208,7 @@ class ChatUI:
             outputs = [chat, conversation, question, searched, sources]
             question.submit(self.respond, [question, conversation, chat], outputs, api_name="ask")
             new_chat.click(
-                lambda: ([], [], "", "", "<p>Sources appear here.</p>"),
+                lambda: ([], [], "", "", _NO_SOURCES),
                 None,
                 outputs,
                 api_visibility="private",
