@@ -41,7 +41,7 @@ class Settings(BaseSettings):
     rrf_k: int = Field(60, ge=1, description="Reciprocal rank fusion constant.")
 
     # Answering
-    generator: Literal["extractive", "openai"] = "extractive"
+    generator: Literal["extractive", "openai", "llamacpp"] = "extractive"
     min_evidence: float = Field(
         0.40, description="Extractive: best sentence score below this means 'not in the documents'."
     )
@@ -53,6 +53,13 @@ class Settings(BaseSettings):
     openai_api_key: SecretStr = SecretStr("not-needed")
     openai_temperature: float = 0.0
     history_turns: int = Field(6, ge=0, description="Past messages used to rewrite follow-ups.")
+    llamacpp_model_path: Path | None = Field(None, description="GGUF file (llamacpp).")
+    llamacpp_context: int = Field(4096, ge=512, description="llama.cpp context window (tokens).")
+    llamacpp_threads: int | None = Field(None, ge=1, description="CPU threads; default all cores.")
+    llamacpp_max_tokens: int = Field(256, ge=16, description="Longest generated answer (tokens).")
+    min_support: float = Field(
+        0.45, ge=0, le=1, description="Answer sentences scoring below this are flagged."
+    )
 
     # Serving
     host: str = "127.0.0.1"
@@ -76,3 +83,7 @@ class Settings(BaseSettings):
     @property
     def uploads_dir(self) -> Path:
         return self.data_dir / "uploads"
+
+    @property
+    def feedback_path(self) -> Path:
+        return self.data_dir / "feedback.jsonl"

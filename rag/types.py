@@ -8,7 +8,7 @@ from pydantic import BaseModel, Field
 
 from index.types import Chunk, Hit
 
-__all__ = ["Answer", "Chunk", "Citation", "Hit", "Message"]
+__all__ = ["Answer", "Chunk", "Citation", "Hit", "Message", "SentenceSupport"]
 
 
 class Message(BaseModel):
@@ -33,6 +33,16 @@ class Citation(BaseModel):
     score: float
 
 
+class SentenceSupport(BaseModel):
+    """How well one answer sentence is backed by the passages it cites."""
+
+    start: int = Field(description="Character span of the sentence inside `Answer.text`.")
+    end: int
+    cites: list[int] = Field(description="The marker numbers in the sentence.")
+    score: float = Field(description="Best support against a cited passage, 0..1; 0 if none.")
+    supported: bool = Field(description="`score` reaches the support threshold.")
+
+
 class Answer(BaseModel):
     text: str
     citations: list[Citation]
@@ -43,4 +53,7 @@ class Answer(BaseModel):
     abstained: bool = Field(description="The answer says the documents do not contain it.")
     supported: bool = Field(description="At least one valid citation backs the answer.")
     dropped_markers: list[int] = Field(default_factory=list)
+    sentences: list[SentenceSupport] = Field(
+        default_factory=list, description="Support of each answer sentence (empty on abstention)."
+    )
     timings_ms: dict[str, float] = Field(default_factory=dict)
