@@ -18,7 +18,7 @@ from langchain_core.embeddings import Embeddings
 from index.chunking import Chunker
 from index.errors import LoadError
 from index.lexical import LexicalIndex
-from index.loaders import SUPPORTED_SUFFIXES, load_document
+from index.loaders import SUPPORTED_SUFFIXES, LoadedDocument, load_document
 from index.store import ChunkStore
 from index.types import Chunk
 
@@ -27,6 +27,8 @@ __all__ = ["IngestReport", "Ingestor", "embedding_text", "source_key"]
 log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int, Path], None]  # (files done, files total, current file)
+
+_DOCUMENT_BATCH = 64  # documents embedded together by `ingest_documents`
 
 
 @dataclass
@@ -121,27 +123,71 @@ class Ingestor:
             self.lexical.rebuild(self.store.all_chunks())
         return removed
 
+    def ingest_documents(
+        self, documents: Iterable[LoadedDocument], total: int, progress: Progress | None = None
+    ) -> IngestReport:
+        """Index documents that are not files (evaluation corpora): `str(document.path)` is the
+        source key and the text's hash decides whether it changed. Embedded in batches."""
+        started = time.perf_counter()
+        report = IngestReport()
+        batch: list[tuple[LoadedDocument, str]] = []
+        done = 0
+        for document in documents:
+            batch.append((document, hashlib.sha256(document.text.encode()).hexdigest()))
+            if len(batch) == _DOCUMENT_BATCH:
+                self._write_batch(batch, report)
+                done += len(batch)
+                batch = []
+                if progress:
+                    progress(done, total, document.path)
+        self._write_batch(batch, report)
+        if progress:
+            progress(total, total, Path())
+        if report.changed or len(self.lexical) != self.store.count():
+            self.lexical.rebuild(self.store.all_chunks())
+        report.seconds = time.perf_counter() - started
+        return report
+
     def _ingest_file(self, path: Path, report: IngestReport) -> None:
         if not path.exists():
             raise LoadError(path, "no such file")
         if not path.is_file():
             raise LoadError(path, "not a regular file")
-        source = source_key(path)
         try:
             file_hash = hashlib.sha256(path.read_bytes()).hexdigest()
         except OSError as exc:
             raise LoadError(path, f"cannot be read ({exc.strerror or exc})") from exc
-        previous_hash = self.store.file_hash(source)
-        if previous_hash == file_hash:
+        source = source_key(path)
+        if self.store.file_hash(source) == file_hash:
             report.unchanged.append(source)
             return
-        chunks = self.chunker.split(load_document(path), source)
-        old_ids = self.store.ids_for(source)
-        new = [c for c in chunks if c.id not in old_ids]
-        kept = [c for c in chunks if c.id in old_ids]
+        self._write_batch([(load_document(path), file_hash)], report, source)
+
+    def _write_batch(
+        self,
+        documents: list[tuple[LoadedDocument, str]],
+        report: IngestReport,
+        source: str | None = None,
+    ) -> None:
+        """Replace the chunks of each (document, hash), embedding all new passages at once.
+        `source` names a single file document; otherwise each document's path is its key."""
+        plans = []
+        for document, file_hash in documents:
+            key = source or str(document.path)
+            previous_hash = self.store.file_hash(key)
+            if previous_hash == file_hash:
+                report.unchanged.append(key)
+                continue
+            chunks = self.chunker.split(document, key)
+            old_ids = self.store.ids_for(key)
+            plans.append((key, file_hash, previous_hash, chunks, old_ids))
+        new = [c for *_, chunks, old_ids in plans for c in chunks if c.id not in old_ids]
         vectors = self.embeddings.embed_documents([embedding_text(c) for c in new]) if new else []
-        self.store.delete(old_ids - {c.id for c in chunks})
-        self.store.add(new, vectors, file_hash)
-        self.store.update_metadata(kept, file_hash)
-        report.chunks_written += len(new)
-        (report.replaced if previous_hash else report.added).append(source)
+        by_id = dict(zip((c.id for c in new), vectors, strict=True))
+        for key, file_hash, previous_hash, chunks, old_ids in plans:
+            fresh = [c for c in chunks if c.id not in old_ids]
+            self.store.delete(old_ids - {c.id for c in chunks})
+            self.store.add(fresh, [by_id[c.id] for c in fresh], file_hash)
+            self.store.update_metadata([c for c in chunks if c.id in old_ids], file_hash)
+            report.chunks_written += len(fresh)
+            (report.replaced if previous_hash else report.added).append(key)

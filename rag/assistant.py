@@ -18,6 +18,7 @@ from rag.citations import check_citations
 from rag.condense import Condenser
 from rag.generation import Generator, is_abstention
 from rag.retrieval import HybridRetriever
+from rag.support import SupportScorer
 from rag.types import Answer, Message
 
 __all__ = ["Assistant"]
@@ -45,11 +46,13 @@ class Assistant:
         retriever: HybridRetriever,
         generator: Generator,
         condenser: Condenser,
+        support: SupportScorer,
         history_turns: int,
     ) -> None:
         self.retriever = retriever
         self.generator = generator
         self.condenser = condenser
+        self.support = support
         self.history_turns = history_turns
         self._prepare = _timed("condense", self._condense) | _timed("retrieve", self._retrieve)
 
@@ -83,6 +86,8 @@ class Assistant:
             pieces.append(piece)
             yield piece
         checked = check_citations("".join(pieces), hits)
+        abstained = is_abstention(checked.text)
+        sentences = [] if abstained else self.support.score(checked.text, checked.citations)
         timings = {
             **state["timings"],
             "generate": (time.perf_counter() - generation_started) * 1000,
@@ -95,9 +100,10 @@ class Assistant:
             standalone_query=state["standalone"],
             prompt_version=self.generator.prompt_version,
             generator=self.generator.name,
-            abstained=is_abstention(checked.text),
-            supported=bool(checked.citations),
+            abstained=abstained,
+            supported=bool(checked.citations) and all(s.supported for s in sentences),
             dropped_markers=checked.dropped,
+            sentences=sentences,
             timings_ms={name: round(ms, 1) for name, ms in timings.items()},
         )
         log.info(

@@ -7,8 +7,9 @@ import logging
 import sys
 from pathlib import Path
 
-from index.errors import DocentError
+from index.errors import DocentError, InputError
 from index.store import ChunkStore
+from rag.evaluation import SYSTEMS
 from rag.settings import Settings
 
 __all__ = ["main"]
@@ -29,6 +30,31 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("question")
     ask.add_argument("--json", action="store_true", help="print the whole Answer as JSON")
     ask.add_argument("--source", action="append", help="only search this document (repeatable)")
+    evaluate = commands.add_parser(
+        "eval", help="measure retrieval (BEIR) and answers (SQuAD-style) against baselines"
+    )
+    evaluate.add_argument("--beir", type=Path, help="BEIR folder (default: <eval_dir>/scifact)")
+    evaluate.add_argument(
+        "--split", default="test", help="qrels split (default test, else the only one)"
+    )
+    evaluate.add_argument("--squad", type=Path, help="SQuAD folder (default: <eval_dir>/squad2)")
+    evaluate.add_argument(
+        "--systems", default=",".join(SYSTEMS), help=f"comma-separated, of {', '.join(SYSTEMS)}"
+    )
+    evaluate.add_argument("--limit", type=int, help="only the first N queries / questions")
+    evaluate.add_argument(
+        "--out", type=Path, help="JSON report (default: <data_dir>/eval/report.json)"
+    )
+    evaluate.add_argument("--plot", type=Path, help="also write a PNG bar chart here")
+    evaluate.add_argument(
+        "--calibrate", action="store_true", help="choose DOCENT_MIN_EVIDENCE on the SQuAD data"
+    )
+    evaluate.add_argument(
+        "--env-file", type=Path, default=Path(".env"), help="where --calibrate writes"
+    )
+    evaluate.add_argument(
+        "--feedback", action="store_true", help="replay stored user feedback as regression cases"
+    )
     serve = commands.add_parser("serve", help="serve the chat UI and API (default)")
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
@@ -82,6 +108,18 @@ def _ask(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _eval(settings: Settings, args: argparse.Namespace) -> int:
+    from rag.evaluation.command import run_eval
+
+    systems = [s.strip() for s in args.systems.split(",") if s.strip()]
+    unknown = sorted(set(systems) - set(SYSTEMS))
+    if unknown:
+        raise InputError(f"unknown systems {unknown}; choose from {', '.join(SYSTEMS)}")
+    if args.limit is not None and args.limit < 1:
+        raise InputError("--limit must be at least 1")
+    return run_eval(settings, args, systems)
+
+
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -102,7 +140,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     args = _parser().parse_args(argv)
-    handlers = {"ingest": _ingest, "ask": _ask, "serve": _serve, None: _serve}
+    handlers = {"ingest": _ingest, "ask": _ask, "eval": _eval, "serve": _serve, None: _serve}
     try:
         settings = Settings()
         return handlers[args.command](settings, args)

@@ -106,20 +106,22 @@ class ExtractiveGenerator:
             scored.append((score, number, sentence))
         return sorted(scored, key=lambda item: item[0], reverse=True)
 
-    def stream(self, question: str, hits: Sequence[Hit]) -> Iterator[str]:
-        scored = self.score_sentences(question, hits)
-        if not scored or scored[0][0] < self.min_evidence:
-            yield NOT_FOUND
-            return
+    def compose(self, scored: Sequence[tuple[float, int, str]], min_evidence: float) -> str:
+        """The answer for sentences scored by `score_sentences`: the best one or few, each
+        cited, or NOT_FOUND when the best scores below `min_evidence`."""
+        if not scored or scored[0][0] < min_evidence:
+            return NOT_FOUND
         best = scored[0][0]
         chosen: list[tuple[float, int, str]] = []
         for score, number, sentence in scored:
-            if len(chosen) == self.max_sentences or score < max(self.min_evidence, best - 0.08):
+            if len(chosen) == self.max_sentences or score < max(min_evidence, best - 0.08):
                 break
             if all(sentence != other for _, _, other in chosen):
                 chosen.append((score, number, sentence))
-        for index, (_, number, sentence) in enumerate(chosen):
-            yield (" " if index else "") + _cite(sentence, number)
+        return " ".join(_cite(sentence, number) for _, number, sentence in chosen)
+
+    def stream(self, question: str, hits: Sequence[Hit]) -> Iterator[str]:
+        yield self.compose(self.score_sentences(question, hits), self.min_evidence)
 
 
 class ChatGenerator:

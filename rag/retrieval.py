@@ -45,12 +45,18 @@ class HybridRetriever:
         self.rrf_k = rrf_k
 
     def retrieve(
-        self, query: str, k: int | None = None, sources: Sequence[str] | None = None
+        self,
+        query: str,
+        k: int | None = None,
+        sources: Sequence[str] | None = None,
+        candidates: int | None = None,
     ) -> list[Hit]:
+        """The `k` best chunks (default `top_k`) from `candidates` per retriever."""
         k = k or self.top_k
+        candidates = candidates or self.candidates
         vector = self.embeddings.embed_query(query)
-        dense = self.store.search(vector, self.candidates, sources)
-        lexical = self.lexical.search(query, self.candidates, sources)
+        dense = self.store.search(vector, candidates, sources)
+        lexical = self.lexical.search(query, candidates, sources)
         dense_ids = [h.chunk.id for h in dense]
         lexical_ids = [chunk_id for chunk_id, _ in lexical]
         fused = reciprocal_rank_fusion([dense_ids, lexical_ids], self.rrf_k)

@@ -20,6 +20,7 @@ from rag.generation import ChatGenerator, ExtractiveGenerator, Generator
 from rag.prompts import load_prompt
 from rag.retrieval import HybridRetriever
 from rag.settings import Settings
+from rag.support import SupportScorer
 
 __all__ = ["Runtime", "build_runtime"]
 
@@ -97,5 +98,11 @@ def build_runtime(
         store=store,
         lexical=lexical,
         ingestor=Ingestor(store, lexical, embeddings, chunker),
-        assistant=Assistant(retriever, generator, condenser, settings.history_turns),
+        assistant=Assistant(
+            retriever,
+            generator,
+            condenser,
+            SupportScorer(embeddings, settings.min_support),
+            settings.history_turns,
+        ),
     )

@@ -61,6 +61,11 @@ class Settings(BaseSettings):
         0.45, ge=0, le=1, description="Answer sentences scoring below this are flagged."
     )
 
+    # Evaluation
+    eval_dir: Path = Field(
+        PROJECT_ROOT.parent / "shared" / "eval", description="Public evaluation sets (`eval`)."
+    )
+
     # Serving
     host: str = "127.0.0.1"
     port: int = Field(7860, ge=1, le=65535)

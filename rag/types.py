@@ -51,7 +51,9 @@ class Answer(BaseModel):
     prompt_version: str
     generator: str
     abstained: bool = Field(description="The answer says the documents do not contain it.")
-    supported: bool = Field(description="At least one valid citation backs the answer.")
+    supported: bool = Field(
+        description="Valid citations back the answer and no sentence is flagged unsupported."
+    )
     dropped_markers: list[int] = Field(default_factory=list)
     sentences: list[SentenceSupport] = Field(
         default_factory=list, description="Support of each answer sentence (empty on abstention)."

@@ -72,7 +72,11 @@ def test_llm_answer_is_checked_and_streamed(tmp_path: Path, embeddings: Embeddin
     *tokens, answer = pieces
     assert len(tokens) > 3, "tokens arrive one by one"
     assert answer.text == "Flights are booked through Meridian Travel [1]. Also see."
-    assert answer.dropped_markers == [12] and answer.supported and not answer.abstained
+    assert answer.dropped_markers == [12] and not answer.abstained
+    first, second = answer.sentences
+    assert first.cites == [1] and first.supported and first.score > 0.8, "a paraphrase"
+    assert (second.cites, second.score, second.supported) == ([], 0.0, False)
+    assert not answer.supported, "a sentence whose only marker was invalid cites nothing"
     assert answer.prompt_version == "answer.v1" and answer.generator == "openai"
     system, user = model.received[-1]
     assert "[n]" in system.content

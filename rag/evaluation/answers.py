@@ -1,0 +1,120 @@
+"""Answer quality on a SQuAD-style set: Docent answers every question over an index of all the
+passages, and each answer is scored against the gold passage and the accepted answers.
+
+- gold recall@k: the gold passage is among the k passages handed to the generator;
+- exact match / token F1 (answerable questions; an abstention scores 0);
+- abstention rate on unanswerable questions, false abstention rate on answerable ones;
+- citation precision: share of citations that point into the retrieved set and whose citing
+  sentences are supported by the cited passage (support score ≥ `min_support`);
+- answer-bearing citations: share of citations on answerable questions whose passage
+  contains an accepted answer.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+
+from rag.evaluation.datasets import QAQuestion
+from rag.evaluation.metrics import exact_match, token_f1
+from rag.runtime import Runtime
+from rag.types import Answer
+
+__all__ = ["QAOutcome", "answer_only", "outcome", "run_qa", "summarize_qa"]
+
+_MARKER = re.compile(r"\s*\[\d+(?:\s*,\s*\d+)*\]")
+
+
+def answer_only(answer: Answer) -> str:
+    """The answer text without citation markers."""
+    return _MARKER.sub("", answer.text).strip()
+
+
+@dataclass(frozen=True)
+class QAOutcome:
+    id: str
+    question: str
+    impossible: bool
+    gold_rank: int | None  # 1-based rank of the gold passage among the retrieved, if there
+    prediction: str
+    abstained: bool
+    exact: float
+    f1: float
+    citations: int
+    precise_citations: int
+    answer_bearing_citations: int
+
+    def as_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+def outcome(question: QAQuestion, answer: Answer) -> QAOutcome:
+    sources = [hit.chunk.source for hit in answer.retrieved]
+    gold_rank = (
+        sources.index(question.gold_passage) + 1 if question.gold_passage in sources else None
+    )
+    prediction = answer_only(answer)
+    answered = not answer.abstained and not question.is_impossible
+    retrieved_ids = {hit.chunk.id for hit in answer.retrieved}
+    supported = {n for s in answer.sentences if s.supported for n in s.cites}
+    unsupported = {n for s in answer.sentences if not s.supported for n in s.cites}
+    precise = [
+        c
+        for c in answer.citations
+        if c.chunk_id in retrieved_ids and c.n in supported and c.n not in unsupported
+    ]
+    bearing = [
+        c for c in answer.citations if any(a.lower() in c.passage.lower() for a in question.answers)
+    ]
+    return QAOutcome(
+        id=question.id,
+        question=question.question,
+        impossible=question.is_impossible,
+        gold_rank=gold_rank,
+        prediction=prediction,
+        abstained=answer.abstained,
+        exact=exact_match(prediction, question.answers) if answered else 0.0,
+        f1=token_f1(prediction, question.answers) if answered else 0.0,
+        citations=len(answer.citations),
+        precise_citations=len(precise),
+        answer_bearing_citations=len(bearing) if not question.is_impossible else 0,
+    )
+
+
+def run_qa(
+    runtime: Runtime,
+    questions: Sequence[QAQuestion],
+    progress: Callable[[], None] | None = None,
+) -> list[QAOutcome]:
+    outcomes = []
+    for question in questions:
+        outcomes.append(outcome(question, runtime.assistant.answer(question.question)))
+        if progress:
+            progress()
+    return outcomes
+
+
+def _share(numerator: float, denominator: float) -> float:
+    return numerator / denominator if denominator else 0.0
+
+
+def summarize_qa(outcomes: Sequence[QAOutcome], k: int) -> dict[str, float]:
+    answerable = [o for o in outcomes if not o.impossible]
+    impossible = [o for o in outcomes if o.impossible]
+    cited_answerable = [o for o in answerable if o.citations]
+    return {
+        "gold R@1": _share(sum(o.gold_rank == 1 for o in outcomes), len(outcomes)),
+        f"gold R@{k}": _share(sum(o.gold_rank is not None for o in outcomes), len(outcomes)),
+        "EM": _share(sum(o.exact for o in answerable), len(answerable)),
+        "F1": _share(sum(o.f1 for o in answerable), len(answerable)),
+        "abstention": _share(sum(o.abstained for o in impossible), len(impossible)),
+        "false abstention": _share(sum(o.abstained for o in answerable), len(answerable)),
+        "citation precision": _share(
+            sum(o.precise_citations for o in outcomes), sum(o.citations for o in outcomes)
+        ),
+        "answer-bearing citations": _share(
+            sum(o.answer_bearing_citations for o in cited_answerable),
+            sum(o.citations for o in cited_answerable),
+        ),
+    }

@@ -1,0 +1,120 @@
+"""Readers for the public evaluation formats: BEIR (retrieval) and a SQuAD 2.0 sample (answers).
+
+Both are read where they lie (../shared/eval); nothing is copied into the project.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from index.errors import InputError
+
+__all__ = ["QAQuestion", "QASet", "Record", "RetrievalSet", "load_beir", "load_squad"]
+
+
+@dataclass(frozen=True)
+class Record:
+    """One document of an evaluation corpus."""
+
+    id: str
+    title: str
+    text: str
+
+
+@dataclass
+class RetrievalSet:
+    name: str
+    corpus: list[Record]
+    queries: dict[str, str]
+    qrels: dict[str, dict[str, int]]  # query id → {document id: relevance}
+
+
+@dataclass(frozen=True)
+class QAQuestion:
+    id: str
+    question: str
+    gold_passage: str
+    answers: tuple[str, ...]
+    is_impossible: bool
+
+
+@dataclass
+class QASet:
+    name: str
+    passages: list[Record]
+    questions: list[QAQuestion]
+
+
+def _jsonl(path: Path) -> Iterator[dict[str, Any]]:
+    if not path.is_file():
+        raise InputError(f"{path} is missing")
+    with path.open(encoding="utf-8") as lines:
+        for number, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
+            try:
+                yield json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise InputError(f"{path}:{number} is not JSON ({exc.msg})") from exc
+
+
+def _field(row: dict[str, Any], key: str, path: Path) -> Any:
+    if key not in row:
+        raise InputError(f"{path}: a record lacks the field '{key}'")
+    return row[key]
+
+
+def load_beir(folder: Path, split: str = "test") -> RetrievalSet:
+    """corpus.jsonl, queries.jsonl and qrels/<split>.tsv; only judged queries are kept.
+    Falls back to the only qrels file when `split` is absent."""
+    corpus_path, queries_path = folder / "corpus.jsonl", folder / "queries.jsonl"
+    corpus = [
+        Record(str(_field(r, "_id", corpus_path)), str(r.get("title", "")), str(r.get("text", "")))
+        for r in _jsonl(corpus_path)
+    ]
+    qrels_path = folder / "qrels" / f"{split}.tsv"
+    if not qrels_path.is_file():
+        available = sorted((folder / "qrels").glob("*.tsv"))
+        if len(available) != 1:
+            names = ", ".join(p.stem for p in available) or "none"
+            raise InputError(f"{folder}: no qrels/{split}.tsv (available: {names})")
+        qrels_path = available[0]
+    qrels: dict[str, dict[str, int]] = {}
+    with qrels_path.open(encoding="utf-8") as rows:
+        for row in csv.reader(rows, delimiter="\t"):
+            if len(row) < 3 or not row[2].strip().lstrip("-").isdigit():
+                continue  # the header line
+            qrels.setdefault(row[0], {})[row[1]] = int(row[2])
+    queries = {
+        str(_field(r, "_id", queries_path)): str(_field(r, "text", queries_path))
+        for r in _jsonl(queries_path)
+    }
+    judged = {qid: text for qid, text in queries.items() if qid in qrels}
+    if not judged:
+        raise InputError(f"{folder}: no query has judgments in {qrels_path.name}")
+    return RetrievalSet(f"{folder.name}/{qrels_path.stem}", corpus, judged, qrels)
+
+
+def load_squad(folder: Path) -> QASet:
+    """passages.jsonl (`_id`, `text`, optional `title`) and questions.jsonl."""
+    passages_path, questions_path = folder / "passages.jsonl", folder / "questions.jsonl"
+    passages = [
+        Record(str(_field(r, "_id", passages_path)), str(r.get("title", "")), str(r["text"]))
+        for r in _jsonl(passages_path)
+    ]
+    questions = [
+        QAQuestion(
+            id=str(_field(r, "id", questions_path)),
+            question=str(_field(r, "question", questions_path)),
+            gold_passage=str(_field(r, "gold_passage", questions_path)),
+            answers=tuple(str(a) for a in r.get("answers", [])),
+            is_impossible=bool(r.get("is_impossible", False)),
+        )
+        for r in _jsonl(questions_path)
+    ]
+    return QASet(folder.name, passages, questions)

@@ -1,0 +1,142 @@
+"""The retrieval systems compared by `eval`, each over its own throw-away index of the corpus.
+
+- `bm25`, `dense` and `hybrid` share one Docent index (Chroma + BM25, Docent's chunker);
+  `hybrid` is Docent's own retriever, the other two are its halves alone.
+- `langchain` is the plain baseline from the tutorials: RecursiveCharacterTextSplitter
+  1000/200, HuggingFaceEmbeddings (the same model) and `Chroma.similarity_search`.
+
+Every system ranks chunks; a document scores as its best chunk.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+
+from langchain_chroma import Chroma
+from langchain_core.documents import Document
+from langchain_core.embeddings import Embeddings
+from langchain_text_splitters import RecursiveCharacterTextSplitter
+
+from index.errors import IndexMismatchError
+from index.ingest import IngestReport, Progress
+from index.loaders import LoadedDocument
+from index.store import ChunkStore
+from rag.evaluation import SYSTEMS
+from rag.evaluation.datasets import Record
+from rag.runtime import Runtime, build_runtime
+from rag.settings import Settings
+
+__all__ = [
+    "CHUNK_DEPTH",
+    "SYSTEMS",
+    "LangChainBaseline",
+    "Ranker",
+    "docent_rankers",
+    "eval_runtime",
+]
+
+CHUNK_DEPTH = 300  # chunks taken from each system per query: enough for 100 documents
+
+Ranker = Callable[[str], list[tuple[str, float]]]  # query → (document id, score), best first
+
+
+def _collection_name(dataset: str, records: Sequence[Record], prefix: str) -> str:
+    """One collection per corpus: its name carries a fingerprint of the document ids."""
+    fingerprint = hashlib.sha256("\n".join(r.id for r in records).encode()).hexdigest()[:10]
+    slug = re.sub(r"[^a-z0-9]+", "-", dataset.lower()).strip("-")[:40]
+    return f"{prefix}-{slug}-{fingerprint}"
+
+
+def best_per_document(
+    chunks: Iterable[tuple[str, float]], depth: int = 100
+) -> list[tuple[str, float]]:
+    """(document, score) best first, each document at the score of its best chunk."""
+    best: dict[str, float] = {}
+    for document, score in chunks:
+        if document not in best or score > best[document]:
+            best[document] = score
+    return sorted(best.items(), key=lambda item: item[1], reverse=True)[:depth]
+
+
+def eval_runtime(
+    settings: Settings, embeddings: Embeddings, dataset: str, records: Sequence[Record]
+) -> Runtime:
+    """A Docent runtime over a collection of its own under `<data_dir>/eval`; reused when the
+    corpus and settings match, rebuilt when the settings changed."""
+    eval_settings = settings.model_copy(
+        update={
+            "data_dir": settings.data_dir / "eval",
+            "collection": _collection_name(dataset, records, "docent"),
+        }
+    )
+    try:
+        return build_runtime(eval_settings, embeddings)
+    except IndexMismatchError:
+        ChunkStore.drop(eval_settings.chroma_dir, eval_settings.collection)
+        return build_runtime(eval_settings, embeddings)
+
+
+def index_records(
+    runtime: Runtime, records: Sequence[Record], progress: Progress | None = None
+) -> IngestReport:
+    documents = (LoadedDocument(Path(r.id), r.title, r.text) for r in records)
+    return runtime.ingestor.ingest_documents(documents, len(records), progress)
+
+
+def docent_rankers(runtime: Runtime, depth: int = CHUNK_DEPTH) -> dict[str, Ranker]:
+    """BM25 alone, dense alone, and Docent's hybrid retriever, over `runtime`'s index."""
+    source_of = {chunk.id: chunk.source for chunk in runtime.store.all_chunks()}
+    retriever = runtime.assistant.retriever
+
+    def bm25(query: str) -> list[tuple[str, float]]:
+        return best_per_document((source_of[i], s) for i, s in runtime.lexical.search(query, depth))
+
+    def dense(query: str) -> list[tuple[str, float]]:
+        hits = runtime.store.search(runtime.embeddings.embed_query(query), depth)
+        return best_per_document((h.chunk.source, h.score) for h in hits)
+
+    def hybrid(query: str) -> list[tuple[str, float]]:
+        hits = retriever.retrieve(query, k=depth, candidates=depth)
+        return best_per_document((h.chunk.source, h.fused) for h in hits)
+
+    return {"bm25": bm25, "dense": dense, "hybrid": hybrid}
+
+
+class LangChainBaseline:
+    """The plain LangChain pipeline, persisted under `<data_dir>/eval/langchain`."""
+
+    def __init__(
+        self, settings: Settings, embeddings: Embeddings, dataset: str, records: Sequence[Record]
+    ) -> None:
+        self.records = records
+        self.splitter = RecursiveCharacterTextSplitter(chunk_size=1000, chunk_overlap=200)
+        self.db = Chroma(
+            collection_name=_collection_name(dataset, records, "langchain"),
+            embedding_function=embeddings,
+            persist_directory=str(settings.data_dir / "eval" / "langchain"),
+        )
+
+    def documents(self) -> list[Document]:
+        return self.splitter.create_documents(
+            [f"{r.title}\n\n{r.text}".strip() for r in self.records],
+            metadatas=[{"doc_id": r.id} for r in self.records],
+        )
+
+    def index(self, progress: Callable[[int, int], None] | None = None, batch: int = 256) -> int:
+        """Embed and store every chunk unless the collection already holds them all."""
+        documents = self.documents()
+        if self.db._collection.count() == len(documents):
+            return 0
+        self.db.reset_collection()
+        for at in range(0, len(documents), batch):
+            self.db.add_documents(documents[at : at + batch])
+            if progress:
+                progress(min(at + batch, len(documents)), len(documents))
+        return len(documents)
+
+    def rank(self, query: str, depth: int = CHUNK_DEPTH) -> list[tuple[str, float]]:
+        found = self.db.similarity_search_with_score(query, k=depth)
+        return best_per_document((str(d.metadata["doc_id"]), -distance) for d, distance in found)

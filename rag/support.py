@@ -1,0 +1,76 @@
+"""Support scores: how well each answer sentence is backed by the passages it cites.
+
+A sentence's support is its best match over the units (sentences, label lines, table rows)
+of the passages it cites: `semantic_weight`·cosine + (1 - `semantic_weight`)·coverage, where
+coverage is the share of the sentence's content words found in the unit. A sentence quoted
+verbatim from a cited passage scores 1.0 without embedding anything. A sentence that cites
+nothing scores 0. Sentences below `threshold` are flagged as unsupported.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+import numpy as np
+from langchain_core.embeddings import Embeddings
+
+from rag.sentences import content_tokens, passage_units, sentence_spans
+from rag.types import Citation, SentenceSupport
+
+__all__ = ["SupportScorer"]
+
+_MARKER = re.compile(r"\s*\[(\d+(?:\s*,\s*\d+)*)\]")
+
+
+def _squash(text: str) -> str:
+    return " ".join(re.sub(r"[^\w\s]", " ", text.lower()).split())
+
+
+class SupportScorer:
+    def __init__(
+        self, embeddings: Embeddings, threshold: float, semantic_weight: float = 0.5
+    ) -> None:
+        self.embeddings = embeddings
+        self.threshold = threshold
+        self.semantic_weight = semantic_weight
+
+    def score(self, text: str, citations: Sequence[Citation]) -> list[SentenceSupport]:
+        by_number = {c.n: c for c in citations}
+        claims: list[tuple[int, int, list[int], str]] = []
+        for start, end in sentence_spans(text):
+            sentence = text[start:end]
+            cites = [int(n) for m in _MARKER.finditer(sentence) for n in m.group(1).split(",")]
+            claims.append((start, end, cites, _MARKER.sub("", sentence).strip()))
+        scores = [
+            self._support(claim, [by_number[n] for n in cites if n in by_number])
+            for _, _, cites, claim in claims
+        ]
+        return [
+            SentenceSupport(
+                start=start,
+                end=end,
+                cites=cites,
+                score=round(score, 3),
+                supported=score >= self.threshold,
+            )
+            for (start, end, cites, _), score in zip(claims, scores, strict=True)
+        ]
+
+    def _support(self, claim: str, cited: Sequence[Citation]) -> float:
+        if not cited or not claim:
+            return 0.0
+        squashed = _squash(claim)
+        if squashed and any(squashed in _squash(c.passage) for c in cited):
+            return 1.0
+        units = [reading for c in cited for _, _, reading in passage_units(c.passage)]
+        if not units:
+            return 0.0
+        wanted = content_tokens(claim)
+        coverage = np.array(
+            [len(wanted & content_tokens(u)) / len(wanted) if wanted else 0.0 for u in units]
+        )
+        claim_vector = np.asarray(self.embeddings.embed_query(claim))
+        cosines = np.asarray(self.embeddings.embed_documents(units)) @ claim_vector
+        combined = self.semantic_weight * cosines + (1 - self.semantic_weight) * coverage
+        return float(np.clip(combined.max(), 0.0, 1.0))
