@@ -1,7 +1,11 @@
 """The Gradio chat: a thin client of `Assistant` and `Ingestor`.
 
 All document text is HTML-escaped before it reaches the page, so markup inside a document
-is shown as text and never rendered or run.
+is shown as text and never rendered or run; our own markup (source cards, the marking of weakly
+supported answer sentences) is added around text that is already escaped.
+
+Under the chat, 👍 / 👎 / "Wrong source" (with an optional correction) rate the last answer;
+ratings go to `FeedbackStore(settings.feedback_path)` for `replay`.
 """
 
 from __future__ import annotations
@@ -10,7 +14,7 @@ import html
 import logging
 import re
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, cast
 
@@ -18,10 +22,11 @@ import gradio as gr
 
 from index.errors import DocentError
 from index.loaders import SUPPORTED_SUFFIXES
+from rag.feedback import Feedback, FeedbackStore, Rating
 from rag.runtime import Runtime
-from rag.types import Answer, Citation, Hit, Message
+from rag.types import Answer, Citation, Hit, Message, SentenceSupport
 
-__all__ = ["ChatUI", "display_source", "safe_filename"]
+__all__ = ["ChatUI", "answer_markdown", "display_source", "safe_filename"]
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +38,19 @@ _CSS = """
 .docent-card-text {white-space: pre-wrap; font-size: 0.92em; margin: 0;}
 .docent-card-text mark {background: #fde68a; color: inherit; padding: 0 1px;}
 .docent-searched {font-size: 0.9em; opacity: 0.8;}
+.docent-unsupported {text-decoration: underline dotted; text-decoration-thickness: 1px;
+  text-underline-offset: 3px; opacity: 0.75; cursor: help;}
+#docent-feedback button {white-space: nowrap;}
+#docent-feedback-status {font-size: 0.9em; opacity: 0.85;}
 """
+
+FEEDBACK_SAVED = "Thanks — feedback saved."
+FEEDBACK_NO_ANSWER = "There is no answer to rate yet: ask a question first."
+_RATING_BUTTONS: list[tuple[str, str, Rating]] = [
+    ("👍 Helpful", "up", "up"),
+    ("👎 Not helpful", "down", "down"),
+    ("Wrong source", "wrong", "wrong_source"),
+]
 
 
 _NO_SOURCES = "<p>Sources appear here.</p>"
@@ -112,8 +129,31 @@ def sources_html(answer: Answer) -> str:
     return "<p>No documents are indexed yet.</p>"
 
 
+def _support_title(sentence: SentenceSupport) -> str:
+    if not sentence.cites:
+        return "Cites no passage"
+    return f"Weakly supported by the cited passage (support {sentence.score:.2f})"
+
+
+def _marked_text(answer: Answer) -> str:
+    """`answer.text` escaped, with each weakly supported sentence wrapped in a span."""
+    text, parts, at = answer.text, [], 0
+    for sentence in sorted(answer.sentences, key=lambda s: s.start):
+        start, end = sentence.start, sentence.end
+        if sentence.supported or start < at or not start < end <= len(text):
+            continue
+        title = html.escape(_support_title(sentence))
+        parts += [
+            html.escape(text[at:start]),
+            f'<span class="docent-unsupported" title="{title}">'
+            f"{html.escape(text[start:end])}</span>",
+        ]
+        at = end
+    return "".join([*parts, html.escape(text[at:])])
+
+
 def answer_markdown(answer: Answer) -> str:
-    text = html.escape(answer.text)
+    text = _marked_text(answer)
     if not answer.abstained and not answer.supported:
         text += "\n\n*This answer cites no passage it was given: treat it as unsupported.*"
     return text
@@ -122,6 +162,7 @@ def answer_markdown(answer: Answer) -> str:
 class ChatUI:
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
+        self.feedback_store = FeedbackStore(runtime.settings.feedback_path)
 
     def respond(
         self, question: str, conversation: list[dict[str, str]], chat: list[dict[str, Any]]
@@ -141,14 +182,42 @@ class ChatUI:
                         {"role": "user", "content": question},
                         {"role": "assistant", "content": item.text},
                     ]
-                    yield chat_out, [*conversation, *turn], "", searched, sources_html(item)
+                    yield (
+                        chat_out,
+                        [*conversation, *turn],
+                        "",
+                        searched,
+                        sources_html(item),
+                        question,
+                        item,
+                    )
                 else:
                     partial += item
                     chat_out = [*chat, {"role": "assistant", "content": html.escape(partial)}]
-                    yield chat_out, conversation, "", gr.skip(), gr.skip()
+                    yield chat_out, conversation, "", gr.skip(), gr.skip(), gr.skip(), gr.skip()
         except DocentError as exc:
             message = f"Sorry, I could not answer: {html.escape(str(exc))}"
-            yield [*chat, {"role": "assistant", "content": message}], conversation, question, "", ""
+            chat_out = [*chat, {"role": "assistant", "content": message}]
+            yield chat_out, conversation, question, "", "", "", None
+
+    def rate(
+        self, rating: Rating, question: str, answer: Answer | None, correction: str = ""
+    ) -> tuple[str, str]:
+        """Store a rating of the last answer; returns the status line and the correction box."""
+        if answer is None:
+            return FEEDBACK_NO_ANSWER, correction
+        try:
+            self.feedback_store.add(Feedback.from_answer(question, answer, rating, correction))
+        except OSError as exc:
+            log.warning("could not save feedback: %s", exc)
+            return f"Could not save feedback: {html.escape(str(exc))}", correction
+        return FEEDBACK_SAVED, ""
+
+    def _rater(self, rating: Rating) -> Callable[[str, Answer | None, str], tuple[str, str]]:
+        def rate(question: str, answer: Answer | None, correction: str) -> tuple[str, str]:
+            return self.rate(rating, question, answer, correction)
+
+        return rate
 
     def upload(self, files: list[str] | None, progress: gr.Progress | None = None) -> str:
         if not files:
@@ -194,6 +263,30 @@ class ChatUI:
                             elem_id="docent-question",
                             submit_btn=True,
                         )
+                    with gr.Row(equal_height=True, elem_id="docent-feedback"):
+                        ratings: list[tuple[gr.Button, Rating]] = [
+                            (
+                                gr.Button(
+                                    label,
+                                    size="sm",
+                                    scale=0,
+                                    min_width=120,
+                                    elem_id=f"docent-feedback-{name}",
+                                ),
+                                rating,
+                            )
+                            for label, name, rating in _RATING_BUTTONS
+                        ]
+                        correction = gr.Textbox(
+                            placeholder="Correction: the right answer or source (optional)",
+                            show_label=False,
+                            container=False,
+                            lines=1,
+                            max_lines=3,
+                            scale=1,
+                            elem_id="docent-feedback-correction",
+                        )
+                    feedback_status = gr.Markdown(elem_id="docent-feedback-status")
                     new_chat = gr.Button("New chat", size="sm", elem_id="docent-new-chat")
                     searched = gr.HTML(elem_id="docent-searched")
                 with gr.Column(scale=2):
@@ -205,14 +298,24 @@ class ChatUI:
                     label="PDF, Word, HTML, Markdown or text files",
                 )
                 upload_status = gr.Markdown()
-            outputs = [chat, conversation, question, searched, sources]
+            last_question = gr.State("")
+            last_answer = gr.State(None)
+            outputs = [chat, conversation, question, searched, sources, last_question, last_answer]
             question.submit(self.respond, [question, conversation, chat], outputs, api_name="ask")
+            question.submit(lambda: "", None, feedback_status, api_visibility="private")
             new_chat.click(
-                lambda: ([], [], "", "", _NO_SOURCES),
+                lambda: ([], [], "", "", _NO_SOURCES, "", None, ""),
                 None,
-                outputs,
+                [*outputs, feedback_status],
                 api_visibility="private",
             )
+            for button, rating in ratings:
+                button.click(
+                    self._rater(rating),
+                    [last_question, last_answer, correction],
+                    [feedback_status, correction],
+                    api_visibility="private",
+                )
             files.upload(self._upload_with_progress, files, upload_status, api_name="upload")
         return cast(gr.Blocks, app)
 

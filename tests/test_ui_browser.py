@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import json
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import gradio as gr
 import pytest
+import uvicorn
+from fastapi import FastAPI
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from tests.conftest import ROOT
+from rag.types import Answer, SentenceSupport
+from rag.ui import FEEDBACK_NO_ANSWER, FEEDBACK_SAVED, ChatUI, answer_markdown
+from tests.conftest import ROOT, free_port
 
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOT = ROOT / "docs" / "screenshot.png"
@@ -90,3 +99,113 @@ def test_unanswerable_question_abstains_and_shows_closest(page: Page) -> None:
     ask(page, "Is there a dress code for the office?")
     expect(page.locator("#docent-chat")).to_contain_text("do not contain an answer", timeout=60_000)
     expect(page.locator("#docent-sources")).to_contain_text("Closest passages")
+
+
+def feedback_lines(tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, Any]]:
+    """The live server's feedback file (its data dir is the session's `server-data*`)."""
+    (path,) = tmp_path_factory.getbasetemp().glob("server-data[0-9]*")
+    feedback = path / "feedback.jsonl"
+    if not feedback.exists():
+        return []
+    return [json.loads(line) for line in feedback.read_text(encoding="utf-8").splitlines()]
+
+
+def test_rate_the_last_answer(page: Page, tmp_path_factory: pytest.TempPathFactory) -> None:
+    before = len(feedback_lines(tmp_path_factory))
+    status = page.locator("#docent-feedback-status")
+    page.locator("#docent-feedback-up").click()
+    expect(status).to_contain_text(FEEDBACK_NO_ANSWER, timeout=10_000)
+
+    question = "How long is the probation period for new hires?"
+    ask(page, question)
+    expect(page.locator("#docent-chat")).to_contain_text("6 months", timeout=60_000)
+    expect(status).to_be_empty()
+    page.locator("#docent-feedback-up").click()
+    expect(status).to_contain_text(FEEDBACK_SAVED, timeout=10_000)
+
+    correction = page.locator("#docent-feedback-correction textarea")
+    correction.fill("onboarding.txt")
+    page.locator("#docent-feedback-wrong").click()
+    expect(correction).to_have_value("", timeout=10_000)
+    expect(status).to_contain_text(FEEDBACK_SAVED)
+
+    stored = feedback_lines(tmp_path_factory)[before:]
+    assert [(s["rating"], s["correction"]) for s in stored] == [
+        ("up", None),
+        ("wrong_source", "onboarding.txt"),
+    ]
+    assert all(s["question"] == question for s in stored)
+    assert (
+        stored[0]["cited_chunk_ids"]
+        and stored[0]["cited_chunk_ids"] == stored[1]["cited_chunk_ids"]
+    )
+    assert [Path(str(s)).name for s in stored[0]["cited_sources"]] == ["onboarding.txt"]
+
+    page.locator("#docent-new-chat").click()
+    expect(status).to_be_empty(timeout=10_000)
+    page.locator("#docent-feedback-down").click()
+    expect(status).to_contain_text(FEEDBACK_NO_ANSWER, timeout=10_000)
+
+
+@pytest.fixture(scope="module")
+def marked_chat() -> Iterator[str]:
+    """A page with only the chat, showing an answer whose second sentence is weakly supported."""
+    first, second = (
+        "Leave is 26 days [1].",
+        'Run <script>alert("x")</script> <img src=x onerror=alert(1)> [1].',
+    )
+    answer = Answer(
+        text=f"{first} {second}",
+        citations=[],
+        retrieved=[],
+        standalone_query="q",
+        prompt_version="v1",
+        generator="scripted",
+        abstained=False,
+        supported=True,
+        sentences=[
+            SentenceSupport(start=0, end=len(first), cites=[1], score=0.9, supported=True),
+            SentenceSupport(
+                start=len(first) + 1,
+                end=len(first) + 1 + len(second),
+                cites=[1],
+                score=0.31,
+                supported=False,
+            ),
+        ],
+    )
+    with gr.Blocks() as blocks:
+        gr.Chatbot(
+            [{"role": "assistant", "content": answer_markdown(answer)}], elem_id="docent-chat"
+        )
+    port = free_port()
+    app = gr.mount_gradio_app(FastAPI(), blocks, path="/", css=ChatUI.css())
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert time.monotonic() < deadline, "server did not start"
+        time.sleep(0.1)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+def test_weakly_supported_sentence_is_marked(browser: Browser, marked_chat: str) -> None:
+    context = browser.new_context()
+    page = context.new_page()
+    dialogs: list[str] = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    page.goto(marked_chat)
+    marked = page.locator("#docent-chat .docent-unsupported")
+    expect(marked).to_have_count(1, timeout=30_000)
+    expect(marked).to_have_text('Run <script>alert("x")</script> <img src=x onerror=alert(1)> [1].')
+    expect(marked).to_have_attribute(
+        "title", "Weakly supported by the cited passage (support 0.31)"
+    )
+    assert marked.evaluate("e => getComputedStyle(e).textDecorationStyle") == "dotted"
+    expect(page.locator("#docent-chat")).to_contain_text("Leave is 26 days [1].")
+    page.wait_for_timeout(300)
+    assert dialogs == [] and page.locator("#docent-chat img[src='x']").count() == 0
+    context.close()
