@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup run test lint chromium bench samples
+.PHONY: setup run test lint chromium bench samples llama test-llama
 
 $(STAMP): requirements.txt requirements-dev.txt
 	python3 -m venv $(VENV)
@@ -34,3 +34,23 @@ bench: setup
 
 samples: setup
 	$(PY) scripts/make_samples.py
+
+# Optional local LLM (DOCENT_GENERATOR=llamacpp): builds llama-cpp-python once (~4-6 min on
+# 2 cores) without the AMX int8 kernels that crash on these CPUs, and fetches a 491 MB model.
+LLAMA_STAMP := $(VENV)/.llama-installed
+LLAMA_MODEL := .models/qwen2.5-coder-0.5b-instruct-q4_k_m.gguf
+LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON \
+	-DGGML_AVX512=OFF -DGGML_AMX_INT8=OFF
+
+$(LLAMA_STAMP): requirements-llama.txt | $(STAMP)
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(PY) -m pip install -q --no-cache-dir \
+		--no-binary llama-cpp-python -r requirements-llama.txt
+	touch $(LLAMA_STAMP)
+
+$(LLAMA_MODEL): | $(STAMP)
+	$(PY) scripts/fetch_gguf.py --out $(LLAMA_MODEL)
+
+llama: $(LLAMA_STAMP) $(LLAMA_MODEL)
+
+test-llama: llama
+	DOCENT_LLAMACPP_MODEL_PATH=$(LLAMA_MODEL) $(PY) -m pytest -m llama

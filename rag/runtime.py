@@ -17,6 +17,7 @@ from index.store import ChunkStore, IndexSignature
 from rag.assistant import Assistant
 from rag.condense import ChatCondenser, Condenser, RuleCondenser
 from rag.generation import ChatGenerator, ExtractiveGenerator, Generator
+from rag.llama import load_llamacpp
 from rag.prompts import load_prompt
 from rag.retrieval import HybridRetriever
 from rag.settings import Settings
@@ -87,6 +88,9 @@ def build_runtime(
         condenser = ChatCondenser(
             model, load_prompt(settings.prompts_dir, "condense", settings.prompt_version)
         )
+    elif settings.generator == "llamacpp":
+        generator = load_llamacpp(settings)
+        condenser = RuleCondenser()
     else:
         generator = ExtractiveGenerator(
             embeddings, settings.min_evidence, settings.max_answer_sentences

@@ -56,6 +56,7 @@ class Settings(BaseSettings):
     llamacpp_model_path: Path | None = Field(None, description="GGUF file (llamacpp).")
     llamacpp_context: int = Field(4096, ge=512, description="llama.cpp context window (tokens).")
     llamacpp_threads: int | None = Field(None, ge=1, description="CPU threads; default all cores.")
+    llamacpp_prompt_version: str = Field("v2", description="Answer prompt for the local model.")
     llamacpp_max_tokens: int = Field(256, ge=16, description="Longest generated answer (tokens).")
     min_support: float = Field(
         0.45, ge=0, le=1, description="Answer sentences scoring below this are flagged."
