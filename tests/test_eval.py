@@ -11,7 +11,7 @@ import pytest
 
 from rag.evaluation.calibrate import EvidencePoint, choose_threshold, write_env
 from rag.evaluation.datasets import QAQuestion, load_beir
-from rag.evaluation.metrics import exact_match, ranking_scores, token_f1
+from rag.evaluation.metrics import contains_answer, exact_match, ranking_scores, token_f1
 from tests.test_cli import run
 
 
@@ -30,6 +30,8 @@ def test_squad_answer_metrics() -> None:
     assert exact_match("The Norman conquest", ["Norman conquest"]) == 1.0
     assert token_f1("in the year 1066", ["1066"]) == pytest.approx(2 * (1 / 3) / (1 / 3 + 1))
     assert token_f1("nothing alike", ["1066", "Hastings"]) == 0.0
+    assert contains_answer("William won at Hastings in 1066 [1].", ["Hastings, 1066", "1066"])
+    assert not contains_answer("In 10660 BC.", ["1066"])
 
 
 def _question(impossible: bool) -> QAQuestion:
@@ -143,7 +145,7 @@ def test_eval_command_on_tiny_sets(tmp_path: Path, tiny_beir: Path) -> None:
         assert scores["R@1"] == 1.0 and scores["R@100"] == 1.0, system
     answers = report["qa"]["systems"]["docent (extractive)"]
     assert answers["gold R@1"] == 1.0 and answers["gold R@5"] == 1.0
-    assert answers["EM"] == 1.0 and answers["F1"] == 1.0
+    assert answers["EM"] == 1.0 and answers["F1"] == 1.0 and answers["answer in text"] == 1.0
     assert answers["abstention"] == 1.0 and answers["false abstention"] == 0.0
     assert answers["citation precision"] == 1.0 and answers["answer-bearing citations"] == 1.0
     outcomes = {o["id"]: o for o in report["qa"]["outcomes"]}
@@ -160,3 +162,22 @@ def test_eval_refuses_bad_input(tmp_path: Path) -> None:
     assert missing.returncode == 2 and "does not exist" in missing.stderr
     unknown = run(tmp_path / "data", "eval", "--systems", "bm25,splade")
     assert unknown.returncode == 2 and "unknown systems ['splade']" in unknown.stderr
+
+
+def test_eval_feedback_replays_stored_cases(tmp_path: Path) -> None:
+    from rag.feedback import Feedback, FeedbackStore
+    from rag.types import Answer
+
+    data = tmp_path / "data"
+    assert "no stored feedback" in run(data, "eval", "--feedback").stdout
+    question = "How many days of annual leave do full-time staff get?"
+    asked = run(data, "ask", question, "--json")
+    assert asked.returncode == 0, asked.stderr
+    answer = Answer.model_validate_json(asked.stdout)
+    store = FeedbackStore(data / "feedback.jsonl")
+    store.add(Feedback.from_answer(question, answer, "up"))
+    store.add(Feedback.from_answer(question, answer, "wrong_source", correction="expenses.md"))
+
+    replayed = run(data, "eval", "--feedback")
+    assert replayed.returncode == 1, "one case fails, so the command reports failure"
+    assert "1/2 stored cases pass" in replayed.stdout

@@ -2,7 +2,8 @@
 passages, and each answer is scored against the gold passage and the accepted answers.
 
 - gold recall@k: the gold passage is among the k passages handed to the generator;
-- exact match / token F1 (answerable questions; an abstention scores 0);
+- exact match / token F1 (answerable questions; an abstention scores 0), and "answer in
+  text": the answer contains an accepted answer (fairer to an answerer that quotes sentences);
 - abstention rate on unanswerable questions, false abstention rate on answerable ones;
 - citation precision: share of citations that point into the retrieved set and whose citing
   sentences are supported by the cited passage (support score ≥ `min_support`);
@@ -17,7 +18,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 
 from rag.evaluation.datasets import QAQuestion
-from rag.evaluation.metrics import exact_match, token_f1
+from rag.evaluation.metrics import contains_answer, exact_match, token_f1
 from rag.runtime import Runtime
 from rag.types import Answer
 
@@ -41,6 +42,7 @@ class QAOutcome:
     abstained: bool
     exact: float
     f1: float
+    contains_answer: bool
     citations: int
     precise_citations: int
     answer_bearing_citations: int
@@ -76,6 +78,7 @@ def outcome(question: QAQuestion, answer: Answer) -> QAOutcome:
         abstained=answer.abstained,
         exact=exact_match(prediction, question.answers) if answered else 0.0,
         f1=token_f1(prediction, question.answers) if answered else 0.0,
+        contains_answer=answered and contains_answer(prediction, question.answers),
         citations=len(answer.citations),
         precise_citations=len(precise),
         answer_bearing_citations=len(bearing) if not question.is_impossible else 0,
@@ -108,6 +111,7 @@ def summarize_qa(outcomes: Sequence[QAOutcome], k: int) -> dict[str, float]:
         f"gold R@{k}": _share(sum(o.gold_rank is not None for o in outcomes), len(outcomes)),
         "EM": _share(sum(o.exact for o in answerable), len(answerable)),
         "F1": _share(sum(o.f1 for o in answerable), len(answerable)),
+        "answer in text": _share(sum(o.contains_answer for o in answerable), len(answerable)),
         "abstention": _share(sum(o.abstained for o in impossible), len(impossible)),
         "false abstention": _share(sum(o.abstained for o in answerable), len(answerable)),
         "citation precision": _share(

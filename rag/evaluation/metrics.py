@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 import ir_measures
 from ir_measures import RR, R, nDCG
 
-__all__ = ["RANKING_MEASURES", "exact_match", "ranking_scores", "token_f1"]
+__all__ = ["RANKING_MEASURES", "contains_answer", "exact_match", "ranking_scores", "token_f1"]
 
 RANKING_MEASURES = {
     "nDCG@10": nDCG @ 10,
@@ -59,6 +59,12 @@ def _f1(prediction: str, gold: str) -> float:
         return 0.0
     precision, recall = common / len(predicted), common / len(wanted)
     return 2 * precision * recall / (precision + recall)
+
+
+def contains_answer(prediction: str, golds: Iterable[str]) -> bool:
+    """Some accepted answer appears, normalised, as a phrase of the prediction."""
+    padded = f" {_normalize(prediction)} "
+    return any(_normalize(g) and f" {_normalize(g)} " in padded for g in golds)
 
 
 def token_f1(prediction: str, golds: Iterable[str]) -> float:
