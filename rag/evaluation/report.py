@@ -43,17 +43,23 @@ def plot_results(path: Path, tables: Mapping[str, Rows]) -> None:
     import matplotlib.pyplot as plt
 
     tables = {title: rows for title, rows in tables.items() if rows}
-    figure, axes = plt.subplots(len(tables), 1, figsize=(10, 4 * len(tables)), squeeze=False)
+    figure, axes = plt.subplots(len(tables), 1, figsize=(12, 4.5 * len(tables)), squeeze=False)
     for axis, (title, rows) in zip(axes[:, 0], tables.items(), strict=True):
         metrics = list(dict.fromkeys(c for row in rows.values() for c in row))
         width = 0.8 / len(rows)
         for index, (system, row) in enumerate(rows.items()):
             positions = [m + index * width for m in range(len(metrics))]
             axis.bar(positions, [row.get(m, 0.0) for m in metrics], width, label=system)
-        axis.set_xticks([m + 0.4 - width / 2 for m in range(len(metrics))], metrics, fontsize=8)
+        axis.set_xticks(
+            [m + 0.4 - width / 2 for m in range(len(metrics))],
+            metrics,
+            fontsize=8,
+            rotation=20,
+            ha="right",
+        )
         axis.set_ylim(0, 1)
         axis.set_title(title)
-        axis.legend(fontsize=8, loc="upper left")
+        axis.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
         axis.grid(axis="y", alpha=0.3)
     figure.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
