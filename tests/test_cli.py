@@ -12,15 +12,16 @@ from pathlib import Path
 from tests.conftest import ROOT
 
 
-def run(data: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "DOCENT_DATA_DIR": str(data)}
+def run(data: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """`app.py ARGS` with `data` as its data dir, from a folder with no .env file in it."""
+    data.parent.mkdir(parents=True, exist_ok=True)
     return subprocess.run(
         [sys.executable, str(ROOT / "app.py"), *args],
         capture_output=True,
         text=True,
-        env=env,
-        cwd=ROOT,
-        timeout=300,
+        env={**os.environ, "DOCENT_DATA_DIR": str(data), **env},
+        cwd=data.parent,
+        timeout=600,
     )
 
 
@@ -54,29 +55,10 @@ def test_mismatched_settings_give_one_clear_line(
 ) -> None:
     data = tmp_path / "data"
     assert run(data, "ingest", str(copy_samples("onboarding.txt"))).returncode == 0
-    env_run = subprocess.run(
-        [sys.executable, str(ROOT / "app.py"), "ask", "probation?"],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=300,
-        env={**os.environ, "DOCENT_DATA_DIR": str(data), "DOCENT_CHUNK_SIZE": "300"},
-    )
+    env_run = run(data, "ask", "probation?", DOCENT_CHUNK_SIZE="300")
     assert env_run.returncode == 2
     assert env_run.stderr.startswith("error: collection 'docent'")
     assert "Traceback" not in env_run.stderr
-    rebuilt = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "app.py"),
-            "ingest",
-            "--rebuild",
-            str(copy_samples("onboarding.txt")),
-        ],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=300,
-        env={**os.environ, "DOCENT_DATA_DIR": str(data), "DOCENT_CHUNK_SIZE": "300"},
-    )
+    folder = copy_samples("onboarding.txt")
+    rebuilt = run(data, "ingest", "--rebuild", str(folder), DOCENT_CHUNK_SIZE="300")
     assert rebuilt.returncode == 0 and "1 added" in rebuilt.stdout
