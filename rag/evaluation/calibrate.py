@@ -36,6 +36,7 @@ class Calibration:
     min_evidence: float
     abstention: float
     false_abstention: float
+    separability: float  # ROC AUC: chance an answerable question out-scores an unanswerable one
     curve: list[dict[str, float]] = field(default_factory=list)  # every candidate threshold
 
 
@@ -79,7 +80,14 @@ def choose_threshold(
         )
     allowed = [c for c in curve if c["false_abstention"] <= max_false_abstention]
     best = max(allowed, key=lambda c: (c["abstention"], -c["threshold"]))
-    return Calibration(best["threshold"], best["abstention"], best["false_abstention"], curve)
+    wins = sum((a > i) + 0.5 * (a == i) for a in answerable for i in impossible)
+    return Calibration(
+        best["threshold"],
+        best["abstention"],
+        best["false_abstention"],
+        wins / (len(answerable) * len(impossible)),
+        curve,
+    )
 
 
 def write_env(path: Path, values: dict[str, str]) -> None:

@@ -39,7 +39,8 @@ def _calibrate(settings: Settings, args: argparse.Namespace) -> int:
     print(
         f"min_evidence = {chosen.min_evidence:.4f}: abstains on {chosen.abstention:.1%} of "
         f"unanswerable and {chosen.false_abstention:.1%} of answerable questions "
-        f"({len(questions)} questions); written to {args.env_file}"
+        f"({len(questions)} questions); written to {args.env_file}\n"
+        f"evidence separates answerable from unanswerable with ROC AUC {chosen.separability:.3f}"
     )
     return 0
 
