@@ -1,10 +1,11 @@
-"""The web app: FastAPI with `/api/health`, and the Gradio chat mounted at `/`."""
+"""The web app: FastAPI with `/api/health` and the `/api/v1` API, and the Gradio chat at `/`."""
 
 from __future__ import annotations
 
 import gradio as gr
 from fastapi import FastAPI
 
+from rag.api import Conversations, add_error_handlers, api_router
 from rag.runtime import Runtime
 from rag.ui import ChatUI
 
@@ -13,6 +14,8 @@ __all__ = ["create_app"]
 
 def create_app(runtime: Runtime) -> FastAPI:
     app = FastAPI(title="Docent", summary="Answers from your documents, with citations.")
+    add_error_handlers(app)
+    app.include_router(api_router(runtime, Conversations()))
 
     @app.get("/api/health")
     def health() -> dict[str, object]:

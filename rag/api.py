@@ -1,0 +1,187 @@
+"""The HTTP API under /api/v1 (FastAPI; OpenAPI at /docs).
+
+- `POST /api/v1/ask` → the whole `Answer` as JSON, plus the `conversation_id` it belongs to.
+- `POST /api/v1/ask/stream` → server-sent events: `token` (text pieces), then `answer`
+  (the checked `Answer`: citations, support, timings), then `done`; `error` if it fails midway.
+- A conversation keeps its history on the server (bounded); a client may instead send `history`.
+
+Errors always have one JSON shape, `{"error": {"type", "message"}}`, never a stack trace.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from collections import OrderedDict
+from collections.abc import Iterator, Sequence
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.sse import EventSourceResponse, ServerSentEvent
+from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException
+
+from index.errors import (
+    ConfigError,
+    DocentError,
+    GenerationError,
+    IndexMismatchError,
+    InputError,
+    LoadError,
+    PromptError,
+)
+from rag.assistant import MAX_QUESTION_CHARS
+from rag.runtime import Runtime
+from rag.types import Answer, Message
+
+__all__ = ["AskRequest", "AskResponse", "Conversations", "add_error_handlers", "api_router"]
+
+log = logging.getLogger(__name__)
+
+_STATUS: dict[type[DocentError], tuple[int, str]] = {
+    InputError: (400, "invalid_input"),
+    LoadError: (400, "unreadable_document"),
+    IndexMismatchError: (409, "index_mismatch"),
+    GenerationError: (502, "generation_failed"),
+    ConfigError: (500, "configuration"),
+    PromptError: (500, "configuration"),
+}
+
+
+def error_body(kind: str, message: str) -> dict[str, dict[str, str]]:
+    return {"error": {"type": kind, "message": message}}
+
+
+def docent_error(exc: DocentError) -> tuple[int, dict[str, dict[str, str]]]:
+    status, kind = next(
+        (found for cls, found in _STATUS.items() if isinstance(exc, cls)), (500, "error")
+    )
+    return status, error_body(kind, str(exc))
+
+
+def add_error_handlers(app: FastAPI) -> None:
+    """Every error of the API as `{"error": {"type", "message"}}` with a fitting status."""
+
+    @app.exception_handler(DocentError)
+    async def on_docent_error(_: Request, exc: DocentError) -> JSONResponse:
+        status, body = docent_error(exc)
+        return JSONResponse(body, status_code=status)
+
+    @app.exception_handler(RequestValidationError)
+    async def on_invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e.get('loc', ()) if p != 'body') or 'body'}: {e.get('msg')}"
+            for e in exc.errors()
+        )
+        return JSONResponse(error_body("invalid_request", problems), status_code=422)
+
+    @app.exception_handler(HTTPException)
+    async def on_http(_: Request, exc: HTTPException) -> JSONResponse:
+        kind = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        return JSONResponse(error_body(kind, str(exc.detail)), status_code=exc.status_code)
+
+    @app.exception_handler(Exception)
+    async def on_unexpected(_: Request, exc: Exception) -> JSONResponse:
+        log.exception("unexpected error", exc_info=exc)
+        return JSONResponse(error_body("internal", "internal server error"), status_code=500)
+
+
+class Conversations:
+    """Histories by id, in memory: at most `max_conversations` (least recently used go first),
+    each keeping its last `max_messages` messages."""
+
+    def __init__(self, max_conversations: int = 1000, max_messages: int = 20) -> None:
+        self.max_conversations = max_conversations
+        self.max_messages = max_messages
+        self._histories: OrderedDict[str, list[Message]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def start(self) -> str:
+        conversation_id = uuid.uuid4().hex
+        with self._lock:
+            self._histories[conversation_id] = []
+            while len(self._histories) > self.max_conversations:
+                self._histories.popitem(last=False)
+        return conversation_id
+
+    def history(self, conversation_id: str) -> list[Message]:
+        with self._lock:
+            if conversation_id not in self._histories:
+                raise InputError(f"unknown or expired conversation_id '{conversation_id}'")
+            self._histories.move_to_end(conversation_id)
+            return list(self._histories[conversation_id])
+
+    def record(self, conversation_id: str, question: str, answer: str) -> None:
+        with self._lock:
+            turns = self._histories.setdefault(conversation_id, [])
+            turns += [
+                Message(role="user", content=question),
+                Message(role="assistant", content=answer),
+            ]
+            del turns[: -self.max_messages]
+
+
+class AskRequest(BaseModel):
+    question: str = Field(min_length=1, max_length=MAX_QUESTION_CHARS)
+    conversation_id: str | None = Field(
+        None, max_length=64, description="Continue a conversation this API returned earlier."
+    )
+    history: list[Message] | None = Field(
+        None, max_length=50, description="Or pass the earlier messages yourself."
+    )
+    sources: list[str] | None = Field(
+        None, max_length=100, description="Only search these documents (source paths)."
+    )
+
+
+class AskResponse(Answer):
+    conversation_id: str
+
+
+def api_router(runtime: Runtime, conversations: Conversations) -> APIRouter:
+    router = APIRouter(prefix="/api/v1", tags=["answers"])
+
+    def begin(request: AskRequest) -> tuple[str, Sequence[Message]]:
+        if request.conversation_id and request.history is not None:
+            raise InputError("send either conversation_id or history, not both")
+        if request.conversation_id:
+            return request.conversation_id, conversations.history(request.conversation_id)
+        return conversations.start(), request.history or []
+
+    @router.post("/ask", response_model=AskResponse)
+    def ask(request: AskRequest) -> AskResponse:
+        """Answer a question with checked citations."""
+        conversation_id, history = begin(request)
+        answer = runtime.assistant.answer(request.question, history, request.sources)
+        conversations.record(conversation_id, request.question, answer.text)
+        return AskResponse(**answer.model_dump(), conversation_id=conversation_id)
+
+    @router.post("/ask/stream", response_class=EventSourceResponse)
+    def ask_stream(request: AskRequest) -> Iterator[ServerSentEvent]:
+        """Server-sent events: `token`…, `answer`, `done`; or an `error` event, since the
+        status line has gone out before the question is answered."""
+        try:
+            conversation_id, history = begin(request)
+            for item in runtime.assistant.stream(request.question, history, request.sources):
+                if isinstance(item, Answer):
+                    conversations.record(conversation_id, request.question, item.text)
+                    response = AskResponse(**item.model_dump(), conversation_id=conversation_id)
+                    yield ServerSentEvent(raw_data=response.model_dump_json(), event="answer")
+                else:
+                    yield ServerSentEvent(data={"text": item}, event="token")
+        except DocentError as exc:
+            _, body = docent_error(exc)
+            yield ServerSentEvent(data=body, event="error")
+            return
+        yield ServerSentEvent(data={"conversation_id": conversation_id}, event="done")
+
+    @router.api_route(
+        "/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False
+    )
+    def unknown(path: str) -> None:
+        """Unknown API paths answer in the API's error shape, not the chat app's."""
+        raise HTTPException(404, f"no such endpoint: /api/v1/{path}")
+
+    return router
