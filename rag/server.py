@@ -6,6 +6,7 @@ import gradio as gr
 from fastapi import FastAPI
 
 from rag.api import Conversations, add_error_handlers, api_router
+from rag.openai_compat import openai_router
 from rag.runtime import Runtime
 from rag.ui import ChatUI
 
@@ -16,6 +17,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     app = FastAPI(title="Docent", summary="Answers from your documents, with citations.")
     add_error_handlers(app)
     app.include_router(api_router(runtime, Conversations()))
+    app.include_router(openai_router(runtime))
 
     @app.get("/api/health")
     def health() -> dict[str, object]:
