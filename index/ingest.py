@@ -20,7 +20,7 @@ from index.errors import LoadError
 from index.lexical import LexicalIndex
 from index.loaders import SUPPORTED_SUFFIXES, LoadedDocument, load_document
 from index.store import ChunkStore
-from index.types import Chunk
+from index.types import DEFAULT_COLLECTION, Chunk
 
 __all__ = ["IngestReport", "Ingestor", "embedding_text", "source_key"]
 
@@ -90,8 +90,13 @@ class Ingestor:
         self.chunker = chunker
 
     def ingest(
-        self, paths: Iterable[Path], prune: bool = False, progress: Progress | None = None
+        self,
+        paths: Iterable[Path],
+        prune: bool = False,
+        progress: Progress | None = None,
+        collection: str = DEFAULT_COLLECTION,
     ) -> IngestReport:
+        """Index files and folders into `collection` (a label on their chunks)."""
         started = time.perf_counter()
         report = IngestReport()
         files = list(_expand(paths))
@@ -99,7 +104,7 @@ class Ingestor:
             if progress:
                 progress(done, len(files), path)
             try:
-                self._ingest_file(path, report)
+                self._ingest_file(path, report, collection)
             except LoadError as exc:
                 report.failed.append((str(path), exc.reason))
                 log.warning("skipped %s: %s", path, exc.reason)
@@ -148,7 +153,7 @@ class Ingestor:
         report.seconds = time.perf_counter() - started
         return report
 
-    def _ingest_file(self, path: Path, report: IngestReport) -> None:
+    def _ingest_file(self, path: Path, report: IngestReport, collection: str) -> None:
         if not path.exists():
             raise LoadError(path, "no such file")
         if not path.is_file():
@@ -161,13 +166,14 @@ class Ingestor:
         if self.store.file_hash(source) == file_hash:
             report.unchanged.append(source)
             return
-        self._write_batch([(load_document(path), file_hash)], report, source)
+        self._write_batch([(load_document(path), file_hash)], report, source, collection)
 
     def _write_batch(
         self,
         documents: list[tuple[LoadedDocument, str]],
         report: IngestReport,
         source: str | None = None,
+        collection: str = DEFAULT_COLLECTION,
     ) -> None:
         """Replace the chunks of each (document, hash), embedding all new passages at once.
         `source` names a single file document; otherwise each document's path is its key."""
@@ -178,7 +184,10 @@ class Ingestor:
             if previous_hash == file_hash:
                 report.unchanged.append(key)
                 continue
-            chunks = self.chunker.split(document, key)
+            chunks = [
+                c.model_copy(update={"collection": collection})
+                for c in self.chunker.split(document, key)
+            ]
             old_ids = self.store.ids_for(key)
             plans.append((key, file_hash, previous_hash, chunks, old_ids))
         new = [c for *_, chunks, old_ids in plans for c in chunks if c.id not in old_ids]

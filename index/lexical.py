@@ -17,7 +17,7 @@ import bm25s
 import numpy as np
 import Stemmer
 
-from index.types import Chunk
+from index.types import DEFAULT_COLLECTION, Chunk
 
 __all__ = ["LexicalIndex"]
 
@@ -33,6 +33,7 @@ class LexicalIndex:
         self._bm25: bm25s.BM25 | None = None
         self._ids: list[str] = []
         self._sources: np.ndarray = np.array([], dtype=object)
+        self._collections: np.ndarray = np.array([], dtype=object)
         self._loaded_stamp: float | None = None
 
     def _tokenize(self, texts: list[str]) -> list[list[str]]:
@@ -60,7 +61,12 @@ class LexicalIndex:
             self._bm25 = bm25
         self._ids = [c.id for c in chunks]
         self._sources = np.array([c.source for c in chunks], dtype=object)
-        payload = {"ids": self._ids, "sources": self._sources.tolist()}
+        self._collections = np.array([c.collection for c in chunks], dtype=object)
+        payload = {
+            "ids": self._ids,
+            "sources": self._sources.tolist(),
+            "collections": self._collections.tolist(),
+        }
         (self.folder / _IDS_FILE).write_text(json.dumps(payload))
         self._loaded_stamp = self._stamp()
 
@@ -70,10 +76,13 @@ class LexicalIndex:
             return
         self._bm25, self._ids = None, []
         self._sources = np.array([], dtype=object)
+        self._collections = np.array([], dtype=object)
         if stamp is not None:
             payload = json.loads((self.folder / _IDS_FILE).read_text())
             self._ids = payload["ids"]
             self._sources = np.array(payload["sources"], dtype=object)
+            default = [DEFAULT_COLLECTION] * len(self._ids)  # saved before collections existed
+            self._collections = np.array(payload.get("collections", default), dtype=object)
             if self._ids:
                 self._bm25 = bm25s.BM25.load(str(self.folder))
         self._loaded_stamp = stamp
@@ -83,16 +92,23 @@ class LexicalIndex:
         return len(self._ids)
 
     def search(
-        self, query: str, k: int, sources: Iterable[str] | None = None
+        self,
+        query: str,
+        k: int,
+        sources: Iterable[str] | None = None,
+        collections: Iterable[str] | None = None,
     ) -> list[tuple[str, float]]:
-        """Chunk ids and positive BM25 scores, best first, optionally only from `sources`."""
+        """Chunk ids and positive BM25 scores, best first, optionally only from `sources` and
+        only in `collections`."""
         self._refresh()
         tokens = self._tokenize([query])
         if self._bm25 is None or not tokens[0]:
             return []
         mask = None
-        if sources is not None:
-            mask = np.isin(self._sources, list(sources)).astype(np.float32)
+        for allowed, values in ((sources, self._sources), (collections, self._collections)):
+            if allowed is not None:
+                keep = np.isin(values, list(allowed)).astype(np.float32)
+                mask = keep if mask is None else mask * keep
         found, scores = self._bm25.retrieve(
             tokens, k=min(k, len(self._ids)), show_progress=False, weight_mask=mask
         )

@@ -14,7 +14,7 @@ import numpy as np
 from chromadb.config import Settings as ChromaSettings
 
 from index.errors import IndexMismatchError
-from index.types import Chunk, Hit
+from index.types import DEFAULT_COLLECTION, Chunk, Hit
 
 __all__ = ["ChunkStore", "IndexSignature"]
 
@@ -29,6 +29,7 @@ def _metadata(chunk: Chunk, file_hash: str) -> dict[str, Any]:
         "end": chunk.end,
         "file_hash": file_hash,
         "ingested_at": chunk.ingested_at,
+        "collection": chunk.collection,
     }
     if chunk.page is not None:
         meta["page"] = chunk.page
@@ -46,6 +47,7 @@ def _chunk(chunk_id: str, text: str, meta: Any) -> Chunk:
         end=int(meta["end"]),
         page=int(page) if page is not None else None,
         ingested_at=str(meta.get("ingested_at", "")),
+        collection=str(meta.get("collection", DEFAULT_COLLECTION)),
     )
 
 
@@ -97,6 +99,25 @@ class ChunkStore:
         metas = self._collection.get(include=["metadatas"])["metadatas"] or []
         return sorted({str(meta["source"]) for meta in metas})
 
+    def documents(self) -> list[dict[str, Any]]:
+        """One summary per source: source, title, collection, chunks, ingested_at."""
+        metas = self._collection.get(include=["metadatas"])["metadatas"] or []
+        summary: dict[str, dict[str, Any]] = {}
+        for meta in metas:
+            source = str(meta["source"])
+            entry = summary.setdefault(
+                source,
+                {
+                    "source": source,
+                    "title": str(meta.get("title", "")),
+                    "collection": str(meta.get("collection", DEFAULT_COLLECTION)),
+                    "chunks": 0,
+                    "ingested_at": str(meta.get("ingested_at", "")),
+                },
+            )
+            entry["chunks"] += 1
+        return [summary[source] for source in sorted(summary)]
+
     def all_chunks(self) -> list[Chunk]:
         found = self._collection.get(include=["documents", "metadatas"])
         docs, metas = found["documents"] or [], found["metadatas"] or []
@@ -118,13 +139,20 @@ class ChunkStore:
         return [by_id[i] for i in ids if i in by_id]
 
     def search(
-        self, vector: Sequence[float], k: int, sources: Iterable[str] | None = None
+        self,
+        vector: Sequence[float],
+        k: int,
+        sources: Iterable[str] | None = None,
+        collections: Iterable[str] | None = None,
     ) -> list[Hit]:
-        """Nearest chunks by cosine similarity, optionally only from `sources`."""
-        allowed = list(sources) if sources is not None else None
-        if allowed == [] or self.count() == 0:
+        """Nearest chunks by cosine similarity, optionally only from `sources` and only in
+        `collections` (an empty list allows nothing)."""
+        filters = {"source": sources, "collection": collections}
+        allowed = {key: list(values) for key, values in filters.items() if values is not None}
+        if any(not values for values in allowed.values()) or self.count() == 0:
             return []
-        where: Any = {"source": {"$in": allowed}} if allowed else None
+        clauses = [{key: {"$in": values}} for key, values in allowed.items()]
+        where: Any = ({"$and": clauses} if len(clauses) > 1 else clauses[0]) if clauses else None
         found = self._collection.query(
             query_embeddings=np.asarray([vector], dtype=np.float32),
             n_results=min(k, self.count()),

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict
 
+DEFAULT_COLLECTION = "default"
+
 
 class Chunk(BaseModel):
     """A passage of one document, exactly as stored and shown to the user."""
@@ -18,6 +20,7 @@ class Chunk(BaseModel):
     end: int
     page: int | None = None
     ingested_at: str = ""
+    collection: str = DEFAULT_COLLECTION  # the group of documents it belongs to
 
 
 class Hit(BaseModel):

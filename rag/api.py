@@ -36,7 +36,14 @@ from rag.assistant import MAX_QUESTION_CHARS
 from rag.runtime import Runtime
 from rag.types import Answer, Message
 
-__all__ = ["AskRequest", "AskResponse", "Conversations", "add_error_handlers", "api_router"]
+__all__ = [
+    "AskRequest",
+    "AskResponse",
+    "Conversations",
+    "add_error_handlers",
+    "api_router",
+    "unknown_endpoints_router",
+]
 
 log = logging.getLogger(__name__)
 
@@ -134,6 +141,9 @@ class AskRequest(BaseModel):
     sources: list[str] | None = Field(
         None, max_length=100, description="Only search these documents (source paths)."
     )
+    collections: list[str] | None = Field(
+        None, max_length=100, description="Only search documents in these collections."
+    )
 
 
 class AskResponse(Answer):
@@ -154,7 +164,9 @@ def api_router(runtime: Runtime, conversations: Conversations) -> APIRouter:
     def ask(request: AskRequest) -> AskResponse:
         """Answer a question with checked citations."""
         conversation_id, history = begin(request)
-        answer = runtime.assistant.answer(request.question, history, request.sources)
+        answer = runtime.assistant.answer(
+            request.question, history, request.sources, request.collections
+        )
         conversations.record(conversation_id, request.question, answer.text)
         return AskResponse(**answer.model_dump(), conversation_id=conversation_id)
 
@@ -164,7 +176,9 @@ def api_router(runtime: Runtime, conversations: Conversations) -> APIRouter:
         status line has gone out before the question is answered."""
         try:
             conversation_id, history = begin(request)
-            for item in runtime.assistant.stream(request.question, history, request.sources):
+            for item in runtime.assistant.stream(
+                request.question, history, request.sources, request.collections
+            ):
                 if isinstance(item, Answer):
                     conversations.record(conversation_id, request.question, item.text)
                     response = AskResponse(**item.model_dump(), conversation_id=conversation_id)
@@ -177,11 +191,17 @@ def api_router(runtime: Runtime, conversations: Conversations) -> APIRouter:
             return
         yield ServerSentEvent(data={"conversation_id": conversation_id}, event="done")
 
+    return router
+
+
+def unknown_endpoints_router() -> APIRouter:
+    """Include last: unknown /api/v1 paths answer in the API's error shape, not the chat app's."""
+    router = APIRouter(prefix="/api/v1")
+
     @router.api_route(
         "/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False
     )
     def unknown(path: str) -> None:
-        """Unknown API paths answer in the API's error shape, not the chat app's."""
         raise HTTPException(404, f"no such endpoint: /api/v1/{path}")
 
     return router

@@ -61,15 +61,21 @@ class Assistant:
         return {"standalone": self.condenser.condense(state["question"], history)}
 
     def _retrieve(self, state: State) -> State:
-        return {"hits": self.retriever.retrieve(state["standalone"], sources=state["sources"])}
+        return {
+            "hits": self.retriever.retrieve(
+                state["standalone"], sources=state["sources"], collections=state["collections"]
+            )
+        }
 
     def stream(
         self,
         question: str,
         history: Sequence[Message] = (),
         sources: Sequence[str] | None = None,
+        collections: Sequence[str] | None = None,
     ) -> Iterator[str | Answer]:
-        """Yield answer text pieces as they are generated, then the final checked `Answer`."""
+        """Yield answer text pieces as they are generated, then the final checked `Answer`.
+        `sources` and `collections` limit what may be retrieved (None: no limit)."""
         question = question.strip()
         if not question:
             raise InputError("the question is empty")
@@ -77,7 +83,13 @@ class Assistant:
             raise InputError(f"the question is longer than {MAX_QUESTION_CHARS} characters")
         started = time.perf_counter()
         state = self._prepare.invoke(
-            {"question": question, "history": list(history), "sources": sources, "timings": {}}
+            {
+                "question": question,
+                "history": list(history),
+                "sources": sources,
+                "collections": collections,
+                "timings": {},
+            }
         )
         hits = state["hits"]
         generation_started = time.perf_counter()
@@ -121,8 +133,9 @@ class Assistant:
         question: str,
         history: Sequence[Message] = (),
         sources: Sequence[str] | None = None,
+        collections: Sequence[str] | None = None,
     ) -> Answer:
-        for item in self.stream(question, history, sources):
+        for item in self.stream(question, history, sources, collections):
             if isinstance(item, Answer):
                 return item
         raise AssertionError("stream ended without an Answer")  # unreachable by construction

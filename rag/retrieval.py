@@ -50,13 +50,15 @@ class HybridRetriever:
         k: int | None = None,
         sources: Sequence[str] | None = None,
         candidates: int | None = None,
+        collections: Sequence[str] | None = None,
     ) -> list[Hit]:
-        """The `k` best chunks (default `top_k`) from `candidates` per retriever."""
+        """The `k` best chunks (default `top_k`) from `candidates` per retriever, optionally
+        only from `sources` and `collections`."""
         k = k or self.top_k
         candidates = candidates or self.candidates
         vector = self.embeddings.embed_query(query)
-        dense = self.store.search(vector, candidates, sources)
-        lexical = self.lexical.search(query, candidates, sources)
+        dense = self.store.search(vector, candidates, sources, collections)
+        lexical = self.lexical.search(query, candidates, sources, collections)
         dense_ids = [h.chunk.id for h in dense]
         lexical_ids = [chunk_id for chunk_id, _ in lexical]
         fused = reciprocal_rank_fusion([dense_ids, lexical_ids], self.rrf_k)

@@ -5,7 +5,9 @@ from __future__ import annotations
 import gradio as gr
 from fastapi import FastAPI
 
-from rag.api import Conversations, add_error_handlers, api_router
+from rag.api import Conversations, add_error_handlers, api_router, unknown_endpoints_router
+from rag.documents_api import documents_router
+from rag.jobs import JobRunner
 from rag.openai_compat import openai_router
 from rag.runtime import Runtime
 from rag.ui import ChatUI
@@ -18,6 +20,8 @@ def create_app(runtime: Runtime) -> FastAPI:
     add_error_handlers(app)
     app.include_router(api_router(runtime, Conversations()))
     app.include_router(openai_router(runtime))
+    app.include_router(documents_router(runtime, JobRunner()))
+    app.include_router(unknown_endpoints_router())
 
     @app.get("/api/health")
     def health() -> dict[str, object]:

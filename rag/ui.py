@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import html
 import logging
-import re
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -25,8 +24,9 @@ from index.loaders import SUPPORTED_SUFFIXES
 from rag.feedback import Feedback, FeedbackStore, Rating
 from rag.runtime import Runtime
 from rag.types import Answer, Citation, Hit, Message, SentenceSupport
+from rag.uploads import safe_filename
 
-__all__ = ["ChatUI", "answer_markdown", "display_source", "safe_filename"]
+__all__ = ["ChatUI", "answer_markdown", "display_source"]
 
 log = logging.getLogger(__name__)
 
@@ -62,14 +62,7 @@ def display_source(source: str) -> str:
     try:
         return str(path.relative_to(Path.cwd()))
     except ValueError:
-        return path.name if path.parent.name == "uploads" else source
-
-
-def safe_filename(name: str) -> str:
-    """A file name without folders or unusual characters, keeping its suffix."""
-    base = Path(name).name
-    cleaned = re.sub(r"[^A-Za-z0-9._-]+", "_", base).lstrip("._") or "upload"
-    return cleaned[:120]
+        return path.name if "uploads" in path.parts else source
 
 
 def _highlighted(text: str, spans: list[tuple[int, int]]) -> str:

@@ -8,6 +8,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -92,12 +93,9 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@pytest.fixture(scope="session")
-def live_server(tmp_path_factory: pytest.TempPathFactory, embeddings: Embeddings) -> Iterator[str]:
-    """The real app (FastAPI + Gradio) over a fresh copy of the samples, on 127.0.0.1."""
-    data = tmp_path_factory.mktemp("server-data")
-    runtime = build_runtime(make_settings(data), embeddings=embeddings)
-    runtime.ensure_samples()
+@contextmanager
+def serving(runtime: Runtime) -> Iterator[str]:
+    """The real app (FastAPI + Gradio) for `runtime`, served by uvicorn on 127.0.0.1."""
     port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(create_app(runtime), host="127.0.0.1", port=port, log_level="warning")
@@ -109,9 +107,21 @@ def live_server(tmp_path_factory: pytest.TempPathFactory, embeddings: Embeddings
         if time.monotonic() > deadline:
             raise RuntimeError("server did not start")
         time.sleep(0.1)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory: pytest.TempPathFactory, embeddings: Embeddings) -> Iterator[str]:
+    """The app over a fresh copy of the samples, shared by the session (read-only use)."""
+    data = tmp_path_factory.mktemp("server-data")
+    runtime = build_runtime(make_settings(data), embeddings=embeddings)
+    runtime.ensure_samples()
+    with serving(runtime) as url:
+        yield url
 
 
 @pytest.fixture

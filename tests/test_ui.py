@@ -13,9 +13,9 @@ from rag.ui import (
     FEEDBACK_SAVED,
     ChatUI,
     answer_markdown,
-    safe_filename,
     sources_html,
 )
+from rag.uploads import safe_filename
 
 VACATION = "How many vacation days does a full-time employee get each year?"
 

@@ -1,0 +1,103 @@
+"""Background jobs: ingestion runs on one worker thread, outside the request that asked for it,
+and reports its progress (`GET /api/v1/jobs/{id}`)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from collections import OrderedDict
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from index.errors import DocentError
+
+__all__ = ["Job", "JobRunner", "Step"]
+
+log = logging.getLogger(__name__)
+
+Status = Literal["queued", "running", "done", "failed"]
+
+
+class Job(BaseModel):
+    id: str
+    kind: str
+    items: list[str] = Field(default_factory=list, description="What the job works on.")
+    status: Status = "queued"
+    done: int = 0
+    total: int = 0
+    current: str = ""
+    result: dict[str, Any] = Field(default_factory=dict)
+    error: str | None = None
+    created_at: str
+
+
+Progress = Callable[[int, int, str], None]  # (done, total, current item)
+Step = Callable[[Progress], dict[str, Any]]  # the work; returns the job's result
+
+
+class JobRunner:
+    """Runs jobs one at a time in submission order; keeps the last `keep` jobs."""
+
+    def __init__(self, keep: int = 200) -> None:
+        self.keep = keep
+        self._jobs: OrderedDict[str, Job] = OrderedDict()
+        self._lock = threading.Lock()
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="docent-job")
+        # Held while a job runs; other writers to the indexes (deletes) take it too.
+        self.write_lock = threading.Lock()
+
+    def submit(self, kind: str, step: Step, items: list[str] | None = None) -> Job:
+        job = Job(
+            id=uuid.uuid4().hex,
+            kind=kind,
+            items=items or [],
+            created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        )
+        with self._lock:
+            self._jobs[job.id] = job
+            while len(self._jobs) > self.keep:
+                self._jobs.popitem(last=False)
+        self._pool.submit(self._run, job.id, step)
+        return job.model_copy()
+
+    def get(self, job_id: str) -> Job | None:
+        with self._lock:
+            job = self._jobs.get(job_id)
+            return job.model_copy() if job else None
+
+    def active(self) -> list[Job]:
+        with self._lock:
+            return [
+                j.model_copy() for j in self._jobs.values() if j.status in ("queued", "running")
+            ]
+
+    def _update(self, job_id: str, **fields: Any) -> None:
+        with self._lock:
+            job = self._jobs.get(job_id)
+            if job is not None:
+                self._jobs[job_id] = job.model_copy(update=fields)
+
+    def _run(self, job_id: str, step: Step) -> None:
+        self._update(job_id, status="running")
+
+        def progress(done: int, total: int, current: str) -> None:
+            self._update(job_id, done=done, total=total, current=current)
+
+        try:
+            with self.write_lock:
+                result = step(progress)
+        except DocentError as exc:
+            self._update(job_id, status="failed", error=str(exc))
+        except Exception as exc:  # a job must never die silently
+            log.exception("job %s failed", job_id)
+            self._update(job_id, status="failed", error=f"internal error: {type(exc).__name__}")
+        else:
+            self._update(job_id, status="done", result=result)
+
+    def shutdown(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=False)
