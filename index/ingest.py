@@ -129,25 +129,28 @@ class Ingestor:
         return removed
 
     def ingest_documents(
-        self, documents: Iterable[LoadedDocument], total: int, progress: Progress | None = None
+        self,
+        documents: Iterable[tuple[str, LoadedDocument]],
+        total: int,
+        progress: Progress | None = None,
     ) -> IngestReport:
-        """Index documents that are not files (evaluation corpora): `str(document.path)` is the
-        source key and the text's hash decides whether it changed. Embedded in batches."""
+        """Index (source key, document) pairs that are not files, such as evaluation corpora;
+        the text's hash decides whether a document changed. Embedded in batches."""
         started = time.perf_counter()
         report = IngestReport()
-        batch: list[tuple[LoadedDocument, str]] = []
+        batch: list[tuple[str, LoadedDocument, str]] = []
         done = 0
-        for document in documents:
-            batch.append((document, hashlib.sha256(document.text.encode()).hexdigest()))
+        for key, document in documents:
+            batch.append((key, document, hashlib.sha256(document.text.encode()).hexdigest()))
             if len(batch) == _DOCUMENT_BATCH:
                 self._write_batch(batch, report)
                 done += len(batch)
                 batch = []
                 if progress:
-                    progress(done, total, document.path)
+                    progress(done, total, Path(key))
         self._write_batch(batch, report)
         if progress:
-            progress(total, total, Path())
+            progress(done + len(batch), total, Path())
         if report.changed or len(self.lexical) != self.store.count():
             self.lexical.rebuild(self.store.all_chunks())
         report.seconds = time.perf_counter() - started
@@ -166,20 +169,18 @@ class Ingestor:
         if self.store.file_hash(source) == file_hash:
             report.unchanged.append(source)
             return
-        self._write_batch([(load_document(path), file_hash)], report, source, collection)
+        self._write_batch([(source, load_document(path), file_hash)], report, collection)
 
     def _write_batch(
         self,
-        documents: list[tuple[LoadedDocument, str]],
+        documents: list[tuple[str, LoadedDocument, str]],
         report: IngestReport,
-        source: str | None = None,
         collection: str = DEFAULT_COLLECTION,
     ) -> None:
-        """Replace the chunks of each (document, hash), embedding all new passages at once.
-        `source` names a single file document; otherwise each document's path is its key."""
+        """Replace the chunks of each (source key, document, hash), embedding all new passages
+        at once."""
         plans = []
-        for document, file_hash in documents:
-            key = source or str(document.path)
+        for key, document, file_hash in documents:
             previous_hash = self.store.file_hash(key)
             if previous_hash == file_hash:
                 report.unchanged.append(key)

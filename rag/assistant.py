@@ -113,7 +113,7 @@ class Assistant:
             prompt_version=self.generator.prompt_version,
             generator=self.generator.name,
             abstained=abstained,
-            supported=bool(checked.citations) and all(s.supported for s in sentences),
+            supported=bool(checked.citations) and all(s.supported for s in sentences if s.cites),
             dropped_markers=checked.dropped,
             sentences=sentences,
             timings_ms={name: round(ms, 1) for name, ms in timings.items()},

@@ -12,11 +12,11 @@ from index.types import Hit
 from rag.sentences import content_tokens, passage_units, sentence_spans
 from rag.types import Citation
 
-__all__ = ["CheckedText", "check_citations"]
+__all__ = ["MARKER", "CheckedText", "check_citations"]
 
 log = logging.getLogger(__name__)
 
-_MARKER = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
+MARKER = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")  # [1] or [1, 2]
 
 
 class CheckedText:
@@ -41,8 +41,8 @@ def check_citations(text: str, hits: Sequence[Hit]) -> CheckedText:
 
     for start, end in sentence_spans(text):
         sentence = text[start:end]
-        claim = _MARKER.sub("", sentence)
-        for match in _MARKER.finditer(sentence):
+        claim = MARKER.sub("", sentence)
+        for match in MARKER.finditer(sentence):
             for number in (int(n) for n in match.group(1).split(",")):
                 if 1 <= number <= len(hits):
                     claims.setdefault(number, []).append(claim)
@@ -53,7 +53,7 @@ def check_citations(text: str, hits: Sequence[Hit]) -> CheckedText:
         valid = [n for n in match.group(1).split(",") if 1 <= int(n) <= len(hits)]
         return "".join(f"[{int(n)}]" for n in valid)
 
-    cleaned = re.sub(r"[ \t]+([.,;:!?])", r"\1", _MARKER.sub(keep_valid, text)).strip()
+    cleaned = re.sub(r"[ \t]+([.,;:!?])", r"\1", MARKER.sub(keep_valid, text)).strip()
     if dropped:
         log.warning("dropped citation markers outside 1..%d: %s", len(hits), dropped)
 

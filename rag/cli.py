@@ -112,6 +112,8 @@ def _eval(settings: Settings, args: argparse.Namespace) -> int:
     from rag.evaluation.command import run_eval
 
     systems = [s.strip() for s in args.systems.split(",") if s.strip()]
+    if not systems:
+        raise InputError(f"--systems names none of {', '.join(SYSTEMS)}")
     unknown = sorted(set(systems) - set(SYSTEMS))
     if unknown:
         raise InputError(f"unknown systems {unknown}; choose from {', '.join(SYSTEMS)}")

@@ -118,9 +118,11 @@ class LlamaCppGenerator:
         return messages
 
     def stream(self, question: str, hits: Sequence[Hit]) -> Iterator[str]:
-        messages = self.messages(question, hits)
+        # One llama.cpp model serves one question at a time; the lock is released when the
+        # generator finishes or is closed (a client that goes away closes it).
         with self._lock:
             try:
+                messages = self.messages(question, hits)
                 chunks = self.model.create_chat_completion(
                     messages, stream=True, temperature=0.0, max_tokens=self.max_tokens
                 )
@@ -128,6 +130,8 @@ class LlamaCppGenerator:
                     piece = chunk["choices"][0]["delta"].get("content")
                     if piece:
                         yield piece
+            except GenerationError:
+                raise
             except Exception as exc:  # the model boundary: any llama.cpp failure becomes ours
                 raise GenerationError(f"the llama.cpp model failed: {exc}") from exc
 

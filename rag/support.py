@@ -4,7 +4,8 @@ A sentence's support is its best match over the units (sentences, label lines, t
 of the passages it cites: `semantic_weight`·cosine + (1 - `semantic_weight`)·coverage, where
 coverage is the share of the sentence's content words found in the unit. A sentence quoted
 verbatim from a cited passage scores 1.0 without embedding anything. A sentence that cites
-nothing scores 0. Sentences below `threshold` are flagged as unsupported.
+nothing scores 0; an uncited piece right before a cited sentence is scored with that sentence's
+citations. Sentences below `threshold` are flagged as unsupported.
 """
 
 from __future__ import annotations
@@ -15,12 +16,11 @@ from collections.abc import Sequence
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
+from rag.citations import MARKER
 from rag.sentences import content_tokens, passage_units, sentence_spans
 from rag.types import Citation, SentenceSupport
 
 __all__ = ["SupportScorer"]
-
-_MARKER = re.compile(r"\s*\[(\d+(?:\s*,\s*\d+)*)\]")
 
 
 def _squash(text: str) -> str:
@@ -38,10 +38,14 @@ class SupportScorer:
     def score(self, text: str, citations: Sequence[Citation]) -> list[SentenceSupport]:
         by_number = {c.n: c for c in citations}
         claims: list[tuple[int, int, list[int], str]] = []
-        for start, end in sentence_spans(text):
+        for start, end in reversed(sentence_spans(text)):
             sentence = text[start:end]
-            cites = [int(n) for m in _MARKER.finditer(sentence) for n in m.group(1).split(",")]
-            claims.append((start, end, cites, _MARKER.sub("", sentence).strip()))
+            cites = [int(n) for m in MARKER.finditer(sentence) for n in m.group(1).split(",")]
+            if not cites and claims and claims[0][2]:
+                # A piece without markers before a cited sentence is part of that claim
+                # (a split after "U.S." or a lead-in): it inherits the markers.
+                cites = claims[0][2]
+            claims.insert(0, (start, end, cites, MARKER.sub("", sentence).strip()))
         scores = [
             self._support(claim, [by_number[n] for n in cites if n in by_number])
             for _, _, cites, claim in claims

@@ -52,7 +52,7 @@ class Answer(BaseModel):
     generator: str
     abstained: bool = Field(description="The answer says the documents do not contain it.")
     supported: bool = Field(
-        description="Valid citations back the answer and no sentence is flagged unsupported."
+        description="Valid citations back the answer and every citing sentence is supported."
     )
     dropped_markers: list[int] = Field(default_factory=list)
     sentences: list[SentenceSupport] = Field(

@@ -41,8 +41,8 @@ def _question(impossible: bool) -> QAQuestion:
 def test_threshold_keeps_false_abstention_within_bound() -> None:
     answerable = [0.9, 0.8, 0.7, 0.6, 0.5, 0.45, 0.42, 0.41, 0.40, 0.30]
     impossible = [0.44, 0.35, 0.33, 0.2]
-    points = [EvidencePoint(_question(False), e, "x") for e in answerable]
-    points += [EvidencePoint(_question(True), e, "x") for e in impossible]
+    points = [EvidencePoint(_question(False), e) for e in answerable]
+    points += [EvidencePoint(_question(True), e) for e in impossible]
     chosen = choose_threshold(points, max_false_abstention=0.10)
     # Abstaining below 0.35 drops only the answerable 0.30 (10 %) and three unanswerable.
     assert chosen.min_evidence == pytest.approx((0.35 + 0.40) / 2)
@@ -183,3 +183,11 @@ def test_eval_feedback_replays_stored_cases(tmp_path: Path) -> None:
     replayed = run(data, "eval", "--feedback")
     assert replayed.returncode == 1, "one case fails, so the command reports failure"
     assert "1/2 stored cases pass" in replayed.stdout
+
+
+def test_calibration_refuses_when_no_threshold_fits() -> None:
+    from index.errors import ConfigError
+
+    points = [EvidencePoint(_question(False), 0.5), EvidencePoint(_question(True), 0.9)]
+    with pytest.raises(ConfigError, match="no threshold keeps false abstention within -1%"):
+        choose_threshold(points, max_false_abstention=-0.01)

@@ -46,6 +46,14 @@ def test_each_sentence_is_scored_against_what_it_cites(embeddings: Embeddings) -
     assert (uncited.cites, uncited.score, uncited.supported) == ([], 0.0, False)
 
 
+def test_a_piece_split_off_a_cited_sentence_shares_its_citation(embeddings: Embeddings) -> None:
+    passage = "The U.S. Army was founded in 1775 by the Continental Congress."
+    text = "The U.S. Army was founded in 1775 by the Continental Congress [1]."
+    pieces = SupportScorer(embeddings, threshold=0.45).score(text, [_citation(1, passage)])
+    assert len(pieces) == 2, "the splitter breaks after 'U.S.'"
+    assert all(p.cites == [1] and p.score == 1.0 and p.supported for p in pieces)
+
+
 def test_a_marker_without_a_citation_counts_as_citing_nothing(embeddings: Embeddings) -> None:
     (sentence,) = SupportScorer(embeddings, threshold=0.45).score("Leave is 26 days [3].", [])
     assert sentence.cites == [3] and sentence.score == 0.0 and not sentence.supported

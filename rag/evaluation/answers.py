@@ -17,6 +17,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 
+from rag.citations import MARKER
 from rag.evaluation.datasets import QAQuestion
 from rag.evaluation.metrics import contains_answer, exact_match, token_f1
 from rag.runtime import Runtime
@@ -24,12 +25,12 @@ from rag.types import Answer
 
 __all__ = ["QAOutcome", "answer_only", "outcome", "run_qa", "summarize_qa"]
 
-_MARKER = re.compile(r"\s*\[\d+(?:\s*,\s*\d+)*\]")
+_SPACED_MARKER = re.compile(rf"\s*{MARKER.pattern}")
 
 
 def answer_only(answer: Answer) -> str:
     """The answer text without citation markers."""
-    return _MARKER.sub("", answer.text).strip()
+    return _SPACED_MARKER.sub("", answer.text).strip()
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ DOCENT_MIN_EVIDENCE, where `Settings` reads it.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -18,7 +19,7 @@ from pathlib import Path
 
 from index.errors import ConfigError
 from rag.evaluation.datasets import QAQuestion
-from rag.generation import NOT_FOUND, ExtractiveGenerator
+from rag.generation import ExtractiveGenerator
 from rag.runtime import Runtime
 
 __all__ = ["Calibration", "EvidencePoint", "choose_threshold", "measure_evidence", "write_env"]
@@ -27,8 +28,7 @@ __all__ = ["Calibration", "EvidencePoint", "choose_threshold", "measure_evidence
 @dataclass(frozen=True)
 class EvidencePoint:
     question: QAQuestion
-    evidence: float  # best sentence score; 0 when no sentence qualified
-    answer: str  # what the generator says when it does not abstain
+    evidence: float  # best sentence score; -inf when no sentence qualified (always abstains)
 
 
 @dataclass
@@ -52,9 +52,7 @@ def measure_evidence(
     for question in questions:
         hits = runtime.assistant.retriever.retrieve(question.question)
         scored = generator.score_sentences(question.question, hits)
-        evidence = scored[0][0] if scored else 0.0
-        answer = generator.compose(scored, min_evidence=-1.0) if scored else NOT_FOUND
-        points.append(EvidencePoint(question, evidence, answer))
+        points.append(EvidencePoint(question, scored[0][0] if scored else -math.inf))
         if progress:
             progress()
     return points
@@ -67,18 +65,22 @@ def choose_threshold(
     impossible = [p.evidence for p in points if p.question.is_impossible]
     if not answerable or not impossible:
         raise ConfigError("calibration needs both answerable and unanswerable questions")
-    values = sorted({p.evidence for p in points})
-    thresholds = [0.0] + [(a + b) / 2 for a, b in pairwise(values)]
+    values = sorted({p.evidence for p in points if math.isfinite(p.evidence)})
+    thresholds = [-math.inf] + [(a + b) / 2 for a, b in pairwise(values)]
     curve = []
     for t in thresholds:
         curve.append(
             {
-                "threshold": round(t, 4),
+                "threshold": t,
                 "abstention": sum(e < t for e in impossible) / len(impossible),
                 "false_abstention": sum(e < t for e in answerable) / len(answerable),
             }
         )
     allowed = [c for c in curve if c["false_abstention"] <= max_false_abstention]
+    if not allowed:
+        raise ConfigError(
+            f"no threshold keeps false abstention within {max_false_abstention:.0%} on this data"
+        )
     best = max(allowed, key=lambda c: (c["abstention"], -c["threshold"]))
     wins = sum((a > i) + 0.5 * (a == i) for a in answerable for i in impossible)
     return Calibration(

@@ -4,16 +4,26 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from index.embeddings import load_embeddings
-from index.errors import InputError
+from index.errors import ConfigError, InputError
 from rag.evaluation.datasets import load_beir, load_squad
 from rag.evaluation.report import format_table, plot_results, write_json
 from rag.settings import Settings
 
 __all__ = ["run_eval"]
+
+
+@contextmanager
+def _writing(path: Path) -> Iterator[None]:
+    try:
+        yield
+    except OSError as exc:
+        raise InputError(f"cannot write {path}: {exc.strerror or exc}") from exc
 
 
 def _folder(given: Path | None, default: Path, what: str) -> Path:
@@ -25,17 +35,20 @@ def _folder(given: Path | None, default: Path, what: str) -> Path:
 
 def _calibrate(settings: Settings, args: argparse.Namespace) -> int:
     from rag.evaluation.calibrate import choose_threshold, measure_evidence, write_env
-    from rag.evaluation.runner import _bar, prepare
+    from rag.evaluation.runner import prepare, progress_bar
 
+    if settings.generator != "extractive":
+        raise ConfigError("calibration tunes the extractive generator: unset DOCENT_GENERATOR")
     data = load_squad(_folder(args.squad, settings.eval_dir / "squad2", "SQuAD"))
     questions = data.questions[: args.limit] if args.limit else data.questions
     embeddings = load_embeddings(settings.embedding_model, settings.embed_batch_size)
     runtime = prepare(settings, embeddings, data.name, data.passages)
-    with _bar("evidence", len(questions), "q") as to:
+    with progress_bar("evidence", len(questions), "q") as to:
         count = iter(range(1, len(questions) + 1))
         points = measure_evidence(runtime, questions, lambda: to(next(count)))
     chosen = choose_threshold(points)
-    write_env(args.env_file, {"DOCENT_MIN_EVIDENCE": f"{chosen.min_evidence:.4f}"})
+    with _writing(args.env_file):
+        write_env(args.env_file, {"DOCENT_MIN_EVIDENCE": f"{chosen.min_evidence:.4f}"})
     print(
         f"min_evidence = {chosen.min_evidence:.4f}: abstains on {chosen.abstention:.1%} of "
         f"unanswerable and {chosen.false_abstention:.1%} of answerable questions "
@@ -73,6 +86,8 @@ def run_eval(settings: Settings, args: argparse.Namespace, systems: list[str]) -
     tables: dict[str, dict[str, dict[str, float]]] = {}
     if args.beir or both:
         data = load_beir(_folder(args.beir, settings.eval_dir / "scifact", "BEIR"), args.split)
+        if not data.name.endswith(f"/{args.split}"):
+            print(f"no '{args.split}' judgments: using {data.name}", file=sys.stderr)
         result = evaluate_retrieval(settings, embeddings, data, systems, args.limit)
         title = (
             f"Retrieval: {result['dataset']} ({result['documents']} documents, "
@@ -94,18 +109,17 @@ def run_eval(settings: Settings, args: argparse.Namespace, systems: list[str]) -
     for title, rows in tables.items():
         print(format_table(title, rows), end="\n\n")
     out = args.out or settings.data_dir / "eval" / "report.json"
-    write_json(out, results)
+    with _writing(out):
+        write_json(out, results)
     print(f"report: {out}", file=sys.stderr)
     if args.plot:
-        plot_results(
-            args.plot,
-            {
-                t: {
-                    n: {k: v for k, v in r.items() if not k.startswith("ms/")}
-                    for n, r in rows.items()
-                }
-                for t, rows in tables.items()
-            },
-        )
+        scores_only = {
+            title: {
+                n: {k: v for k, v in r.items() if not k.startswith("ms/")} for n, r in rows.items()
+            }
+            for title, rows in tables.items()
+        }
+        with _writing(args.plot):
+            plot_results(args.plot, scores_only)
         print(f"chart: {args.plot}", file=sys.stderr)
     return 0

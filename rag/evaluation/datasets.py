@@ -69,6 +69,14 @@ def _field(row: dict[str, Any], key: str, path: Path) -> Any:
     return row[key]
 
 
+def _unique(records: list[Record], path: Path) -> None:
+    seen: set[str] = set()
+    for record in records:
+        if record.id in seen:
+            raise InputError(f"{path}: the id {record.id!r} appears twice")
+        seen.add(record.id)
+
+
 def load_beir(folder: Path, split: str = "test") -> RetrievalSet:
     """corpus.jsonl, queries.jsonl and qrels/<split>.tsv; only judged queries are kept.
     Falls back to the only qrels file when `split` is absent."""
@@ -77,6 +85,7 @@ def load_beir(folder: Path, split: str = "test") -> RetrievalSet:
         Record(str(_field(r, "_id", corpus_path)), str(r.get("title", "")), str(r.get("text", "")))
         for r in _jsonl(corpus_path)
     ]
+    _unique(corpus, corpus_path)
     qrels_path = folder / "qrels" / f"{split}.tsv"
     if not qrels_path.is_file():
         available = sorted((folder / "qrels").glob("*.tsv"))
@@ -104,9 +113,14 @@ def load_squad(folder: Path) -> QASet:
     """passages.jsonl (`_id`, `text`, optional `title`) and questions.jsonl."""
     passages_path, questions_path = folder / "passages.jsonl", folder / "questions.jsonl"
     passages = [
-        Record(str(_field(r, "_id", passages_path)), str(r.get("title", "")), str(r["text"]))
+        Record(
+            str(_field(r, "_id", passages_path)),
+            str(r.get("title", "")),
+            str(_field(r, "text", passages_path)),
+        )
         for r in _jsonl(passages_path)
     ]
+    _unique(passages, passages_path)
     questions = [
         QAQuestion(
             id=str(_field(r, "id", questions_path)),
@@ -117,4 +131,8 @@ def load_squad(folder: Path) -> QASet:
         )
         for r in _jsonl(questions_path)
     ]
+    known = {p.id for p in passages}
+    unknown = sorted({q.gold_passage for q in questions} - known)
+    if unknown:
+        raise InputError(f"{questions_path}: gold passages not in the corpus: {unknown[:5]}")
     return QASet(folder.name, passages, questions)

@@ -11,6 +11,7 @@ from typing import Any
 from langchain_core.embeddings import Embeddings
 from tqdm import tqdm
 
+from index.errors import InputError
 from rag.evaluation import SYSTEMS
 from rag.evaluation.answers import run_qa, summarize_qa
 from rag.evaluation.datasets import QASet, Record, RetrievalSet
@@ -25,13 +26,13 @@ from rag.evaluation.systems import (
 from rag.runtime import Runtime
 from rag.settings import Settings
 
-__all__ = ["EvalResult", "evaluate_qa", "evaluate_retrieval", "prepare"]
+__all__ = ["EvalResult", "evaluate_qa", "evaluate_retrieval", "prepare", "progress_bar"]
 
 EvalResult = dict[str, Any]
 
 
 @contextmanager
-def _bar(description: str, total: int, unit: str) -> Iterator[Callable[[int], None]]:
+def progress_bar(description: str, total: int, unit: str) -> Iterator[Callable[[int], None]]:
     """A progress bar on stderr; the yielded function sets how much is done."""
     with tqdm(total=total, desc=description, unit=unit, file=sys.stderr, disable=None) as bar:
 
@@ -42,11 +43,15 @@ def _bar(description: str, total: int, unit: str) -> Iterator[Callable[[int], No
 
 
 def prepare(
-    settings: Settings, embeddings: Embeddings, dataset: str, records: Sequence[Record]
+    settings: Settings,
+    embeddings: Embeddings,
+    dataset: str,
+    records: Sequence[Record],
+    answers: bool = True,
 ) -> Runtime:
     """Docent's index of `records` under <data_dir>/eval, reused when already complete."""
-    runtime = eval_runtime(settings, embeddings, dataset, records)
-    with _bar(f"index {dataset}", len(records), "doc") as to:
+    runtime = eval_runtime(settings, embeddings, dataset, records, answers)
+    with progress_bar(f"index {dataset}", len(records), "doc") as to:
         report = index_records(runtime, records, lambda done, _total, _path: to(done))
     if report.chunks_written:
         print(f"indexed {dataset}: {report.summary()}", file=sys.stderr)
@@ -65,7 +70,7 @@ def _rankers(
     if "langchain" in systems:
         baseline = LangChainBaseline(settings, embeddings, dataset, records)
         total = len(baseline.documents())
-        with _bar("index langchain baseline", total, "chunk") as to:
+        with progress_bar("index langchain baseline", total, "chunk") as to:
             baseline.index(lambda done, _total: to(done))
         rankers["langchain"] = baseline.rank
     return {name: rankers[name] for name in SYSTEMS if name in rankers}
@@ -80,7 +85,7 @@ def _score(
     for name, rank in rankers.items():
         started = time.perf_counter()
         run = {}
-        with _bar(f"queries {name}", len(queries), "q") as to:
+        with progress_bar(f"queries {name}", len(queries), "q") as to:
             for done, (query_id, text) in enumerate(queries.items(), start=1):
                 run[query_id] = dict(rank(text))
                 to(done)
@@ -98,7 +103,7 @@ def evaluate_retrieval(
 ) -> EvalResult:
     queries = dict(list(data.queries.items())[:limit]) if limit else data.queries
     qrels = {q: data.qrels[q] for q in queries}
-    runtime = prepare(settings, embeddings, data.name, data.corpus)
+    runtime = prepare(settings, embeddings, data.name, data.corpus, answers=False)
     rankers = _rankers(settings, embeddings, data.name, data.corpus, runtime, systems)
     return {
         "dataset": data.name,
@@ -119,6 +124,8 @@ def evaluate_qa(
 ) -> EvalResult:
     """Gold-passage retrieval for every system, then Docent's answers to every question."""
     questions = data.questions[:limit] if limit else data.questions
+    if not questions:
+        raise InputError(f"{data.name} has no questions")
     runtime = prepare(settings, embeddings, data.name, data.passages)
     rankers = _rankers(settings, embeddings, data.name, data.passages, runtime, systems)
     k = settings.top_k
@@ -126,7 +133,7 @@ def evaluate_qa(
     qrels = {q.id: {q.gold_passage: 1} for q in questions}
     retrieval = _score(rankers, queries, qrels)
     started = time.perf_counter()
-    with _bar(f"answers ({settings.generator})", len(questions), "q") as to:
+    with progress_bar(f"answers ({settings.generator})", len(questions), "q") as to:
         done = iter(range(1, len(questions) + 1))
         outcomes = run_qa(runtime, questions, lambda: to(next(done)))
     seconds = time.perf_counter() - started

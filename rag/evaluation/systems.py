@@ -34,8 +34,10 @@ __all__ = [
     "SYSTEMS",
     "LangChainBaseline",
     "Ranker",
+    "best_per_document",
     "docent_rankers",
     "eval_runtime",
+    "index_records",
 ]
 
 CHUNK_DEPTH = 300  # chunks taken from each system per query: enough for 100 documents
@@ -43,9 +45,12 @@ CHUNK_DEPTH = 300  # chunks taken from each system per query: enough for 100 doc
 Ranker = Callable[[str], list[tuple[str, float]]]  # query → (document id, score), best first
 
 
-def _collection_name(dataset: str, records: Sequence[Record], prefix: str) -> str:
-    """One collection per corpus: its name carries a fingerprint of the document ids."""
-    fingerprint = hashlib.sha256("\n".join(r.id for r in records).encode()).hexdigest()[:10]
+def _collection_name(dataset: str, records: Sequence[Record], prefix: str, salt: str = "") -> str:
+    """One collection per corpus: its name carries a fingerprint of the documents (and `salt`)."""
+    digest = hashlib.sha256(salt.encode())
+    for r in records:
+        digest.update(f"\x00{r.id}\x00{r.title}\x00{r.text}".encode())
+    fingerprint = digest.hexdigest()[:10]
     slug = re.sub(r"[^a-z0-9]+", "-", dataset.lower()).strip("-")[:40]
     return f"{prefix}-{slug}-{fingerprint}"
 
@@ -62,14 +67,20 @@ def best_per_document(
 
 
 def eval_runtime(
-    settings: Settings, embeddings: Embeddings, dataset: str, records: Sequence[Record]
+    settings: Settings,
+    embeddings: Embeddings,
+    dataset: str,
+    records: Sequence[Record],
+    answers: bool = True,
 ) -> Runtime:
     """A Docent runtime over a collection of its own under `<data_dir>/eval`; reused when the
-    corpus and settings match, rebuilt when the settings changed."""
+    corpus and settings match, rebuilt when the settings changed. Without `answers` it never
+    loads a language model."""
     eval_settings = settings.model_copy(
         update={
             "data_dir": settings.data_dir / "eval",
             "collection": _collection_name(dataset, records, "docent"),
+            "generator": settings.generator if answers else "extractive",
         }
     )
     try:
@@ -82,7 +93,7 @@ def eval_runtime(
 def index_records(
     runtime: Runtime, records: Sequence[Record], progress: Progress | None = None
 ) -> IngestReport:
-    documents = (LoadedDocument(Path(r.id), r.title, r.text) for r in records)
+    documents = ((r.id, LoadedDocument(Path(r.id), r.title, r.text)) for r in records)
     return runtime.ingestor.ingest_documents(documents, len(records), progress)
 
 
@@ -114,7 +125,10 @@ class LangChainBaseline:
         self.records = records
         self.splitter = RecursiveCharacterTextSplitter(chunk_size=1000, chunk_overlap=200)
         self.db = Chroma(
-            collection_name=_collection_name(dataset, records, "langchain"),
+            # The baseline has no signature check: the model name is part of the fingerprint.
+            collection_name=_collection_name(
+                dataset, records, "langchain", salt=settings.embedding_model
+            ),
             embedding_function=embeddings,
             persist_directory=str(settings.data_dir / "eval" / "langchain"),
         )
