@@ -6,7 +6,9 @@
     ├── LoadError            one file cannot be turned into text (carries the path and the reason)
     ├── IndexMismatchError   the collection was built with another embedding model or chunker
     ├── PromptError          a prompt file is missing, malformed, or rendered with wrong variables
-    └── GenerationError      the chat model failed to answer
+    ├── GenerationError      the chat model failed to answer
+    ├── AccessError          missing, invalid or expired credentials, or not allowed (HTTP API)
+    └── RateLimitError       too many requests for one caller (carries seconds to wait)
 
 Library code raises these; only the edges (CLI, HTTP API, UI) turn them into messages.
 """
@@ -16,6 +18,7 @@ from __future__ import annotations
 from pathlib import Path
 
 __all__ = [
+    "AccessError",
     "ConfigError",
     "DocentError",
     "GenerationError",
@@ -23,6 +26,7 @@ __all__ = [
     "InputError",
     "LoadError",
     "PromptError",
+    "RateLimitError",
 ]
 
 
@@ -57,3 +61,19 @@ class PromptError(DocentError):
 
 class GenerationError(DocentError):
     """The chat model could not produce an answer."""
+
+
+class AccessError(DocentError):
+    """The caller may not do this: `forbidden` is False when credentials are missing or bad."""
+
+    def __init__(self, message: str, forbidden: bool = False) -> None:
+        super().__init__(message)
+        self.forbidden = forbidden
+
+
+class RateLimitError(DocentError):
+    """One caller sent too many requests; `retry_after` is the wait in seconds."""
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

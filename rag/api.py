@@ -24,6 +24,7 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException
 
 from index.errors import (
+    AccessError,
     ConfigError,
     DocentError,
     GenerationError,
@@ -31,8 +32,10 @@ from index.errors import (
     InputError,
     LoadError,
     PromptError,
+    RateLimitError,
 )
 from rag.assistant import MAX_QUESTION_CHARS
+from rag.auth import Caller, Principal, readable_collections
 from rag.runtime import Runtime
 from rag.types import Answer, Message
 
@@ -48,6 +51,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 _STATUS: dict[type[DocentError], tuple[int, str]] = {
+    RateLimitError: (429, "rate_limited"),
     InputError: (400, "invalid_input"),
     LoadError: (400, "unreadable_document"),
     IndexMismatchError: (409, "index_mismatch"),
@@ -62,6 +66,15 @@ def error_body(kind: str, message: str) -> dict[str, dict[str, str]]:
 
 
 def docent_error(exc: DocentError) -> tuple[int, dict[str, dict[str, str]]]:
+    if isinstance(exc, AccessError):
+        return (
+            (403, error_body("forbidden", str(exc)))
+            if exc.forbidden
+            else (
+                401,
+                error_body("unauthorized", str(exc)),
+            )
+        )
     status, kind = next(
         (found for cls, found in _STATUS.items() if isinstance(exc, cls)), (500, "error")
     )
@@ -74,7 +87,12 @@ def add_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DocentError)
     async def on_docent_error(_: Request, exc: DocentError) -> JSONResponse:
         status, body = docent_error(exc)
-        return JSONResponse(body, status_code=status)
+        headers = {}
+        if isinstance(exc, RateLimitError):
+            headers["Retry-After"] = str(exc.retry_after)
+        if status == 401:
+            headers["WWW-Authenticate"] = "Bearer"
+        return JSONResponse(body, status_code=status, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def on_invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -103,19 +121,24 @@ class Conversations:
         self.max_conversations = max_conversations
         self.max_messages = max_messages
         self._histories: OrderedDict[str, list[Message]] = OrderedDict()
+        self._owners: dict[str, str] = {}
         self._lock = threading.Lock()
 
-    def start(self) -> str:
+    def start(self, owner: str = "") -> str:
         conversation_id = uuid.uuid4().hex
         with self._lock:
             self._histories[conversation_id] = []
+            self._owners[conversation_id] = owner
             while len(self._histories) > self.max_conversations:
-                self._histories.popitem(last=False)
+                gone, _ = self._histories.popitem(last=False)
+                self._owners.pop(gone, None)
         return conversation_id
 
-    def history(self, conversation_id: str) -> list[Message]:
+    def history(self, conversation_id: str, owner: str = "") -> list[Message]:
         with self._lock:
-            if conversation_id not in self._histories:
+            if self._owners.get(conversation_id, owner) != owner or (
+                conversation_id not in self._histories
+            ):
                 raise InputError(f"unknown or expired conversation_id '{conversation_id}'")
             self._histories.move_to_end(conversation_id)
             return list(self._histories[conversation_id])
@@ -153,31 +176,38 @@ class AskResponse(Answer):
 def api_router(runtime: Runtime, conversations: Conversations) -> APIRouter:
     router = APIRouter(prefix="/api/v1", tags=["answers"])
 
-    def begin(request: AskRequest) -> tuple[str, Sequence[Message]]:
+    def begin(request: AskRequest, principal: Principal) -> tuple[str, Sequence[Message]]:
+        owner = f"{principal.kind}:{principal.name}"
         if request.conversation_id and request.history is not None:
             raise InputError("send either conversation_id or history, not both")
         if request.conversation_id:
-            return request.conversation_id, conversations.history(request.conversation_id)
-        return conversations.start(), request.history or []
+            return request.conversation_id, conversations.history(request.conversation_id, owner)
+        return conversations.start(owner), request.history or []
 
     @router.post("/ask", response_model=AskResponse)
-    def ask(request: AskRequest) -> AskResponse:
+    def ask(request: AskRequest, principal: Caller) -> AskResponse:
         """Answer a question with checked citations."""
-        conversation_id, history = begin(request)
+        conversation_id, history = begin(request, principal)
         answer = runtime.assistant.answer(
-            request.question, history, request.sources, request.collections
+            request.question,
+            history,
+            request.sources,
+            readable_collections(principal, request.collections),
         )
         conversations.record(conversation_id, request.question, answer.text)
         return AskResponse(**answer.model_dump(), conversation_id=conversation_id)
 
     @router.post("/ask/stream", response_class=EventSourceResponse)
-    def ask_stream(request: AskRequest) -> Iterator[ServerSentEvent]:
+    def ask_stream(request: AskRequest, principal: Caller) -> Iterator[ServerSentEvent]:
         """Server-sent events: `token`…, `answer`, `done`; or an `error` event, since the
         status line has gone out before the question is answered."""
         try:
-            conversation_id, history = begin(request)
+            conversation_id, history = begin(request, principal)
             for item in runtime.assistant.stream(
-                request.question, history, request.sources, request.collections
+                request.question,
+                history,
+                request.sources,
+                readable_collections(principal, request.collections),
             ):
                 if isinstance(item, Answer):
                     conversations.record(conversation_id, request.question, item.text)

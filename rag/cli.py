@@ -55,6 +55,9 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument(
         "--feedback", action="store_true", help="replay stored user feedback as regression cases"
     )
+    apikey = commands.add_parser("apikey", help="create an API key for the HTTP API")
+    apikey.add_argument("action", choices=["create"])
+    apikey.add_argument("name", help="who the key is for (a new key replaces an older one)")
     serve = commands.add_parser("serve", help="serve the chat UI and API (default)")
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
@@ -122,6 +125,18 @@ def _eval(settings: Settings, args: argparse.Namespace) -> int:
     return run_eval(settings, args, systems)
 
 
+def _apikey(settings: Settings, args: argparse.Namespace) -> int:
+    from rag.auth import ApiKeys
+
+    key = ApiKeys(settings.api_keys_path).create(args.name)
+    print(key)
+    print(
+        f"API key for {args.name!r}: shown once, stored as a sha256 in {settings.api_keys_path}",
+        file=sys.stderr,
+    )
+    return 0
+
+
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -142,7 +157,14 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     args = _parser().parse_args(argv)
-    handlers = {"ingest": _ingest, "ask": _ask, "eval": _eval, "serve": _serve, None: _serve}
+    handlers = {
+        "ingest": _ingest,
+        "ask": _ask,
+        "eval": _eval,
+        "apikey": _apikey,
+        "serve": _serve,
+        None: _serve,
+    }
     try:
         settings = Settings()
         return handlers[args.command](settings, args)

@@ -11,12 +11,13 @@ import hashlib
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, HTTPException, UploadFile
+from fastapi import APIRouter, Depends, File, Form, HTTPException, UploadFile
 from pydantic import BaseModel
 
 from index.errors import InputError
 from index.ingest import IngestReport
 from index.types import DEFAULT_COLLECTION
+from rag.auth import document_manager
 from rag.jobs import Job, JobRunner, Progress
 from rag.runtime import Runtime
 from rag.uploads import check_collection, save_upload
@@ -63,7 +64,10 @@ def _result(report: IngestReport) -> dict[str, Any]:
 
 
 def documents_router(runtime: Runtime, jobs: JobRunner) -> APIRouter:
-    router = APIRouter(prefix="/api/v1", tags=["documents"])
+    """Managing documents needs an API key (or an open install); portal tokens only ask."""
+    router = APIRouter(
+        prefix="/api/v1", tags=["documents"], dependencies=[Depends(document_manager)]
+    )
     settings = runtime.settings
 
     def ingest_job(paths: list[Path], collection: str, remove_first: str | None = None) -> Any:

@@ -20,6 +20,7 @@ from pydantic import BaseModel, Field
 
 from index.errors import DocentError, InputError
 from rag.api import docent_error
+from rag.auth import Caller, readable_collections
 from rag.runtime import Runtime
 from rag.types import Answer, Message
 
@@ -77,18 +78,21 @@ def openai_router(runtime: Runtime) -> APIRouter:
     router = APIRouter(prefix="/v1", tags=["openai-compatible"])
 
     @router.get("/models")
-    def models() -> dict[str, Any]:
+    def models(_: Caller) -> dict[str, Any]:
         return {
             "object": "list",
             "data": [{"id": MODEL_ID, "object": "model", "created": 0, "owned_by": "docent"}],
         }
 
     @router.post("/chat/completions", response_model=None)
-    def chat_completions(request: ChatRequest) -> dict[str, Any] | EventSourceResponse:
+    def chat_completions(
+        request: ChatRequest, principal: Caller
+    ) -> dict[str, Any] | EventSourceResponse:
         question, history = _question_and_history(request)
+        collections = readable_collections(principal, None)
         if request.stream:
-            return EventSourceResponse(_stream(question, history))
-        answer = runtime.assistant.answer(question, history)
+            return EventSourceResponse(_stream(question, history, collections))
+        answer = runtime.assistant.answer(question, history, collections=collections)
         return {
             **_completion_base(),
             "object": "chat.completion",
@@ -104,7 +108,9 @@ def openai_router(runtime: Runtime) -> APIRouter:
             "supported": answer.supported,
         }
 
-    def _stream(question: str, history: list[Message]) -> Iterator[bytes]:
+    def _stream(
+        question: str, history: list[Message], collections: list[str] | None
+    ) -> Iterator[bytes]:
         base = {**_completion_base(), "object": "chat.completion.chunk"}
 
         def chunk(delta: dict[str, Any], finish: str | None, **extra: Any) -> bytes:
@@ -113,7 +119,7 @@ def openai_router(runtime: Runtime) -> APIRouter:
 
         yield chunk({"role": "assistant", "content": ""}, None)
         try:
-            for item in runtime.assistant.stream(question, history):
+            for item in runtime.assistant.stream(question, history, collections=collections):
                 if isinstance(item, Answer):
                     yield chunk({}, "stop", citations=_citations(item), supported=item.supported)
                 else:

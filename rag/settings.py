@@ -72,6 +72,20 @@ class Settings(BaseSettings):
     port: int = Field(7860, ge=1, le=65535)
     max_upload_mb: int = Field(50, ge=1)
 
+    # Access (HTTP API and UI). With no API key and no JWT secret, the API is open (local use).
+    api_keys_file: Path | None = Field(
+        None, description="JSON of API key name → sha256; default <data_dir>/api_keys.json."
+    )
+    jwt_secret: SecretStr | None = Field(None, description="Shared secret of portal tokens.")
+    jwt_audience: str = Field("docent", description="Required `aud` claim of portal tokens.")
+    allowed_origins: list[str] = Field(
+        default_factory=list, description="Origins that may call the API and embed Docent."
+    )
+    rate_limit_per_minute: int = Field(60, ge=0, description="Requests per caller; 0: no limit.")
+    ui_password: SecretStr | None = Field(
+        None, description="When set, the chat UI asks for user 'docent' and this password."
+    )
+
     @model_validator(mode="after")
     def _overlap_below_size(self) -> Settings:
         if self.chunk_overlap >= self.chunk_size:
@@ -89,6 +103,10 @@ class Settings(BaseSettings):
     @property
     def uploads_dir(self) -> Path:
         return self.data_dir / "uploads"
+
+    @property
+    def api_keys_path(self) -> Path:
+        return self.api_keys_file or self.data_dir / "api_keys.json"
 
     @property
     def feedback_path(self) -> Path:

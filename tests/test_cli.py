@@ -62,3 +62,14 @@ def test_mismatched_settings_give_one_clear_line(
     folder = copy_samples("onboarding.txt")
     rebuilt = run(data, "ingest", "--rebuild", str(folder), DOCENT_CHUNK_SIZE="300")
     assert rebuilt.returncode == 0 and "1 added" in rebuilt.stdout
+
+
+def test_apikey_create_prints_the_key_once_and_stores_its_hash(tmp_path: Path) -> None:
+    from rag.auth import ApiKeys
+
+    created = run(tmp_path / "data", "apikey", "create", "intranet")
+    assert created.returncode == 0, created.stderr
+    key = created.stdout.strip()
+    stored = (tmp_path / "data" / "api_keys.json").read_text()
+    assert key.startswith("dk_") and key not in stored
+    assert ApiKeys(tmp_path / "data" / "api_keys.json").name_of(key) == "intranet"

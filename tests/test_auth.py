@@ -1,0 +1,168 @@
+"""Access rules on a live server: hashed API keys, portal JWTs limited to their collections,
+allowed origins (CORS, frame-ancestors), the rate limit and the UI login."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import jwt
+import pytest
+from langchain_core.embeddings import Embeddings
+
+from rag.auth import ApiKeys
+from rag.runtime import build_runtime
+from tests.conftest import SAMPLES, make_settings, serving
+
+SECRET = "portal-shared-secret-for-tests-0123456789"
+PORTAL = "https://portal.example.com"
+
+
+@pytest.fixture(scope="module")
+def secured(
+    tmp_path_factory: pytest.TempPathFactory, embeddings: Embeddings
+) -> Iterator[tuple[str, str, Path]]:
+    data = tmp_path_factory.mktemp("secured")
+    settings = make_settings(
+        data,
+        jwt_secret=SECRET,
+        allowed_origins=[PORTAL],
+        rate_limit_per_minute=1000,
+        ui_password="s3cret",
+    )
+    runtime = build_runtime(settings, embeddings=embeddings)
+    runtime.ingestor.ingest([SAMPLES / "leave-policy.md"], collection="hr")
+    runtime.ingestor.ingest([SAMPLES / "expenses.md"], collection="finance")
+    key = ApiKeys(settings.api_keys_path).create("intranet")
+    with serving(runtime) as url:
+        yield url, key, settings.api_keys_path
+
+
+def token(**claims: Any) -> str:
+    payload = {"sub": "ana", "aud": "docent", "exp": int(time.time()) + 300, "collections": ["hr"]}
+    payload.update(claims)
+    return jwt.encode(
+        {k: v for k, v in payload.items() if v is not None}, SECRET, algorithm="HS256"
+    )
+
+
+def ask(
+    url: str, credential: str | None, question: str = "How many vacation days do I get?"
+) -> httpx.Response:
+    headers = {"Authorization": f"Bearer {credential}"} if credential else {}
+    return httpx.post(f"{url}/api/v1/ask", json={"question": question}, headers=headers, timeout=60)
+
+
+def test_api_keys_are_stored_hashed_and_checked(secured: tuple[str, str, Path]) -> None:
+    url, key, keys_file = secured
+    assert key not in keys_file.read_text() and "intranet" in keys_file.read_text()
+    missing = ask(url, None)
+    assert missing.status_code == 401 and missing.headers["www-authenticate"] == "Bearer"
+    assert missing.json()["error"]["type"] == "unauthorized"
+    assert ask(url, "dk_wrong").json() == {
+        "error": {"type": "unauthorized", "message": "invalid API key"}
+    }
+    answer = ask(url, key).json()
+    assert "26 days" in answer["text"]
+
+
+def test_portal_token_only_reads_its_collections(secured: tuple[str, str, Path]) -> None:
+    url, _, _ = secured
+    mileage = "How much is the mileage allowance per kilometre?"
+    hr_only = ask(url, token(), mileage).json()
+    assert hr_only["retrieved"], "something from hr is retrieved"
+    assert all(Path(h["chunk"]["source"]).name == "leave-policy.md" for h in hr_only["retrieved"])
+    assert "0.36" not in hr_only["text"]
+    finance = ask(url, token(collections=["finance"]), mileage).json()
+    assert "€0.36" in finance["text"]
+    widened = httpx.post(
+        f"{url}/api/v1/ask",
+        json={"question": mileage, "collections": ["finance"]},
+        headers={"Authorization": f"Bearer {token()}"},
+        timeout=60,
+    ).json()
+    assert widened["retrieved"] == [], "asking for a collection outside the token finds nothing"
+
+
+@pytest.mark.parametrize(
+    ("credential", "message"),
+    [
+        (token(exp=int(time.time()) - 10), "the portal token has expired"),
+        (
+            jwt.encode(
+                {
+                    "sub": "ana",
+                    "aud": "docent",
+                    "exp": int(time.time()) + 300,
+                    "collections": ["hr"],
+                },
+                "forged-secret-forged-secret-forged!",
+                algorithm="HS256",
+            ),
+            "invalid portal token: Signature verification failed",
+        ),
+        (token(aud="another-app"), "invalid portal token: Audience doesn't match"),
+        (token(collections=None), "the portal token must list its 'collections'"),
+    ],
+)
+def test_bad_portal_tokens_are_refused(
+    secured: tuple[str, str, Path], credential: str, message: str
+) -> None:
+    url, _, _ = secured
+    response = ask(url, credential)
+    assert response.status_code == 401
+    assert response.json()["error"]["message"] == message
+
+
+def test_portal_tokens_cannot_manage_documents(secured: tuple[str, str, Path]) -> None:
+    url, key, _ = secured
+    headers = {"Authorization": f"Bearer {token()}"}
+    refused = httpx.get(f"{url}/api/v1/documents", headers=headers, timeout=10)
+    assert refused.status_code == 403 and refused.json()["error"]["type"] == "forbidden"
+    allowed = httpx.get(
+        f"{url}/api/v1/documents", headers={"Authorization": f"Bearer {key}"}, timeout=10
+    )
+    assert {d["collection"] for d in allowed.json()} == {"hr", "finance"}
+
+
+def test_only_allowed_origins_may_call_or_frame(secured: tuple[str, str, Path]) -> None:
+    url, _, _ = secured
+    preflight = {
+        "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "authorization",
+    }
+    ok = httpx.options(f"{url}/api/v1/ask", headers={"Origin": PORTAL, **preflight}, timeout=10)
+    assert ok.headers["access-control-allow-origin"] == PORTAL
+    other = httpx.options(
+        f"{url}/api/v1/ask", headers={"Origin": "https://evil.example", **preflight}, timeout=10
+    )
+    assert "access-control-allow-origin" not in other.headers
+    for path in ("/api/health", "/"):
+        policy = httpx.get(f"{url}{path}", timeout=10).headers["content-security-policy"]
+        assert policy == f"frame-ancestors 'self' {PORTAL}"
+
+
+def test_ui_asks_for_a_login(secured: tuple[str, str, Path]) -> None:
+    url, _, _ = secured
+    with httpx.Client(base_url=url, timeout=10) as browser:
+        assert browser.get("/config").status_code == 401
+        refused = browser.post("/login", data={"username": "docent", "password": "nope"})
+        assert refused.status_code == 400
+        logged_in = browser.post("/login", data={"username": "docent", "password": "s3cret"})
+        assert logged_in.status_code == 200
+        assert browser.get("/config").json()["title"] == "Docent"
+
+
+def test_rate_limit_answers_429(tmp_path: Path, embeddings: Embeddings) -> None:
+    runtime = build_runtime(
+        make_settings(tmp_path / "data", rate_limit_per_minute=3), embeddings=embeddings
+    )
+    with serving(runtime) as url:
+        statuses = [httpx.get(f"{url}/v1/models", timeout=10) for _ in range(4)]
+    assert [r.status_code for r in statuses] == [200, 200, 200, 429]
+    limited = statuses[-1]
+    assert limited.json()["error"]["type"] == "rate_limited"
+    assert 1 <= int(limited.headers["retry-after"]) <= 61
