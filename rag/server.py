@@ -13,6 +13,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from rag.api import Conversations, add_error_handlers, api_router, unknown_endpoints_router
 from rag.auth import Authenticator
 from rag.documents_api import documents_router
+from rag.embed import embed_router
 from rag.jobs import JobRunner
 from rag.openai_compat import openai_router
 from rag.runtime import Runtime
@@ -50,6 +51,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.include_router(api_router(runtime, Conversations()))
     app.include_router(openai_router(runtime))
     app.include_router(documents_router(runtime, JobRunner()))
+    app.include_router(embed_router())
     app.include_router(unknown_endpoints_router())
 
     @app.get("/api/health")

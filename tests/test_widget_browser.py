@@ -1,0 +1,128 @@
+"""The widget as a portal uses it: a plain page on another origin embeds Docent with one script
+tag; headless Debian Chromium (Playwright) clicks the launcher and asks."""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import threading
+from collections.abc import Iterator
+
+import pytest
+from langchain_core.embeddings import Embeddings
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from rag.runtime import build_runtime
+from tests.conftest import ROOT, free_port, make_settings, serving
+from tests.test_ui_browser import ARGS, CHROMIUM
+
+SCREENSHOT = ROOT / "docs" / "widget.png"
+PORTAL_PORT = free_port()
+PORTAL = f"http://127.0.0.1:{PORTAL_PORT}"
+
+PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>Northwind intranet</title></head>
+<body style="font-family: system-ui; margin: 40px; background: #f3f4f6">
+<h1>Northwind Labs intranet</h1><p>Welcome back. Policies, people and places.</p>
+<script src="{docent}/widget.js" data-title="{title}"></script>
+</body></html>"""
+
+
+@pytest.fixture(scope="module")
+def docent(tmp_path_factory: pytest.TempPathFactory, embeddings: Embeddings) -> Iterator[str]:
+    settings = make_settings(tmp_path_factory.mktemp("widget"), allowed_origins=[PORTAL])
+    runtime = build_runtime(settings, embeddings=embeddings)
+    runtime.ensure_samples()
+    with serving(runtime) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def portal(tmp_path_factory: pytest.TempPathFactory, docent: str) -> Iterator[str]:
+    """A plain static site on its own port, as an intranet portal would be."""
+    folder = tmp_path_factory.mktemp("portal")
+    (folder / "index.html").write_text(PAGE.format(docent=docent, title="Northwind help"))
+    title = "&lt;img src=x onerror=alert(2)&gt; help"
+    (folder / "hostile.html").write_text(PAGE.format(docent=docent, title=title))
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(folder))
+    handler.log_message = lambda *args: None  # type: ignore[method-assign]
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", PORTAL_PORT), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield PORTAL
+    server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if not CHROMIUM.exists():
+        pytest.fail("Debian chromium is missing: run `make test`, which installs it")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    page = browser.new_page(viewport={"width": 1100, "height": 760})
+    dialogs: list[str] = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    yield page
+    page.close()
+    assert dialogs == [], f"a dialog opened: {dialogs}"
+
+
+def test_portal_page_asks_through_the_widget(page: Page, portal: str) -> None:
+    page.goto(f"{portal}/index.html")
+    page.locator("#docent-launcher").click()
+    chat = page.frame_locator("#docent-frame")
+    expect(chat.locator("#docent-title")).to_have_text("Northwind help")
+    chat.locator("#docent-input").fill("How many vacation days does a full-time employee get?")
+    chat.locator("#docent-input").press("Enter")
+    expect(chat.locator(".answer").last).to_contain_text("26 days", timeout=60_000)
+    card = chat.locator(".card").first
+    expect(card).to_contain_text("leave-policy.md")
+    expect(card.locator("mark")).to_contain_text("26 days")
+    SCREENSHOT.parent.mkdir(exist_ok=True)
+    page.screenshot(path=str(SCREENSHOT))
+
+
+def test_post_message_api_opens_asks_and_closes(page: Page, portal: str) -> None:
+    page.goto(f"{portal}/index.html")
+    frame = page.locator("#docent-frame")
+    expect(frame).to_be_hidden()
+    page.evaluate(
+        "window.postMessage({type: 'docent:ask', question: 'How long is the probation period?'}, '*')"
+    )
+    expect(frame).to_be_visible()
+    chat = page.frame_locator("#docent-frame")
+    expect(chat.locator(".answer").last).to_contain_text("6 months", timeout=60_000)
+    page.evaluate("window.Docent.setCollection('nothing-here')")
+    page.evaluate("window.Docent.ask('How long is the probation period?')")
+    expect(chat.locator(".answer").last).to_contain_text("do not contain an answer", timeout=60_000)
+    page.evaluate("window.postMessage({type: 'docent:close'}, '*')")
+    expect(frame).to_be_hidden()
+
+
+def test_document_markup_never_runs_in_the_widget(page: Page, portal: str) -> None:
+    page.goto(f"{portal}/hostile.html")
+    page.locator("#docent-launcher").click()
+    chat = page.frame_locator("#docent-frame")
+    expect(chat.locator("#docent-title")).to_have_text("<img src=x onerror=alert(2)> help")
+    chat.locator("#docent-input").fill(
+        "Which example strings are used in the Docent security regression tests?"
+    )
+    chat.locator("#docent-input").press("Enter")
+    cards = chat.locator(".card")
+    expect(cards.first).to_be_visible(timeout=60_000)
+    expect(chat.locator("#messages")).to_contain_text('<script>alert("xss")</script>')
+    expect(chat.locator("#messages")).to_contain_text("<img src=x onerror=alert(1)>")
+    page.wait_for_timeout(500)
+    assert chat.locator("img").count() == 0 and chat.locator("#messages script").count() == 0
+
+
+def test_other_origins_cannot_frame_docent(page: Page, portal: str) -> None:
+    other = portal.replace("127.0.0.1", "localhost")  # same server, an origin not allowed
+    page.goto(f"{other}/index.html")
+    page.locator("#docent-launcher").click()
+    page.wait_for_timeout(1500)
+    assert page.frame_locator("#docent-frame").locator("#docent-input").count() == 0
