@@ -1,8 +1,9 @@
 """The HTTP API under /api/v1 (FastAPI; OpenAPI at /docs).
 
 - `POST /api/v1/ask` → the whole `Answer` as JSON, plus the `conversation_id` it belongs to.
-- `POST /api/v1/ask/stream` → server-sent events: `token` (text pieces), then `answer`
-  (the checked `Answer`: citations, support, timings), then `done`; `error` if it fails midway.
+- `POST /api/v1/ask/stream` → server-sent events: `token` (text pieces), `citations` (the
+  checked citations and per-sentence support), `answer` (the whole `Answer` with timings), then
+  `done`; `error` if it fails midway.
 - A conversation keeps its history on the server (bounded); a client may instead send `history`.
 
 Errors always have one JSON shape, `{"error": {"type", "message"}}`, never a stack trace.
@@ -199,7 +200,7 @@ def api_router(runtime: Runtime, conversations: Conversations) -> APIRouter:
 
     @router.post("/ask/stream", response_class=EventSourceResponse)
     def ask_stream(request: AskRequest, principal: Caller) -> Iterator[ServerSentEvent]:
-        """Server-sent events: `token`…, `answer`, `done`; or an `error` event, since the
+        """Server-sent events: `token`…, `citations`, `answer`, `done`; or an `error` event, as the
         status line has gone out before the question is answered."""
         try:
             conversation_id, history = begin(request, principal)
@@ -211,6 +212,10 @@ def api_router(runtime: Runtime, conversations: Conversations) -> APIRouter:
             ):
                 if isinstance(item, Answer):
                     conversations.record(conversation_id, request.question, item.text)
+                    checked = item.model_dump(
+                        mode="json", include={"citations", "sentences", "supported", "abstained"}
+                    )
+                    yield ServerSentEvent(data=checked, event="citations")
                     response = AskResponse(**item.model_dump(), conversation_id=conversation_id)
                     yield ServerSentEvent(raw_data=response.model_dump_json(), event="answer")
                 else:

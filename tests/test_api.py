@@ -113,8 +113,11 @@ def test_stream_sends_tokens_then_the_answer_then_done(live_server: str) -> None
         assert response.headers["content-type"].startswith("text/event-stream")
         events = _events(response)
     names = [name for name, _ in events]
-    assert names[0] == "token" and names[-2:] == ["answer", "done"]
-    answer = events[-2][1]
+    assert names[0] == "token" and names[-3:] == ["citations", "answer", "done"]
+    checked, answer = events[-3][1], events[-2][1]
+    assert (
+        checked["citations"] == answer["citations"] and checked["sentences"] == answer["sentences"]
+    )
     assert "".join(data["text"] for name, data in events if name == "token") == answer["text"]
     assert "6 months" in answer["text"]
     assert events[-1][1] == {"conversation_id": answer["conversation_id"]}

@@ -6,8 +6,10 @@ from __future__ import annotations
 import functools
 import http.server
 import threading
+import time
 from collections.abc import Iterator
 
+import jwt
 import pytest
 from langchain_core.embeddings import Embeddings
 from playwright.sync_api import Browser, Page, expect, sync_playwright
@@ -17,19 +19,30 @@ from tests.conftest import ROOT, free_port, make_settings, serving
 from tests.test_ui_browser import ARGS, CHROMIUM
 
 SCREENSHOT = ROOT / "docs" / "widget.png"
+SECRET = "widget-test-shared-secret-0123456789abcdef"
+
+
+def portal_token(collections: list[str], expires_in: int = 600) -> str:
+    """What the portal's backend signs for the signed-in user."""
+    claims = {"sub": "ana", "aud": "docent", "exp": int(time.time()) + expires_in}
+    return jwt.encode({**claims, "collections": collections}, SECRET, algorithm="HS256")
+
+
 PORTAL_PORT = free_port()
 PORTAL = f"http://127.0.0.1:{PORTAL_PORT}"
 
 PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>Northwind intranet</title></head>
 <body style="font-family: system-ui; margin: 40px; background: #f3f4f6">
 <h1>Northwind Labs intranet</h1><p>Welcome back. Policies, people and places.</p>
-<script src="{docent}/widget.js" data-title="{title}"></script>
+<script src="{docent}/widget.js" data-title="{title}" data-token="{token}"></script>
 </body></html>"""
 
 
 @pytest.fixture(scope="module")
 def docent(tmp_path_factory: pytest.TempPathFactory, embeddings: Embeddings) -> Iterator[str]:
-    settings = make_settings(tmp_path_factory.mktemp("widget"), allowed_origins=[PORTAL])
+    settings = make_settings(
+        tmp_path_factory.mktemp("widget"), allowed_origins=[PORTAL], jwt_secret=SECRET
+    )
     runtime = build_runtime(settings, embeddings=embeddings)
     runtime.ensure_samples()
     with serving(runtime) as url:
@@ -40,9 +53,14 @@ def docent(tmp_path_factory: pytest.TempPathFactory, embeddings: Embeddings) -> 
 def portal(tmp_path_factory: pytest.TempPathFactory, docent: str) -> Iterator[str]:
     """A plain static site on its own port, as an intranet portal would be."""
     folder = tmp_path_factory.mktemp("portal")
-    (folder / "index.html").write_text(PAGE.format(docent=docent, title="Northwind help"))
-    title = "&lt;img src=x onerror=alert(2)&gt; help"
-    (folder / "hostile.html").write_text(PAGE.format(docent=docent, title=title))
+    pages = {
+        "index.html": ("Northwind help", portal_token(["default"])),
+        "hostile.html": ("&lt;img src=x onerror=alert(2)&gt; help", portal_token(["default"])),
+        "hr-only.html": ("HR help", portal_token(["hr"])),
+        "expired.html": ("Northwind help", portal_token(["default"], expires_in=-60)),
+    }
+    for name, (title, token) in pages.items():
+        (folder / name).write_text(PAGE.format(docent=docent, title=title, token=token))
     handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(folder))
     handler.log_message = lambda *args: None  # type: ignore[method-assign]
     server = http.server.ThreadingHTTPServer(("127.0.0.1", PORTAL_PORT), handler)
@@ -126,3 +144,22 @@ def test_other_origins_cannot_frame_docent(page: Page, portal: str) -> None:
     page.locator("#docent-launcher").click()
     page.wait_for_timeout(1500)
     assert page.frame_locator("#docent-frame").locator("#docent-input").count() == 0
+
+
+@pytest.mark.parametrize(
+    ("page_name", "expected"),
+    [
+        ("hr-only.html", "do not contain an answer"),
+        ("expired.html", "Sorry, I could not answer: the portal token has expired"),
+    ],
+)
+def test_the_portal_token_decides_what_the_widget_may_read(
+    page: Page, portal: str, page_name: str, expected: str
+) -> None:
+    page.goto(f"{portal}/{page_name}")
+    page.locator("#docent-launcher").click()
+    chat = page.frame_locator("#docent-frame")
+    chat.locator("#docent-input").fill("How many vacation days does a full-time employee get?")
+    chat.locator("#docent-input").press("Enter")
+    expect(chat.locator(".answer").last).to_contain_text(expected, timeout=60_000)
+    assert chat.locator(".card").count() == 0
