@@ -19,6 +19,7 @@ from langchain_core.embeddings import Embeddings
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+from playwright.sync_api import Browser, sync_playwright
 
 from index.embeddings import BUNDLED_MODEL, load_embeddings
 from rag.runtime import Runtime, build_runtime
@@ -134,3 +135,27 @@ def copy_samples(tmp_path: Path) -> Callable[..., Path]:
         return folder
 
     return copy
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """Headless Debian Chromium, driven by Playwright."""
+    if not CHROMIUM.exists():
+        pytest.fail("Debian chromium is missing: run `make test`, which installs it")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        yield browser
+        browser.close()

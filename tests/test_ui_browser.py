@@ -13,34 +13,13 @@ import gradio as gr
 import pytest
 import uvicorn
 from fastapi import FastAPI
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from rag.types import Answer, SentenceSupport
 from rag.ui import FEEDBACK_NO_ANSWER, FEEDBACK_SAVED, ChatUI, answer_markdown
 from tests.conftest import ROOT, free_port
 
-CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOT = ROOT / "docs" / "screenshot.png"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not CHROMIUM.exists():
-        pytest.fail("Debian chromium is missing: run `make test`, which installs it")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture

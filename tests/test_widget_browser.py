@@ -12,11 +12,10 @@ from collections.abc import Iterator
 import jwt
 import pytest
 from langchain_core.embeddings import Embeddings
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from rag.runtime import build_runtime
 from tests.conftest import ROOT, free_port, make_settings, serving
-from tests.test_ui_browser import ARGS, CHROMIUM
 
 SCREENSHOT = ROOT / "docs" / "widget.png"
 SECRET = "widget-test-shared-secret-0123456789abcdef"
@@ -67,16 +66,6 @@ def portal(tmp_path_factory: pytest.TempPathFactory, docent: str) -> Iterator[st
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield PORTAL
     server.shutdown()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not CHROMIUM.exists():
-        pytest.fail("Debian chromium is missing: run `make test`, which installs it")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture
