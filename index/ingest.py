@@ -6,12 +6,15 @@ its old chunks, re-embedding only passages whose text is new; `prune` drops file
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Concatenate, ParamSpec, TypeVar
 
 from langchain_core.embeddings import Embeddings
 
@@ -76,6 +79,23 @@ def _expand(paths: Iterable[Path]) -> Iterator[Path]:
             yield path
 
 
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _exclusive(
+    method: Callable[Concatenate[Ingestor, P], R],
+) -> Callable[Concatenate[Ingestor, P], R]:
+    """Run the method holding the ingestor's lock: one writer at a time."""
+
+    @functools.wraps(method)
+    def locked(self: Ingestor, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        with self.lock:
+            return method(self, *args, **kwargs)
+
+    return locked
+
+
 class Ingestor:
     def __init__(
         self,
@@ -88,7 +108,10 @@ class Ingestor:
         self.lexical = lexical
         self.embeddings = embeddings
         self.chunker = chunker
+        # One writer at a time (UI uploads, API jobs and deletes share this ingestor).
+        self.lock = threading.RLock()
 
+    @_exclusive
     def ingest(
         self,
         paths: Iterable[Path],
@@ -121,6 +144,7 @@ class Ingestor:
         log.info("ingest: %s", report.summary())
         return report
 
+    @_exclusive
     def remove(self, source: str) -> int:
         """Delete one document from both indexes; returns the number of chunks removed."""
         removed = self.store.delete_source(source)
@@ -128,6 +152,7 @@ class Ingestor:
             self.lexical.rebuild(self.store.all_chunks())
         return removed
 
+    @_exclusive
     def ingest_documents(
         self,
         documents: Iterable[tuple[str, LoadedDocument]],

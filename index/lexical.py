@@ -9,7 +9,9 @@ from __future__ import annotations
 import json
 import logging
 import shutil
+import threading
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import cast
 
@@ -26,15 +28,26 @@ _IDS_FILE = "chunk_ids.json"
 logging.getLogger("bm25s").setLevel(logging.WARNING)
 
 
+@dataclass(frozen=True)
+class _Snapshot:
+    """One consistent state of the index; readers take a reference, writers swap in a new one."""
+
+    bm25: bm25s.BM25 | None
+    ids: list[str]
+    sources: np.ndarray
+    collections: np.ndarray
+    stamp: float | None
+
+
+_EMPTY = _Snapshot(None, [], np.array([], dtype=object), np.array([], dtype=object), None)
+
+
 class LexicalIndex:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         self._stemmer = Stemmer.Stemmer("english")
-        self._bm25: bm25s.BM25 | None = None
-        self._ids: list[str] = []
-        self._sources: np.ndarray = np.array([], dtype=object)
-        self._collections: np.ndarray = np.array([], dtype=object)
-        self._loaded_stamp: float | None = None
+        self._snapshot = _EMPTY
+        self._lock = threading.Lock()  # one writer or reloader at a time
 
     def _tokenize(self, texts: list[str]) -> list[list[str]]:
         tokens = bm25s.tokenize(
@@ -48,48 +61,58 @@ class LexicalIndex:
 
     def rebuild(self, chunks: Sequence[Chunk]) -> None:
         """Index `chunks` (all chunks of the collection) and save to disk."""
-        if self.folder.exists():
-            shutil.rmtree(self.folder)
-        self.folder.mkdir(parents=True)
-        self._bm25, self._ids = None, []
-        if chunks:
-            bm25 = bm25s.BM25()
-            bm25.index(
-                self._tokenize([f"{c.title}\n{c.text}" for c in chunks]), show_progress=False
+        with self._lock:
+            bm25 = None
+            if self.folder.exists():
+                shutil.rmtree(self.folder)
+            self.folder.mkdir(parents=True)
+            if chunks:
+                bm25 = bm25s.BM25()
+                bm25.index(
+                    self._tokenize([f"{c.title}\n{c.text}" for c in chunks]), show_progress=False
+                )
+                bm25.save(str(self.folder), show_progress=False)
+            payload = {
+                "ids": [c.id for c in chunks],
+                "sources": [c.source for c in chunks],
+                "collections": [c.collection for c in chunks],
+            }
+            (self.folder / _IDS_FILE).write_text(json.dumps(payload))
+            self._snapshot = _Snapshot(
+                bm25,
+                payload["ids"],
+                np.array(payload["sources"], dtype=object),
+                np.array(payload["collections"], dtype=object),
+                self._stamp(),
             )
-            bm25.save(str(self.folder), show_progress=False)
-            self._bm25 = bm25
-        self._ids = [c.id for c in chunks]
-        self._sources = np.array([c.source for c in chunks], dtype=object)
-        self._collections = np.array([c.collection for c in chunks], dtype=object)
-        payload = {
-            "ids": self._ids,
-            "sources": self._sources.tolist(),
-            "collections": self._collections.tolist(),
-        }
-        (self.folder / _IDS_FILE).write_text(json.dumps(payload))
-        self._loaded_stamp = self._stamp()
 
-    def _refresh(self) -> None:
+    def _current(self) -> _Snapshot:
+        """The loaded snapshot, reloaded first when another process saved a newer one."""
         stamp = self._stamp()
-        if stamp == self._loaded_stamp:
-            return
-        self._bm25, self._ids = None, []
-        self._sources = np.array([], dtype=object)
-        self._collections = np.array([], dtype=object)
-        if stamp is not None:
-            payload = json.loads((self.folder / _IDS_FILE).read_text())
-            self._ids = payload["ids"]
-            self._sources = np.array(payload["sources"], dtype=object)
-            default = [DEFAULT_COLLECTION] * len(self._ids)  # saved before collections existed
-            self._collections = np.array(payload.get("collections", default), dtype=object)
-            if self._ids:
-                self._bm25 = bm25s.BM25.load(str(self.folder))
-        self._loaded_stamp = stamp
+        if stamp == self._snapshot.stamp:
+            return self._snapshot
+        with self._lock:
+            stamp = self._stamp()
+            if stamp != self._snapshot.stamp:
+                self._snapshot = self._load(stamp)
+            return self._snapshot
+
+    def _load(self, stamp: float | None) -> _Snapshot:
+        if stamp is None:
+            return _EMPTY
+        payload = json.loads((self.folder / _IDS_FILE).read_text())
+        ids = payload["ids"]
+        default = [DEFAULT_COLLECTION] * len(ids)  # saved before collections existed
+        return _Snapshot(
+            bm25s.BM25.load(str(self.folder)) if ids else None,
+            ids,
+            np.array(payload["sources"], dtype=object),
+            np.array(payload.get("collections", default), dtype=object),
+            stamp,
+        )
 
     def __len__(self) -> int:
-        self._refresh()
-        return len(self._ids)
+        return len(self._current().ids)
 
     def search(
         self,
@@ -100,18 +123,20 @@ class LexicalIndex:
     ) -> list[tuple[str, float]]:
         """Chunk ids and positive BM25 scores, best first, optionally only from `sources` and
         only in `collections`."""
-        self._refresh()
+        snapshot = self._current()
         tokens = self._tokenize([query])
-        if self._bm25 is None or not tokens[0]:
+        if snapshot.bm25 is None or not tokens[0]:
             return []
         mask = None
-        for allowed, values in ((sources, self._sources), (collections, self._collections)):
+        for allowed, values in ((sources, snapshot.sources), (collections, snapshot.collections)):
             if allowed is not None:
                 keep = np.isin(values, list(allowed)).astype(np.float32)
                 mask = keep if mask is None else mask * keep
-        found, scores = self._bm25.retrieve(
-            tokens, k=min(k, len(self._ids)), show_progress=False, weight_mask=mask
+        found, scores = snapshot.bm25.retrieve(
+            tokens, k=min(k, len(snapshot.ids)), show_progress=False, weight_mask=mask
         )
         return [
-            (self._ids[int(i)], float(s)) for i, s in zip(found[0], scores[0], strict=True) if s > 0
+            (snapshot.ids[int(i)], float(s))
+            for i, s in zip(found[0], scores[0], strict=True)
+            if s > 0
         ]

@@ -146,7 +146,9 @@ class Conversations:
 
     def record(self, conversation_id: str, question: str, answer: str) -> None:
         with self._lock:
-            turns = self._histories.setdefault(conversation_id, [])
+            turns = self._histories.get(conversation_id)
+            if turns is None:
+                return  # evicted while the question was being answered
             turns += [
                 Message(role="user", content=question),
                 Message(role="assistant", content=answer),
@@ -223,6 +225,12 @@ def api_router(runtime: Runtime, conversations: Conversations) -> APIRouter:
         except DocentError as exc:
             _, body = docent_error(exc)
             yield ServerSentEvent(data=body, event="error")
+            return
+        except Exception:  # never cut a stream without telling the client
+            log.exception("stream failed")
+            yield ServerSentEvent(
+                data=error_body("internal", "internal server error"), event="error"
+            )
             return
         yield ServerSentEvent(data={"conversation_id": conversation_id}, event="done")
 

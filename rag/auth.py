@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
 import secrets
 import threading
 import time
@@ -27,7 +28,7 @@ import jwt
 from fastapi import Depends, Request
 from pydantic import BaseModel
 
-from index.errors import AccessError, InputError, RateLimitError
+from index.errors import AccessError, ConfigError, InputError, RateLimitError
 from rag.settings import Settings
 
 __all__ = [
@@ -56,6 +57,9 @@ def readable_collections(principal: Principal, wanted: Sequence[str] | None) -> 
     return [c for c in wanted if c in principal.collections]
 
 
+log = logging.getLogger(__name__)
+
+
 def _digest(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
@@ -72,7 +76,11 @@ class ApiKeys:
         try:
             stored = json.loads(self.path.read_text(encoding="utf-8"))
         except (OSError, json.JSONDecodeError) as exc:
-            raise InputError(f"cannot read API keys from {self.path}: {exc}") from exc
+            log.error("cannot read API keys from %s: %s", self.path, exc)
+            raise ConfigError("the API key store cannot be read") from exc
+        if not isinstance(stored, dict):
+            log.error("%s is not a JSON object of name → sha256", self.path)
+            raise ConfigError("the API key store cannot be read")
         return {str(name): str(digest) for name, digest in stored.items()}
 
     def __bool__(self) -> bool:
@@ -126,11 +134,21 @@ class RateLimiter:
 
 
 class Authenticator:
+    """Decides once, at start, whether the API is open: keys or a secret configured later
+    (or removed later) never open it."""
+
     def __init__(self, settings: Settings) -> None:
         self.keys = ApiKeys(settings.api_keys_path)
         self.secret = settings.jwt_secret.get_secret_value() if settings.jwt_secret else None
+        if self.secret is not None and len(self.secret) < 32:
+            raise ConfigError("DOCENT_JWT_SECRET must be at least 32 characters")
         self.audience = settings.jwt_audience
         self.limiter = RateLimiter(settings.rate_limit_per_minute)
+        self.open = not self.secret and not self.keys
+        if not self.open and settings.ui_password is None:
+            log.warning(
+                "the API needs credentials but the chat UI does not: set DOCENT_UI_PASSWORD"
+            )
 
     def authenticate(self, authorization: str | None, client: str) -> Principal:
         principal = self._identify(authorization, client)
@@ -138,7 +156,7 @@ class Authenticator:
         return principal
 
     def _identify(self, authorization: str | None, client: str) -> Principal:
-        if not self.secret and not self.keys:
+        if self.open:
             return Principal(name=client, kind="anonymous")
         scheme, _, credential = (authorization or "").partition(" ")
         if scheme.lower() != "bearer" or not credential.strip():
@@ -158,6 +176,7 @@ class Authenticator:
                 secret,
                 algorithms=["HS256"],
                 audience=self.audience,
+                leeway=30,  # seconds of clock skew between portal and Docent
                 options={"require": ["exp", "sub", "aud"]},
             )
         except jwt.ExpiredSignatureError as exc:

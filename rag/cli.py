@@ -7,6 +7,8 @@ import logging
 import sys
 from pathlib import Path
 
+from pydantic import ValidationError
+
 from index.errors import DocentError, InputError
 from index.store import ChunkStore
 from rag.evaluation import SYSTEMS
@@ -170,6 +172,10 @@ def main(argv: list[str] | None = None) -> int:
         return handlers[args.command](settings, args)
     except DocentError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        print(f"error: invalid settings: {problems}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

@@ -151,7 +151,7 @@ def documents_router(runtime: Runtime, jobs: JobRunner) -> APIRouter:
     @router.delete("/documents/{doc_id}")
     def delete_document(doc_id: str) -> dict[str, Any]:
         """Remove a document from both indexes (and its uploaded file)."""
-        with jobs.write_lock:
+        with runtime.ingestor.lock:
             document = find(doc_id)
             removed = runtime.ingestor.remove(document["source"])
             path = Path(document["source"])

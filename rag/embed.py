@@ -18,7 +18,11 @@ def embed_router() -> APIRouter:
 
     @router.get("/embed", include_in_schema=False)
     def embed() -> FileResponse:
-        return FileResponse(STATIC / "embed.html", media_type="text/html")
+        return FileResponse(
+            STATIC / "embed.html",
+            media_type="text/html",
+            headers={"Referrer-Policy": "no-referrer"},
+        )
 
     @router.get("/widget.js", include_in_schema=False)
     def widget() -> FileResponse:

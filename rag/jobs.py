@@ -48,8 +48,6 @@ class JobRunner:
         self._jobs: OrderedDict[str, Job] = OrderedDict()
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="docent-job")
-        # Held while a job runs; other writers to the indexes (deletes) take it too.
-        self.write_lock = threading.Lock()
 
     def submit(self, kind: str, step: Step, items: list[str] | None = None) -> Job:
         job = Job(
@@ -60,8 +58,9 @@ class JobRunner:
         )
         with self._lock:
             self._jobs[job.id] = job
-            while len(self._jobs) > self.keep:
-                self._jobs.popitem(last=False)
+            finished = [i for i, j in self._jobs.items() if j.status in ("done", "failed")]
+            for old in finished[: max(0, len(self._jobs) - self.keep)]:
+                del self._jobs[old]
         self._pool.submit(self._run, job.id, step)
         return job.model_copy()
 
@@ -89,8 +88,7 @@ class JobRunner:
             self._update(job_id, done=done, total=total, current=current)
 
         try:
-            with self.write_lock:
-                result = step(progress)
+            result = step(progress)
         except DocentError as exc:
             self._update(job_id, status="failed", error=str(exc))
         except Exception as exc:  # a job must never die silently

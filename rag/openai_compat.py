@@ -9,6 +9,7 @@ content as [n] markers and in an extra `citations` field, the same citations as 
 from __future__ import annotations
 
 import json
+import logging
 import time
 import uuid
 from collections.abc import Iterator
@@ -19,7 +20,7 @@ from fastapi.sse import EventSourceResponse, format_sse_event
 from pydantic import BaseModel, Field
 
 from index.errors import DocentError, InputError
-from rag.api import docent_error
+from rag.api import docent_error, error_body
 from rag.auth import Caller, readable_collections
 from rag.runtime import Runtime
 from rag.types import Answer, Message
@@ -27,6 +28,8 @@ from rag.types import Answer, Message
 __all__ = ["MODEL_ID", "ChatRequest", "openai_router"]
 
 MODEL_ID = "docent"
+
+log = logging.getLogger(__name__)
 
 
 class TextPart(BaseModel):
@@ -127,6 +130,9 @@ def openai_router(runtime: Runtime) -> APIRouter:
         except DocentError as exc:
             _, body = docent_error(exc)
             yield _event(body)
+        except Exception:  # never cut a stream without telling the client
+            log.exception("stream failed")
+            yield _event(error_body("internal", "internal server error"))
         yield format_sse_event(data_str="[DONE]")
 
     return router

@@ -70,8 +70,14 @@ class HybridRetriever:
         for chunk, stored in self.store.get_with_vectors(missing):
             known[chunk.id] = Hit(chunk=chunk, score=float(stored @ query_vector))
         lexical_rank = {chunk_id: rank for rank, chunk_id in enumerate(lexical_ids, start=1)}
+        # The filters are applied by both retrievers; checking again here means a hit from a
+        # stale or racing index can never reach a caller who may not read it.
+        allowed_sources = set(sources) if sources is not None else None
+        allowed_collections = set(collections) if collections is not None else None
         return [
             known[i].model_copy(update={"fused": fused[i], "lexical_rank": lexical_rank.get(i)})
             for i in best
             if i in known
+            and (allowed_sources is None or known[i].chunk.source in allowed_sources)
+            and (allowed_collections is None or known[i].chunk.collection in allowed_collections)
         ]

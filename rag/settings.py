@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from index.embeddings import BUNDLED_MODEL
@@ -85,6 +86,14 @@ class Settings(BaseSettings):
     ui_password: SecretStr | None = Field(
         None, description="When set, the chat UI asks for user 'docent' and this password."
     )
+
+    @field_validator("allowed_origins")
+    @classmethod
+    def _origins(cls, origins: list[str]) -> list[str]:
+        for origin in origins:
+            if not re.fullmatch(r"https?://[A-Za-z0-9.\-]+(:\d{1,5})?", origin):
+                raise ValueError(f"{origin!r} is not an origin like https://portal.example.com")
+        return origins
 
     @model_validator(mode="after")
     def _overlap_below_size(self) -> Settings:

@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import os
 import re
+import tempfile
 from pathlib import Path
 from typing import BinaryIO
 
@@ -37,10 +39,11 @@ def save_upload(stream: BinaryIO, name: str, folder: Path, max_bytes: int) -> Pa
         raise InputError(f"{filename}: unsupported file type")
     folder.mkdir(parents=True, exist_ok=True)
     destination = folder / filename
-    partial = destination.with_name(destination.name + ".part")
+    handle, name = tempfile.mkstemp(dir=folder, prefix=f".{filename}.", suffix=".part")
+    partial = Path(name)
     written = 0
     try:
-        with partial.open("wb") as out:
+        with os.fdopen(handle, "wb") as out:
             while block := stream.read(_BLOCK):
                 written += len(block)
                 if written > max_bytes:

@@ -166,3 +166,18 @@ def test_rate_limit_answers_429(tmp_path: Path, embeddings: Embeddings) -> None:
     limited = statuses[-1]
     assert limited.json()["error"]["type"] == "rate_limited"
     assert 1 <= int(limited.headers["retry-after"]) <= 61
+
+
+def test_unsafe_access_settings_are_refused(tmp_path: Path) -> None:
+    from pydantic import ValidationError
+
+    from index.errors import ConfigError
+    from rag.auth import Authenticator
+
+    with pytest.raises(ConfigError, match="at least 32 characters"):
+        Authenticator(make_settings(tmp_path, jwt_secret="short"))
+    with pytest.raises(ValidationError, match="is not an origin"):
+        make_settings(tmp_path, allowed_origins=["https://portal.example/; script-src *"])
+    (tmp_path / "api_keys.json").write_text('["not", "an", "object"]')
+    with pytest.raises(ConfigError, match="^the API key store cannot be read$"):
+        Authenticator(make_settings(tmp_path))
