@@ -179,5 +179,5 @@ def test_unsafe_access_settings_are_refused(tmp_path: Path) -> None:
     with pytest.raises(ValidationError, match="is not an origin"):
         make_settings(tmp_path, allowed_origins=["https://portal.example/; script-src *"])
     (tmp_path / "api_keys.json").write_text('["not", "an", "object"]')
-    with pytest.raises(ConfigError, match="^the API key store cannot be read$"):
+    with pytest.raises(ConfigError, match=r"^the API key store cannot be read$"):
         Authenticator(make_settings(tmp_path))
