@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Concatenate, ParamSpec, TypeVar
+from typing import Concatenate, NamedTuple, ParamSpec, TypeVar
 
 from langchain_core.embeddings import Embeddings
 
@@ -96,6 +96,15 @@ def _exclusive(
     return locked
 
 
+class _Changed(NamedTuple):
+    """A document whose text differs from what the store holds for `key`."""
+
+    key: str
+    document: LoadedDocument
+    file_hash: str
+    previous_hash: str | None
+
+
 class Ingestor:
     def __init__(
         self,
@@ -163,19 +172,23 @@ class Ingestor:
         the text's hash decides whether a document changed. Embedded in batches."""
         started = time.perf_counter()
         report = IngestReport()
-        batch: list[tuple[str, LoadedDocument, str]] = []
-        done = 0
-        for key, document in documents:
-            batch.append((key, document, hashlib.sha256(document.text.encode()).hexdigest()))
+        batch: list[_Changed] = []
+        seen = 0
+        for seen, (key, document) in enumerate(documents, start=1):
+            text_hash = hashlib.sha256(document.text.encode()).hexdigest()
+            previous_hash = self.store.file_hash(key)
+            if previous_hash == text_hash:
+                report.unchanged.append(key)
+            else:
+                batch.append(_Changed(key, document, text_hash, previous_hash))
             if len(batch) == _DOCUMENT_BATCH:
                 self._write_batch(batch, report)
-                done += len(batch)
                 batch = []
-                if progress:
-                    progress(done, total, Path(key))
+            if progress and seen % _DOCUMENT_BATCH == 0:
+                progress(seen, total, Path(key))
         self._write_batch(batch, report)
         if progress:
-            progress(done + len(batch), total, Path())
+            progress(seen, total, Path())
         if report.changed or len(self.lexical) != self.store.count():
             self.lexical.rebuild(self.store.all_chunks())
         report.seconds = time.perf_counter() - started
@@ -191,25 +204,22 @@ class Ingestor:
         except OSError as exc:
             raise LoadError(path, f"cannot be read ({exc.strerror or exc})") from exc
         source = source_key(path)
-        if self.store.file_hash(source) == file_hash:
+        previous_hash = self.store.file_hash(source)
+        if previous_hash == file_hash:
             report.unchanged.append(source)
             return
-        self._write_batch([(source, load_document(path), file_hash)], report, collection)
+        changed = _Changed(source, load_document(path), file_hash, previous_hash)
+        self._write_batch([changed], report, collection)
 
     def _write_batch(
         self,
-        documents: list[tuple[str, LoadedDocument, str]],
+        documents: list[_Changed],
         report: IngestReport,
         collection: str = DEFAULT_COLLECTION,
     ) -> None:
-        """Replace the chunks of each (source key, document, hash), embedding all new passages
-        at once."""
+        """Replace the chunks of each changed document, embedding all new passages at once."""
         plans = []
-        for key, document, file_hash in documents:
-            previous_hash = self.store.file_hash(key)
-            if previous_hash == file_hash:
-                report.unchanged.append(key)
-                continue
+        for key, document, file_hash, previous_hash in documents:
             chunks = [
                 c.model_copy(update={"collection": collection})
                 for c in self.chunker.split(document, key)

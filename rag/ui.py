@@ -12,19 +12,18 @@ from __future__ import annotations
 
 import html
 import logging
-import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, cast
 
 import gradio as gr
 
-from index.errors import DocentError
+from index.errors import DocentError, InputError
 from index.loaders import SUPPORTED_SUFFIXES
 from rag.feedback import Feedback, FeedbackStore, Rating
 from rag.runtime import Runtime
 from rag.types import Answer, Citation, Hit, Message, SentenceSupport
-from rag.uploads import safe_filename
+from rag.uploads import save_upload
 
 __all__ = ["ChatUI", "answer_markdown", "display_source"]
 
@@ -215,17 +214,21 @@ class ChatUI:
     def upload(self, files: list[str] | None, progress: gr.Progress | None = None) -> str:
         if not files:
             return "No files were given."
-        target = self.runtime.settings.uploads_dir
-        target.mkdir(parents=True, exist_ok=True)
+        settings = self.runtime.settings
         paths, refused = [], []
         for name in files:
-            path = Path(name)
-            if path.suffix.lower() not in SUPPORTED_SUFFIXES:
-                refused.append(f"{html.escape(path.name)}: unsupported file type")
-                continue
-            destination = target / safe_filename(path.name)
-            shutil.copyfile(path, destination)
-            paths.append(destination)
+            try:
+                with Path(name).open("rb") as stream:
+                    paths.append(
+                        save_upload(
+                            stream,
+                            Path(name).name,
+                            settings.uploads_dir,
+                            settings.max_upload_mb * 1024 * 1024,
+                        )
+                    )
+            except InputError as exc:
+                refused.append(html.escape(str(exc)))
 
         def report(done: int, total: int, current: Path) -> None:
             if progress is not None and total:
