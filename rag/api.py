@@ -46,6 +46,7 @@ __all__ = [
     "Conversations",
     "add_error_handlers",
     "api_router",
+    "error_response",
     "unknown_endpoints_router",
 ]
 
@@ -66,20 +67,19 @@ def error_body(kind: str, message: str) -> dict[str, dict[str, str]]:
     return {"error": {"type": kind, "message": message}}
 
 
-def docent_error(exc: DocentError) -> tuple[int, dict[str, dict[str, str]]]:
+def error_response(exc: Exception) -> tuple[int, dict[str, dict[str, str]]]:
+    """Status and body for any error: ours say what happened, anything else is logged and
+    answered as an internal error without details."""
     if isinstance(exc, AccessError):
-        return (
-            (403, error_body("forbidden", str(exc)))
-            if exc.forbidden
-            else (
-                401,
-                error_body("unauthorized", str(exc)),
-            )
+        kind = ("forbidden", 403) if exc.forbidden else ("unauthorized", 401)
+        return kind[1], error_body(kind[0], str(exc))
+    if isinstance(exc, DocentError):
+        status, name = next(
+            (found for cls, found in _STATUS.items() if isinstance(exc, cls)), (500, "error")
         )
-    status, kind = next(
-        (found for cls, found in _STATUS.items() if isinstance(exc, cls)), (500, "error")
-    )
-    return status, error_body(kind, str(exc))
+        return status, error_body(name, str(exc))
+    log.error("unexpected error", exc_info=exc)
+    return 500, error_body("internal", "internal server error")
 
 
 def add_error_handlers(app: FastAPI) -> None:
@@ -87,7 +87,7 @@ def add_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(DocentError)
     async def on_docent_error(_: Request, exc: DocentError) -> JSONResponse:
-        status, body = docent_error(exc)
+        status, body = error_response(exc)
         headers = {}
         if isinstance(exc, RateLimitError):
             headers["Retry-After"] = str(exc.retry_after)
@@ -110,8 +110,8 @@ def add_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def on_unexpected(_: Request, exc: Exception) -> JSONResponse:
-        log.exception("unexpected error", exc_info=exc)
-        return JSONResponse(error_body("internal", "internal server error"), status_code=500)
+        status, body = error_response(exc)
+        return JSONResponse(body, status_code=status)
 
 
 class Conversations:
@@ -121,34 +121,31 @@ class Conversations:
     def __init__(self, max_conversations: int = 1000, max_messages: int = 20) -> None:
         self.max_conversations = max_conversations
         self.max_messages = max_messages
-        self._histories: OrderedDict[str, list[Message]] = OrderedDict()
-        self._owners: dict[str, str] = {}
+        self._conversations: OrderedDict[str, tuple[str, list[Message]]] = OrderedDict()
         self._lock = threading.Lock()
 
     def start(self, owner: str = "") -> str:
         conversation_id = uuid.uuid4().hex
         with self._lock:
-            self._histories[conversation_id] = []
-            self._owners[conversation_id] = owner
-            while len(self._histories) > self.max_conversations:
-                gone, _ = self._histories.popitem(last=False)
-                self._owners.pop(gone, None)
+            self._conversations[conversation_id] = (owner, [])
+            while len(self._conversations) > self.max_conversations:
+                self._conversations.popitem(last=False)
         return conversation_id
 
     def history(self, conversation_id: str, owner: str = "") -> list[Message]:
         with self._lock:
-            if self._owners.get(conversation_id, owner) != owner or (
-                conversation_id not in self._histories
-            ):
+            found = self._conversations.get(conversation_id)
+            if found is None or found[0] != owner:
                 raise InputError(f"unknown or expired conversation_id '{conversation_id}'")
-            self._histories.move_to_end(conversation_id)
-            return list(self._histories[conversation_id])
+            self._conversations.move_to_end(conversation_id)
+            return list(found[1])
 
     def record(self, conversation_id: str, question: str, answer: str) -> None:
         with self._lock:
-            turns = self._histories.get(conversation_id)
-            if turns is None:
+            found = self._conversations.get(conversation_id)
+            if found is None:
                 return  # evicted while the question was being answered
+            turns = found[1]
             turns += [
                 Message(role="user", content=question),
                 Message(role="assistant", content=answer),
@@ -222,15 +219,9 @@ def api_router(runtime: Runtime, conversations: Conversations) -> APIRouter:
                     yield ServerSentEvent(raw_data=response.model_dump_json(), event="answer")
                 else:
                     yield ServerSentEvent(data={"text": item}, event="token")
-        except DocentError as exc:
-            _, body = docent_error(exc)
+        except Exception as exc:  # never cut a stream without telling the client
+            _, body = error_response(exc)
             yield ServerSentEvent(data=body, event="error")
-            return
-        except Exception:  # never cut a stream without telling the client
-            log.exception("stream failed")
-            yield ServerSentEvent(
-                data=error_body("internal", "internal server error"), event="error"
-            )
             return
         yield ServerSentEvent(data={"conversation_id": conversation_id}, event="done")
 

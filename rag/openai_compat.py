@@ -9,7 +9,6 @@ content as [n] markers and in an extra `citations` field, the same citations as 
 from __future__ import annotations
 
 import json
-import logging
 import time
 import uuid
 from collections.abc import Iterator
@@ -19,8 +18,8 @@ from fastapi import APIRouter
 from fastapi.sse import EventSourceResponse, format_sse_event
 from pydantic import BaseModel, Field
 
-from index.errors import DocentError, InputError
-from rag.api import docent_error, error_body
+from index.errors import InputError
+from rag.api import error_response
 from rag.auth import Caller, readable_collections
 from rag.runtime import Runtime
 from rag.types import Answer, Message
@@ -28,8 +27,6 @@ from rag.types import Answer, Message
 __all__ = ["MODEL_ID", "ChatRequest", "openai_router"]
 
 MODEL_ID = "docent"
-
-log = logging.getLogger(__name__)
 
 
 class TextPart(BaseModel):
@@ -127,12 +124,9 @@ def openai_router(runtime: Runtime) -> APIRouter:
                     yield chunk({}, "stop", citations=_citations(item), supported=item.supported)
                 else:
                     yield chunk({"content": item}, None)
-        except DocentError as exc:
-            _, body = docent_error(exc)
+        except Exception as exc:  # never cut a stream without telling the client
+            _, body = error_response(exc)
             yield _event(body)
-        except Exception:  # never cut a stream without telling the client
-            log.exception("stream failed")
-            yield _event(error_body("internal", "internal server error"))
         yield format_sse_event(data_str="[DONE]")
 
     return router
