@@ -69,10 +69,21 @@ class ApiKeys:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self._cache: tuple[int, dict[str, str]] | None = None  # (file mtime, contents)
 
     def _load(self) -> dict[str, str]:
-        if not self.path.exists():
+        """The stored keys, read again only when the file changed (this runs per request)."""
+        try:
+            stamp = self.path.stat().st_mtime_ns
+        except FileNotFoundError:
             return {}
+        cache = self._cache
+        if cache is not None and cache[0] == stamp:
+            return cache[1]
+        self._cache = (stamp, self._read())
+        return self._cache[1]
+
+    def _read(self) -> dict[str, str]:
         try:
             stored = json.loads(self.path.read_text(encoding="utf-8"))
         except (OSError, json.JSONDecodeError) as exc:
