@@ -37,6 +37,14 @@ def location(hit: Hit) -> str:
     return f"{hit.chunk.source.rsplit('/', 1)[-1]}{page}"
 
 
+def prompt_passages(hits: Sequence[Hit]) -> list[dict[str, str]]:
+    """The `passages` variable of the answer prompts: title, location and text of each hit."""
+    return [
+        {"title": hit.chunk.title, "location": location(hit), "text": hit.chunk.text}
+        for hit in hits
+    ]
+
+
 class Generator(Protocol):
     name: str
     prompt_version: str
@@ -135,11 +143,7 @@ class ChatGenerator:
         self.prompt_version = prompt.id
 
     def stream(self, question: str, hits: Sequence[Hit]) -> Iterator[str]:
-        passages = [
-            {"title": hit.chunk.title, "location": location(hit), "text": hit.chunk.text}
-            for hit in hits
-        ]
-        messages = self.prompt.render(question=question, passages=passages)
+        messages = self.prompt.render(question=question, passages=prompt_passages(hits))
         try:
             for piece in self.model.stream(messages):
                 if piece.text:

@@ -23,7 +23,7 @@ from langchain_core.messages import BaseMessage
 
 from index.errors import ConfigError, GenerationError
 from index.types import Hit
-from rag.generation import location
+from rag.generation import prompt_passages
 from rag.prompts import Prompt, load_prompt
 from rag.settings import Settings
 
@@ -88,10 +88,7 @@ class LlamaCppGenerator:
 
     def messages(self, question: str, hits: Sequence[Hit]) -> list[dict[str, str]]:
         """The chat messages for `question`, with passages cut so that the answer still fits."""
-        passages = [
-            {"title": hit.chunk.title, "location": location(hit), "text": hit.chunk.text}
-            for hit in hits
-        ]
+        passages = prompt_passages(hits)
         budget = self.context - self.max_tokens
         messages = self._render(question, passages)
         excess = self._count(messages) - budget
