@@ -25,6 +25,7 @@ from index.embeddings import BUNDLED_MODEL, load_embeddings
 from rag.runtime import Runtime, build_runtime
 from rag.server import create_app
 from rag.settings import Settings
+from rag.types import Answer, SentenceSupport
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples"
@@ -60,6 +61,21 @@ class ScriptedChatModel(BaseChatModel):
         self.received.append(messages)
         for word in self.reply(messages).split(" "):
             yield ChatGenerationChunk(message=AIMessageChunk(content=word + " "))
+
+
+def answer_with(text: str, sentences: list[SentenceSupport]) -> Answer:
+    """An answer as a chat model might give it, with the given sentence support."""
+    return Answer(
+        text=text,
+        citations=[],
+        retrieved=[],
+        standalone_query="q",
+        prompt_version="v1",
+        generator="scripted",
+        abstained=False,
+        supported=True,
+        sentences=sentences,
+    )
 
 
 def make_settings(data_dir: Path, **overrides: Any) -> Settings:

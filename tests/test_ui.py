@@ -16,6 +16,7 @@ from rag.ui import (
     sources_html,
 )
 from rag.uploads import safe_filename
+from tests.conftest import answer_with
 
 VACATION = "How many vacation days does a full-time employee get each year?"
 
@@ -96,16 +97,9 @@ def test_weakly_supported_sentences_are_marked_and_escaped() -> None:
     third = "Ask HR."
     text = f"{first} {second} {third}"
     at_second, at_third = len(first) + 1, len(first) + len(second) + 2
-    answer = Answer(
-        text=text,
-        citations=[],
-        retrieved=[],
-        standalone_query="q",
-        prompt_version="v1",
-        generator="scripted",
-        abstained=False,
-        supported=True,
-        sentences=[
+    answer = answer_with(
+        text,
+        [
             SentenceSupport(start=0, end=len(first), cites=[1], score=0.82, supported=True),
             SentenceSupport(
                 start=at_second,

@@ -15,9 +15,9 @@ import uvicorn
 from fastapi import FastAPI
 from playwright.sync_api import Browser, Page, expect
 
-from rag.types import Answer, SentenceSupport
+from rag.types import SentenceSupport
 from rag.ui import FEEDBACK_NO_ANSWER, FEEDBACK_SAVED, ChatUI, answer_markdown
-from tests.conftest import ROOT, free_port
+from tests.conftest import ROOT, answer_with, free_port
 
 SCREENSHOT = ROOT / "docs" / "screenshot.png"
 
@@ -133,16 +133,9 @@ def marked_chat() -> Iterator[str]:
         "Leave is 26 days [1].",
         'Run <script>alert("x")</script> <img src=x onerror=alert(1)> [1].',
     )
-    answer = Answer(
-        text=f"{first} {second}",
-        citations=[],
-        retrieved=[],
-        standalone_query="q",
-        prompt_version="v1",
-        generator="scripted",
-        abstained=False,
-        supported=True,
-        sentences=[
+    answer = answer_with(
+        f"{first} {second}",
+        [
             SentenceSupport(start=0, end=len(first), cites=[1], score=0.9, supported=True),
             SentenceSupport(
                 start=len(first) + 1,
