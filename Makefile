@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup run test lint chromium bench samples llama test-llama
+.PHONY: setup run test test-fast lint chromium bench samples screenshots llama test-llama
 
 $(STAMP): requirements.txt requirements-dev.txt
 	python3 -m venv $(VENV)
@@ -15,8 +15,9 @@ $(STAMP): requirements.txt requirements-dev.txt
 
 setup: $(STAMP)
 
+# The demo: the bundled samples are indexed on first start (a deployment leaves this unset).
 run: setup
-	$(PY) app.py serve
+	DOCENT_SAMPLES_DIR=samples $(PY) app.py serve
 
 chromium:
 	@command -v chromium >/dev/null || ($(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium)
@@ -28,6 +29,14 @@ lint: setup
 # pytest exits 5 when it collects nothing; that is not a failure of the suite.
 test: setup chromium lint
 	$(PY) -m pytest; rc=$$?; [ $$rc -eq 5 ] && echo "pytest: no tests collected" && rc=0; exit $$rc
+
+# The inner loop: no browser, no app.py subprocesses.
+test-fast: setup
+	$(PY) -m pytest -m 'not browser and not slow'
+
+# Regenerate the README's screenshots (browser tests write them to docs/ only here).
+screenshots: setup chromium
+	DOCENT_UPDATE_SCREENSHOTS=1 $(PY) -m pytest -m browser
 
 bench: setup
 	$(PY) bench/latency.py
@@ -53,4 +62,4 @@ $(LLAMA_MODEL): | $(STAMP)
 llama: $(LLAMA_STAMP) $(LLAMA_MODEL)
 
 test-llama: llama
-	DOCENT_LLAMACPP_MODEL_PATH=$(LLAMA_MODEL) $(PY) -m pytest -m llama
+	DOCENT_LLAMACPP_MODEL_PATH=$(LLAMA_MODEL) $(PY) -m pytest --llama -m llama

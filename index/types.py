@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict
 
+__all__ = ["DEFAULT_COLLECTION", "Chunk", "Hit", "indexed_text"]
+
 DEFAULT_COLLECTION = "default"
 
 
@@ -33,3 +35,9 @@ class Hit(BaseModel):
     fused: float = 0.0
     dense_rank: int | None = None
     lexical_rank: int | None = None
+
+
+def indexed_text(chunk: Chunk) -> str:
+    """What is embedded and what BM25 indexes: the title gives a passage its context; the
+    stored and shown text stays exact."""
+    return f"{chunk.title}\n{chunk.text}"

@@ -13,10 +13,10 @@ from typing import Any
 
 from langchain_core.runnables import Runnable, RunnableLambda
 
-from index.errors import InputError
 from rag.citations import check_citations
 from rag.condense import Condenser
-from rag.generation import Generator, is_abstention
+from rag.errors import InputError
+from rag.generators import Generator, is_abstention
 from rag.retrieval import HybridRetriever
 from rag.support import SupportScorer
 from rag.types import Answer, Message

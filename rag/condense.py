@@ -8,7 +8,7 @@ from typing import Protocol
 
 from langchain_core.language_models import BaseChatModel
 
-from index.errors import GenerationError
+from rag.errors import GenerationError
 from rag.prompts import Prompt
 from rag.types import Message
 

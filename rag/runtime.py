@@ -10,14 +10,13 @@ from langchain_core.language_models import BaseChatModel
 
 from index.chunking import Chunker
 from index.embeddings import load_embeddings
-from index.errors import ConfigError
 from index.ingest import Ingestor, IngestReport
 from index.lexical import LexicalIndex
 from index.store import ChunkStore, IndexSignature
 from rag.assistant import Assistant
 from rag.condense import ChatCondenser, Condenser, RuleCondenser
-from rag.generation import ChatGenerator, ExtractiveGenerator, Generator
-from rag.llama import load_llamacpp
+from rag.errors import ConfigError
+from rag.generators import ChatGenerator, ExtractiveGenerator, Generator, load_llamacpp
 from rag.prompts import load_prompt
 from rag.retrieval import HybridRetriever
 from rag.settings import Settings
@@ -38,11 +37,13 @@ class Runtime:
     assistant: Assistant
 
     def ensure_samples(self) -> IngestReport | None:
-        """Index the bundled samples when the collection is empty (first start)."""
-        if self.store.count() or not self.settings.samples_dir.is_dir():
+        """Index the demo documents (`samples_dir`, unset by default) when the collection is
+        empty (first start). Surfaces call this only for installs without credentials."""
+        samples = self.settings.samples_dir
+        if samples is None or self.store.count() or not samples.is_dir():
             return None
-        log.info("empty index: ingesting samples from %s", self.settings.samples_dir)
-        return self.ingestor.ingest([self.settings.samples_dir])
+        log.info("empty index: ingesting samples from %s", samples)
+        return self.ingestor.ingest([samples])
 
 
 def _chat_model(settings: Settings) -> BaseChatModel:
@@ -64,8 +65,8 @@ def build_runtime(
     embeddings: Embeddings | None = None,
     chat_model: BaseChatModel | None = None,
 ) -> Runtime:
-    """Everything Docent needs. `embeddings` and `chat_model` may be passed in to share a loaded
-    model between runtimes or to use a scripted chat model in tests."""
+    """Everything Docent needs. `embeddings` may be passed in to share a loaded model between
+    runtimes; `chat_model` stands in for the OpenAI-compatible model (`generator="openai"`)."""
     embeddings = embeddings or load_embeddings(settings.embedding_model, settings.embed_batch_size)
     chunker = Chunker(settings.chunk_size, settings.chunk_overlap)
     signature: IndexSignature = {
@@ -80,13 +81,15 @@ def build_runtime(
     )
     generator: Generator
     condenser: Condenser
-    if settings.generator == "openai" or chat_model is not None:
+    if chat_model is not None and settings.generator != "openai":
+        raise ConfigError("a chat model was given but the generator setting is not 'openai'")
+    if settings.generator == "openai":
         model = chat_model or _chat_model(settings)
         generator = ChatGenerator(
-            model, load_prompt(settings.prompts_dir, "answer", settings.prompt_version)
+            model, load_prompt(settings.prompts_dir, settings.answer_prompt_id)
         )
         condenser = ChatCondenser(
-            model, load_prompt(settings.prompts_dir, "condense", settings.prompt_version)
+            model, load_prompt(settings.prompts_dir, settings.condense_prompt)
         )
     elif settings.generator == "llamacpp":
         generator = load_llamacpp(settings)

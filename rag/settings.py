@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from index.embeddings import BUNDLED_MODEL
@@ -24,8 +24,10 @@ class Settings(BaseSettings):
     # Storage
     data_dir: Path = Field(Path(".docent"), description="Where the Chroma and BM25 indexes live.")
     collection: str = Field("docent", description="Chroma collection name.")
-    samples_dir: Path = Field(
-        PROJECT_ROOT / "samples", description="Indexed on first start when the index is empty."
+    samples_dir: Path | None = Field(
+        None,
+        description="Demo documents indexed on first start when the index is empty and no "
+        "credentials exist (`make run` sets it to the bundled samples/).",
     )
 
     # Ingestion
@@ -47,7 +49,15 @@ class Settings(BaseSettings):
         0.40, description="Extractive: best sentence score below this means 'not in the documents'."
     )
     max_answer_sentences: int = Field(2, ge=1, le=6)
-    prompt_version: str = Field("v1", description="Suffix of the prompt files in prompts/.")
+    answer_prompt: str | None = Field(
+        None,
+        description="Answer prompt NAME.VERSION in prompts/; default answer.v1 (answer.v2 for "
+        "the small local model of `llamacpp`).",
+    )
+    condense_prompt: str = Field("condense.v1", description="Follow-up rewriting prompt.")
+    prompt_version: str | None = Field(
+        None, description="Deprecated: the answer prompt's version; use DOCENT_ANSWER_PROMPT."
+    )
     prompts_dir: Path = PROJECT_ROOT / "prompts"
     openai_base_url: str | None = Field(None, description="OpenAI-compatible endpoint URL.")
     openai_model: str = "gpt-4o-mini"
@@ -57,7 +67,6 @@ class Settings(BaseSettings):
     llamacpp_model_path: Path | None = Field(None, description="GGUF file (llamacpp).")
     llamacpp_context: int = Field(4096, ge=512, description="llama.cpp context window (tokens).")
     llamacpp_threads: int | None = Field(None, ge=1, description="CPU threads; default all cores.")
-    llamacpp_prompt_version: str = Field("v2", description="Answer prompt for the local model.")
     llamacpp_max_tokens: int = Field(256, ge=16, description="Longest generated answer (tokens).")
     min_support: float = Field(
         0.45, ge=0, le=1, description="Answer sentences scoring below this are flagged."
@@ -67,6 +76,9 @@ class Settings(BaseSettings):
     eval_dir: Path = Field(
         PROJECT_ROOT.parent / "shared" / "eval", description="Public evaluation sets (`eval`)."
     )
+
+    # Logging: at INFO, one line per question (latency, retrieved and cited ids, prompt).
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "WARNING"
 
     # Serving
     host: str = "127.0.0.1"
@@ -95,11 +107,28 @@ class Settings(BaseSettings):
                 raise ValueError(f"{origin!r} is not an origin like https://portal.example.com")
         return origins
 
+    @field_validator("answer_prompt", "condense_prompt")
+    @classmethod
+    def _prompt_id(cls, value: str | None, info: ValidationInfo) -> str | None:
+        role = str(info.field_name).removesuffix("_prompt")
+        if value is not None and not re.fullmatch(rf"{role}\.[A-Za-z0-9_-]+", value):
+            raise ValueError(f"{value!r} is not a {role} prompt like '{role}.v1'")
+        return value
+
     @model_validator(mode="after")
     def _overlap_below_size(self) -> Settings:
         if self.chunk_overlap >= self.chunk_size:
             raise ValueError("chunk_overlap must be smaller than chunk_size")
         return self
+
+    @property
+    def answer_prompt_id(self) -> str:
+        """The answer prompt to load: the setting, else the generator's default."""
+        if self.answer_prompt:
+            return self.answer_prompt
+        if self.prompt_version:
+            return f"answer.{self.prompt_version}"
+        return "answer.v2" if self.generator == "llamacpp" else "answer.v1"
 
     @property
     def chroma_dir(self) -> Path:

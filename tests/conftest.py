@@ -1,85 +1,35 @@
-"""Real components everywhere: Chroma in a temp dir, the bundled embedding model, a live server.
-The only stand-in is `ScriptedChatModel`, a deterministic chat model at the LLM boundary."""
+"""Fixtures only (helpers are in tests/helpers.py). Real components everywhere: Chroma in temp
+dirs, the bundled embedding model, the real app on a live server."""
 
 from __future__ import annotations
 
 import shutil
-import socket
-import threading
-import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 import pytest
-import uvicorn
-from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.embeddings import Embeddings
-from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
-from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
-from playwright.sync_api import Browser, sync_playwright
 
 from index.embeddings import BUNDLED_MODEL, load_embeddings
 from rag.runtime import Runtime, build_runtime
-from rag.server import create_app
 from rag.settings import Settings
-from rag.types import Answer, SentenceSupport
-
-ROOT = Path(__file__).resolve().parent.parent
-SAMPLES = ROOT / "samples"
+from tests.helpers import SAMPLES, make_settings, serving
 
 
-class ScriptedChatModel(BaseChatModel):
-    """Replies with `reply(messages)` and records every message list it was sent."""
-
-    reply: Callable[[list[BaseMessage]], str]
-    received: list[list[BaseMessage]]
-
-    @property
-    def _llm_type(self) -> str:
-        return "scripted"
-
-    def _generate(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: CallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> ChatResult:
-        self.received.append(messages)
-        return ChatResult(generations=[ChatGeneration(message=AIMessage(self.reply(messages)))])
-
-    def _stream(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: CallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> Iterator[ChatGenerationChunk]:
-        self.received.append(messages)
-        for word in self.reply(messages).split(" "):
-            yield ChatGenerationChunk(message=AIMessageChunk(content=word + " "))
-
-
-def answer_with(text: str, sentences: list[SentenceSupport]) -> Answer:
-    """An answer as a chat model might give it, with the given sentence support."""
-    return Answer(
-        text=text,
-        citations=[],
-        retrieved=[],
-        standalone_query="q",
-        prompt_version="v1",
-        generator="scripted",
-        abstained=False,
-        supported=True,
-        sentences=sentences,
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--llama", action="store_true", help="run the tests that need a GGUF model (make llama)"
     )
 
 
-def make_settings(data_dir: Path, **overrides: Any) -> Settings:
-    return Settings(data_dir=data_dir, samples_dir=SAMPLES, _env_file=None, **overrides)  # type: ignore[call-arg]
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests marked `llama` need llama-cpp-python and a model: only with --llama."""
+    if config.getoption("--llama"):
+        return
+    skipped = [item for item in items if item.get_closest_marker("llama")]
+    if skipped:
+        config.hook.pytest_deselected(items=skipped)
+        items[:] = [item for item in items if not item.get_closest_marker("llama")]
 
 
 @pytest.fixture(scope="session")
@@ -104,40 +54,19 @@ def sample_runtime(tmp_path_factory: pytest.TempPathFactory, embeddings: Embeddi
     return runtime
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@contextmanager
-def serving(runtime: Runtime) -> Iterator[str]:
-    """The real app (FastAPI + Gradio) for `runtime`, served by uvicorn on 127.0.0.1."""
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(runtime), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started:
-        if time.monotonic() > deadline:
-            raise RuntimeError("server did not start")
-        time.sleep(0.1)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+@pytest.fixture(scope="session")
+def live_server_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    return make_settings(tmp_path_factory.mktemp("server-data"))
 
 
 @pytest.fixture(scope="session")
-def live_server(tmp_path_factory: pytest.TempPathFactory, embeddings: Embeddings) -> Iterator[str]:
+def live_server(live_server_settings: Settings, embeddings: Embeddings) -> Iterator[str]:
     """The app over a fresh copy of the samples, shared by the session (read-only use)."""
-    data = tmp_path_factory.mktemp("server-data")
-    runtime = build_runtime(make_settings(data), embeddings=embeddings)
+    from rag.web.app import create_app
+
+    runtime = build_runtime(live_server_settings, embeddings=embeddings)
     runtime.ensure_samples()
-    with serving(runtime) as url:
+    with serving(create_app(runtime)) as url:
         yield url
 
 
@@ -151,27 +80,3 @@ def copy_samples(tmp_path: Path) -> Callable[..., Path]:
         return folder
 
     return copy
-
-
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    """Headless Debian Chromium, driven by Playwright."""
-    if not CHROMIUM.exists():
-        pytest.fail("Debian chromium is missing: run `make test`, which installs it")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield browser
-        browser.close()

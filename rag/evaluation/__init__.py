@@ -1,4 +1,5 @@
-"""`python app.py eval`: retrieval quality on BEIR data, answer quality on SQuAD-style data,
-calibration of the abstention threshold, and replay of stored user feedback."""
+"""Measurement, `python app.py eval`: retrieval quality on BEIR data (systems, metrics), answer
+quality on SQuAD-style data (answers), calibration of the abstention threshold (calibrate), and
+replay of stored user feedback as regression cases (replay)."""
 
 SYSTEMS = ("bm25", "dense", "hybrid", "langchain")

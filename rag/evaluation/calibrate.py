@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 from itertools import pairwise
 from pathlib import Path
 
-from index.errors import ConfigError
+from rag.errors import ConfigError
 from rag.evaluation.datasets import QAQuestion
-from rag.generation import ExtractiveGenerator
+from rag.generators import ExtractiveGenerator
 from rag.runtime import Runtime
 
 __all__ = ["Calibration", "EvidencePoint", "choose_threshold", "measure_evidence", "write_env"]

@@ -2,20 +2,47 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from index.embeddings import load_embeddings
-from index.errors import ConfigError, InputError
+from rag.errors import ConfigError, InputError
+from rag.evaluation import SYSTEMS
 from rag.evaluation.datasets import load_beir, load_squad
 from rag.evaluation.report import format_table, plot_results, write_json
 from rag.settings import Settings
 
-__all__ = ["run_eval"]
+__all__ = ["EvalOptions", "run_eval"]
+
+
+@dataclass(frozen=True)
+class EvalOptions:
+    """What `app.py eval` was asked to do (None: the default folder under `eval_dir`)."""
+
+    beir: Path | None = None
+    split: str = "test"
+    squad: Path | None = None
+    systems: tuple[str, ...] = SYSTEMS
+    limit: int | None = None
+    out: Path | None = None
+    plot: Path | None = None
+    calibrate: bool = False
+    env_file: Path = Path(".env")
+    feedback: bool = False
+
+    def check(self) -> None:
+        """Refuse bad options before any work is done."""
+        if not self.systems:
+            raise InputError(f"--systems names none of {', '.join(SYSTEMS)}")
+        unknown = sorted(set(self.systems) - set(SYSTEMS))
+        if unknown:
+            raise InputError(f"unknown systems {unknown}; choose from {', '.join(SYSTEMS)}")
+        if self.limit is not None and self.limit < 1:
+            raise InputError("--limit must be at least 1")
 
 
 @contextmanager
@@ -33,33 +60,33 @@ def _folder(given: Path | None, default: Path, what: str) -> Path:
     return folder
 
 
-def _calibrate(settings: Settings, args: argparse.Namespace) -> int:
+def _calibrate(settings: Settings, options: EvalOptions) -> int:
     from rag.evaluation.calibrate import choose_threshold, measure_evidence, write_env
     from rag.evaluation.runner import prepare, progress_bar
 
     if settings.generator != "extractive":
         raise ConfigError("calibration tunes the extractive generator: unset DOCENT_GENERATOR")
-    data = load_squad(_folder(args.squad, settings.eval_dir / "squad2", "SQuAD"))
-    questions = data.questions[: args.limit] if args.limit else data.questions
+    data = load_squad(_folder(options.squad, settings.eval_dir / "squad2", "SQuAD"))
+    questions = data.questions[: options.limit] if options.limit else data.questions
     embeddings = load_embeddings(settings.embedding_model, settings.embed_batch_size)
     runtime = prepare(settings, embeddings, data.name, data.passages)
-    with progress_bar("evidence", len(questions), "q") as to:
-        count = iter(range(1, len(questions) + 1))
-        points = measure_evidence(runtime, questions, lambda: to(next(count)))
+    with progress_bar("evidence", len(questions), "q") as advance:
+        points = measure_evidence(runtime, questions, advance)
     chosen = choose_threshold(points)
-    with _writing(args.env_file):
-        write_env(args.env_file, {"DOCENT_MIN_EVIDENCE": f"{chosen.min_evidence:.4f}"})
+    with _writing(options.env_file):
+        write_env(options.env_file, {"DOCENT_MIN_EVIDENCE": f"{chosen.min_evidence:.4f}"})
     print(
         f"min_evidence = {chosen.min_evidence:.4f}: abstains on {chosen.abstention:.1%} of "
         f"unanswerable and {chosen.false_abstention:.1%} of answerable questions "
-        f"({len(questions)} questions); written to {args.env_file}\n"
+        f"({len(questions)} questions); written to {options.env_file}\n"
         f"evidence separates answerable from unanswerable with ROC AUC {chosen.separability:.3f}"
     )
     return 0
 
 
 def _feedback(settings: Settings) -> int:
-    from rag.feedback import FeedbackStore, format_replay, replay
+    from rag.evaluation.replay import format_replay, replay
+    from rag.feedback import FeedbackStore
     from rag.runtime import build_runtime
 
     cases = FeedbackStore(settings.feedback_path).all()
@@ -71,24 +98,36 @@ def _feedback(settings: Settings) -> int:
     return 0 if all(r.passed for r in results) else 1
 
 
-def run_eval(settings: Settings, args: argparse.Namespace, systems: list[str]) -> int:
-    if args.feedback:
+def run_eval(settings: Settings, options: EvalOptions) -> int:
+    options.check()
+    if options.feedback:
         return _feedback(settings)
-    if args.calibrate:
-        return _calibrate(settings, args)
+    if options.calibrate:
+        return _calibrate(settings, options)
     from rag.evaluation.runner import evaluate_qa, evaluate_retrieval
 
-    both = args.beir is None and args.squad is None
+    both = options.beir is None and options.squad is None
+    beir = (
+        _folder(options.beir, settings.eval_dir / "scifact", "BEIR")
+        if options.beir or both
+        else None
+    )
+    squad = (
+        _folder(options.squad, settings.eval_dir / "squad2", "SQuAD")
+        if options.squad or both
+        else None
+    )
+    systems = list(options.systems)
     embeddings = load_embeddings(settings.embedding_model, settings.embed_batch_size)
     results: dict[str, Any] = {
         "settings": settings.model_dump(mode="json", exclude={"openai_api_key"})
     }
     tables: dict[str, dict[str, dict[str, float]]] = {}
-    if args.beir or both:
-        data = load_beir(_folder(args.beir, settings.eval_dir / "scifact", "BEIR"), args.split)
-        if not data.name.endswith(f"/{args.split}"):
-            print(f"no '{args.split}' judgments: using {data.name}", file=sys.stderr)
-        result = evaluate_retrieval(settings, embeddings, data, systems, args.limit)
+    if beir:
+        data = load_beir(beir, options.split)
+        if not data.name.endswith(f"/{options.split}"):
+            print(f"no '{options.split}' judgments: using {data.name}", file=sys.stderr)
+        result = evaluate_retrieval(settings, embeddings, data, systems, options.limit)
         title = (
             f"Retrieval: {result['dataset']} ({result['documents']} documents, "
             f"{result['chunks']} chunks, {result['queries']} queries; "
@@ -96,9 +135,9 @@ def run_eval(settings: Settings, args: argparse.Namespace, systems: list[str]) -
         )
         tables[title] = result["systems"]
         results["retrieval"] = result
-    if args.squad or both:
-        qa = load_squad(_folder(args.squad, settings.eval_dir / "squad2", "SQuAD"))
-        result = evaluate_qa(settings, embeddings, qa, systems, args.limit)
+    if squad:
+        qa = load_squad(squad)
+        result = evaluate_qa(settings, embeddings, qa, systems, options.limit)
         title = (
             f"Answers: {result['dataset']} ({result['questions']} questions, "
             f"{result['unanswerable']} unanswerable; {result['passages']} passages; "
@@ -108,18 +147,18 @@ def run_eval(settings: Settings, args: argparse.Namespace, systems: list[str]) -
         results["qa"] = result
     for title, rows in tables.items():
         print(format_table(title, rows), end="\n\n")
-    out = args.out or settings.data_dir / "eval" / "report.json"
+    out = options.out or settings.data_dir / "eval" / "report.json"
     with _writing(out):
         write_json(out, results)
     print(f"report: {out}", file=sys.stderr)
-    if args.plot:
+    if options.plot:
         scores_only = {
             title: {
                 n: {k: v for k, v in r.items() if not k.startswith("ms/")} for n, r in rows.items()
             }
             for title, rows in tables.items()
         }
-        with _writing(args.plot):
-            plot_results(args.plot, scores_only)
-        print(f"chart: {args.plot}", file=sys.stderr)
+        with _writing(options.plot):
+            plot_results(options.plot, scores_only)
+        print(f"chart: {options.plot}", file=sys.stderr)
     return 0

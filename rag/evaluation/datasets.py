@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from index.errors import InputError
+from rag.errors import InputError
 
 __all__ = ["QAQuestion", "QASet", "Record", "RetrievalSet", "load_beir", "load_squad"]
 

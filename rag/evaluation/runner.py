@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 from langchain_core.embeddings import Embeddings
 from tqdm import tqdm
 
-from index.errors import InputError
+from rag.errors import InputError
 from rag.evaluation import SYSTEMS
 from rag.evaluation.answers import run_qa, summarize_qa
 from rag.evaluation.datasets import QASet, Record, RetrievalSet
@@ -26,20 +26,29 @@ from rag.evaluation.systems import (
 from rag.runtime import Runtime
 from rag.settings import Settings
 
-__all__ = ["EvalResult", "evaluate_qa", "evaluate_retrieval", "prepare", "progress_bar"]
+__all__ = ["Bar", "EvalResult", "evaluate_qa", "evaluate_retrieval", "prepare", "progress_bar"]
 
 EvalResult = dict[str, Any]
 
 
+class Bar:
+    """How far a long step is: `to(done)` sets it, calling the bar advances it by one."""
+
+    def __init__(self, bar: tqdm) -> None:
+        self._bar = bar
+
+    def to(self, done: int) -> None:
+        self._bar.update(done - self._bar.n)
+
+    def __call__(self) -> None:
+        self._bar.update(1)
+
+
 @contextmanager
-def progress_bar(description: str, total: int, unit: str) -> Iterator[Callable[[int], None]]:
-    """A progress bar on stderr; the yielded function sets how much is done."""
+def progress_bar(description: str, total: int, unit: str) -> Iterator[Bar]:
+    """A progress bar on stderr."""
     with tqdm(total=total, desc=description, unit=unit, file=sys.stderr, disable=None) as bar:
-
-        def to(done: int) -> None:
-            bar.update(done - bar.n)
-
-        yield to
+        yield Bar(bar)
 
 
 def prepare(
@@ -51,8 +60,8 @@ def prepare(
 ) -> Runtime:
     """Docent's index of `records` under <data_dir>/eval, reused when already complete."""
     runtime = eval_runtime(settings, embeddings, dataset, records, answers)
-    with progress_bar(f"index {dataset}", len(records), "doc") as to:
-        report = index_records(runtime, records, lambda done, _total, _path: to(done))
+    with progress_bar(f"index {dataset}", len(records), "doc") as bar:
+        report = index_records(runtime, records, lambda done, _total, _path: bar.to(done))
     if report.chunks_written:
         print(f"indexed {dataset}: {report.summary()}", file=sys.stderr)
     return runtime
@@ -70,8 +79,8 @@ def _rankers(
     if "langchain" in systems:
         baseline = LangChainBaseline(settings, embeddings, dataset, records)
         total = len(baseline.documents())
-        with progress_bar("index langchain baseline", total, "chunk") as to:
-            baseline.index(lambda done, _total: to(done))
+        with progress_bar("index langchain baseline", total, "chunk") as bar:
+            baseline.index(lambda done, _total: bar.to(done))
         rankers["langchain"] = baseline.rank
     return {name: rankers[name] for name in SYSTEMS if name in rankers}
 
@@ -85,10 +94,10 @@ def _score(
     for name, rank in rankers.items():
         started = time.perf_counter()
         run = {}
-        with progress_bar(f"queries {name}", len(queries), "q") as to:
-            for done, (query_id, text) in enumerate(queries.items(), start=1):
+        with progress_bar(f"queries {name}", len(queries), "q") as bar:
+            for query_id, text in queries.items():
                 run[query_id] = dict(rank(text))
-                to(done)
+                bar()
         seconds = time.perf_counter() - started
         rows[name] = {**ranking_scores(qrels, run), "ms/query": 1000 * seconds / len(queries)}
     return rows
@@ -133,9 +142,8 @@ def evaluate_qa(
     qrels = {q.id: {q.gold_passage: 1} for q in questions}
     retrieval = _score(rankers, queries, qrels)
     started = time.perf_counter()
-    with progress_bar(f"answers ({settings.generator})", len(questions), "q") as to:
-        done = iter(range(1, len(questions) + 1))
-        outcomes = run_qa(runtime, questions, lambda: to(next(done)))
+    with progress_bar(f"answers ({settings.generator})", len(questions), "q") as bar:
+        outcomes = run_qa(runtime, questions, bar)
     seconds = time.perf_counter() - started
     answers = {**summarize_qa(outcomes, k), "ms/question": 1000 * seconds / len(questions)}
     rows = {

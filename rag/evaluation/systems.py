@@ -20,10 +20,10 @@ from langchain_core.documents import Document
 from langchain_core.embeddings import Embeddings
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
-from index.errors import IndexMismatchError
 from index.ingest import IngestReport, Progress
 from index.loaders import LoadedDocument
 from index.store import ChunkStore
+from rag.errors import IndexMismatchError
 from rag.evaluation import SYSTEMS
 from rag.evaluation.datasets import Record
 from rag.runtime import Runtime, build_runtime

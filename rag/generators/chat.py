@@ -1,0 +1,37 @@
+"""Any LangChain chat model (an OpenAI-compatible server in production) answering with the
+versioned answer prompt; tokens are streamed."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+
+from langchain_core.language_models import BaseChatModel
+
+from index.types import Hit
+from rag.errors import GenerationError
+from rag.generators.base import NOT_FOUND, prompt_passages
+from rag.prompts import Prompt
+
+__all__ = ["ChatGenerator"]
+
+
+class ChatGenerator:
+    """Any LangChain chat model with the versioned answer prompt; tokens are streamed."""
+
+    name = "openai"
+
+    def __init__(self, model: BaseChatModel, prompt: Prompt) -> None:
+        self.model = model
+        self.prompt = prompt
+        self.prompt_version = prompt.id
+
+    def stream(self, question: str, hits: Sequence[Hit]) -> Iterator[str]:
+        messages = self.prompt.render(
+            question=question, passages=prompt_passages(hits), not_found=NOT_FOUND
+        )
+        try:
+            for piece in self.model.stream(messages):
+                if piece.text:
+                    yield piece.text
+        except Exception as exc:  # the model boundary: any client failure becomes ours
+            raise GenerationError(f"the chat model failed: {exc}") from exc

@@ -1,0 +1,144 @@
+"""Answers over HTTP under /api/v1 (FastAPI; OpenAPI at /docs).
+
+- `POST /api/v1/ask` → the whole `Answer` as JSON, plus the `conversation_id` it belongs to.
+- `POST /api/v1/ask/stream` → server-sent events: `token` (text pieces), `citations` (the
+  checked citations and per-sentence support), `answer` (the whole `Answer` with timings), then
+  `done`; `error` if it fails midway.
+- A conversation keeps its history on the server (bounded); a client may instead send `history`.
+
+Errors have the app's one JSON shape (`rag/web/errors.py`).
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections import OrderedDict
+from collections.abc import Iterator, Sequence
+
+from fastapi import APIRouter
+from fastapi.sse import EventSourceResponse, ServerSentEvent
+from pydantic import BaseModel, Field
+
+from rag.assistant import MAX_QUESTION_CHARS
+from rag.errors import InputError
+from rag.runtime import Runtime
+from rag.types import Answer, Message
+from rag.web.auth import Caller, Principal, readable_collections
+from rag.web.errors import error_response
+
+__all__ = ["AskRequest", "AskResponse", "Conversations", "ask_router"]
+
+
+class Conversations:
+    """Histories by id, in memory: at most `max_conversations` (least recently used go first),
+    each keeping its last `max_messages` messages."""
+
+    def __init__(self, max_conversations: int = 1000, max_messages: int = 20) -> None:
+        self.max_conversations = max_conversations
+        self.max_messages = max_messages
+        self._conversations: OrderedDict[str, tuple[str, list[Message]]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def start(self, owner: str = "") -> str:
+        conversation_id = uuid.uuid4().hex
+        with self._lock:
+            self._conversations[conversation_id] = (owner, [])
+            while len(self._conversations) > self.max_conversations:
+                self._conversations.popitem(last=False)
+        return conversation_id
+
+    def history(self, conversation_id: str, owner: str = "") -> list[Message]:
+        with self._lock:
+            found = self._conversations.get(conversation_id)
+            if found is None or found[0] != owner:
+                raise InputError(f"unknown or expired conversation_id '{conversation_id}'")
+            self._conversations.move_to_end(conversation_id)
+            return list(found[1])
+
+    def record(self, conversation_id: str, question: str, answer: str) -> None:
+        with self._lock:
+            found = self._conversations.get(conversation_id)
+            if found is None:
+                return  # evicted while the question was being answered
+            turns = found[1]
+            turns += [
+                Message(role="user", content=question),
+                Message(role="assistant", content=answer),
+            ]
+            del turns[: -self.max_messages]
+
+
+class AskRequest(BaseModel):
+    question: str = Field(min_length=1, max_length=MAX_QUESTION_CHARS)
+    conversation_id: str | None = Field(
+        None, max_length=64, description="Continue a conversation this API returned earlier."
+    )
+    history: list[Message] | None = Field(
+        None, max_length=50, description="Or pass the earlier messages yourself."
+    )
+    sources: list[str] | None = Field(
+        None, max_length=100, description="Only search these documents (source paths)."
+    )
+    collections: list[str] | None = Field(
+        None, max_length=100, description="Only search documents in these collections."
+    )
+
+
+class AskResponse(Answer):
+    conversation_id: str
+
+
+def ask_router(runtime: Runtime, conversations: Conversations) -> APIRouter:
+    router = APIRouter(prefix="/api/v1", tags=["answers"])
+
+    def begin(request: AskRequest, principal: Principal) -> tuple[str, Sequence[Message]]:
+        owner = f"{principal.kind}:{principal.name}"
+        if request.conversation_id and request.history is not None:
+            raise InputError("send either conversation_id or history, not both")
+        if request.conversation_id:
+            return request.conversation_id, conversations.history(request.conversation_id, owner)
+        return conversations.start(owner), request.history or []
+
+    @router.post("/ask", response_model=AskResponse)
+    def ask(request: AskRequest, principal: Caller) -> AskResponse:
+        """Answer a question with checked citations."""
+        conversation_id, history = begin(request, principal)
+        answer = runtime.assistant.answer(
+            request.question,
+            history,
+            request.sources,
+            readable_collections(principal, request.collections),
+        )
+        conversations.record(conversation_id, request.question, answer.text)
+        return AskResponse(**answer.model_dump(), conversation_id=conversation_id)
+
+    @router.post("/ask/stream", response_class=EventSourceResponse)
+    def ask_stream(request: AskRequest, principal: Caller) -> Iterator[ServerSentEvent]:
+        """Server-sent events: `token`…, `citations`, `answer`, `done`; or an `error` event, as the
+        status line has gone out before the question is answered."""
+        try:
+            conversation_id, history = begin(request, principal)
+            for item in runtime.assistant.stream(
+                request.question,
+                history,
+                request.sources,
+                readable_collections(principal, request.collections),
+            ):
+                if isinstance(item, Answer):
+                    conversations.record(conversation_id, request.question, item.text)
+                    checked = item.model_dump(
+                        mode="json", include={"citations", "sentences", "supported", "abstained"}
+                    )
+                    yield ServerSentEvent(data=checked, event="citations")
+                    response = AskResponse(**item.model_dump(), conversation_id=conversation_id)
+                    yield ServerSentEvent(raw_data=response.model_dump_json(), event="answer")
+                else:
+                    yield ServerSentEvent(data={"text": item}, event="token")
+        except Exception as exc:  # never cut a stream without telling the client
+            _, body = error_response(exc)
+            yield ServerSentEvent(data=body, event="error")
+            return
+        yield ServerSentEvent(data={"conversation_id": conversation_id}, event="done")
+
+    return router

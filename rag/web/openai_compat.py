@@ -1,0 +1,132 @@
+"""An OpenAI-compatible face: `POST /v1/chat/completions` (plain and streamed) and
+`GET /v1/models`, so any OpenAI client or chat front-end can use Docent as a "model".
+
+The last user message is the question and earlier user/assistant messages are the history
+(system messages are ignored: Docent's own prompts decide how it answers). Sources appear in the
+content as [n] markers and in an extra `citations` field, the same citations as `/api/v1/ask`.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Iterator
+from typing import Any, Literal
+
+from fastapi import APIRouter
+from fastapi.sse import EventSourceResponse, format_sse_event
+from pydantic import BaseModel, Field
+
+from rag.errors import InputError
+from rag.runtime import Runtime
+from rag.types import Answer, Message
+from rag.web.auth import Caller, readable_collections
+from rag.web.errors import error_response
+
+__all__ = ["MODEL_ID", "ChatRequest", "openai_router"]
+
+MODEL_ID = "docent"
+
+
+class TextPart(BaseModel):
+    type: Literal["text"] = "text"
+    text: str
+
+
+class ChatMessage(BaseModel):
+    role: Literal["system", "developer", "user", "assistant", "tool"]
+    content: str | list[TextPart] | None = None
+
+    def text(self) -> str:
+        if isinstance(self.content, list):
+            return "".join(part.text for part in self.content)
+        return self.content or ""
+
+
+class ChatRequest(BaseModel):
+    model: str = MODEL_ID
+    messages: list[ChatMessage] = Field(min_length=1, max_length=100)
+    stream: bool = False
+    # Accepted for compatibility; Docent's answers do not depend on them.
+    temperature: float | None = None
+    max_tokens: int | None = None
+    user: str | None = None
+
+
+def _question_and_history(request: ChatRequest) -> tuple[str, list[Message]]:
+    turns = [m for m in request.messages if m.role in ("user", "assistant")]
+    if not turns or turns[-1].role != "user":
+        raise InputError("the last message must come from the user")
+    history = [Message(role=m.role, content=m.text()) for m in turns[:-1]]
+    return turns[-1].text(), history
+
+
+def _completion_base() -> dict[str, Any]:
+    return {"id": f"chatcmpl-{uuid.uuid4().hex}", "created": int(time.time()), "model": MODEL_ID}
+
+
+def _citations(answer: Answer) -> list[dict[str, Any]]:
+    return [citation.model_dump() for citation in answer.citations]
+
+
+def _event(payload: dict[str, Any]) -> bytes:
+    return format_sse_event(data_str=json.dumps(payload, default=str))
+
+
+def openai_router(runtime: Runtime) -> APIRouter:
+    router = APIRouter(prefix="/v1", tags=["openai-compatible"])
+
+    @router.get("/models")
+    def models(_: Caller) -> dict[str, Any]:
+        return {
+            "object": "list",
+            "data": [{"id": MODEL_ID, "object": "model", "created": 0, "owned_by": "docent"}],
+        }
+
+    @router.post("/chat/completions", response_model=None)
+    def chat_completions(
+        request: ChatRequest, principal: Caller
+    ) -> dict[str, Any] | EventSourceResponse:
+        question, history = _question_and_history(request)
+        collections = readable_collections(principal, None)
+        if request.stream:
+            return EventSourceResponse(_stream(question, history, collections))
+        answer = runtime.assistant.answer(question, history, collections=collections)
+        return {
+            **_completion_base(),
+            "object": "chat.completion",
+            "choices": [
+                {
+                    "index": 0,
+                    "message": {"role": "assistant", "content": answer.text},
+                    "finish_reason": "stop",
+                }
+            ],
+            "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
+            "citations": _citations(answer),
+            "supported": answer.supported,
+        }
+
+    def _stream(
+        question: str, history: list[Message], collections: list[str] | None
+    ) -> Iterator[bytes]:
+        base = {**_completion_base(), "object": "chat.completion.chunk"}
+
+        def chunk(delta: dict[str, Any], finish: str | None, **extra: Any) -> bytes:
+            choice = {"index": 0, "delta": delta, "finish_reason": finish}
+            return _event({**base, "choices": [choice], **extra})
+
+        yield chunk({"role": "assistant", "content": ""}, None)
+        try:
+            for item in runtime.assistant.stream(question, history, collections=collections):
+                if isinstance(item, Answer):
+                    yield chunk({}, "stop", citations=_citations(item), supported=item.supported)
+                else:
+                    yield chunk({"content": item}, None)
+        except Exception as exc:  # never cut a stream without telling the client
+            _, body = error_response(exc)
+            yield _event(body)
+        yield format_sse_event(data_str="[DONE]")
+
+    return router

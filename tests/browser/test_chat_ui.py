@@ -1,0 +1,168 @@
+"""The chat as a person uses it: headless Chromium (Debian's) driven by Playwright."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+import pytest
+from fastapi import FastAPI
+from playwright.sync_api import Browser, Page, expect
+
+from rag.settings import Settings
+from rag.types import SentenceSupport
+from rag.web.chat_ui import FEEDBACK_NO_ANSWER, FEEDBACK_SAVED, ChatUI, answer_markdown
+from tests.helpers import answer_with, screenshot_path, serving
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def page(browser: Browser, live_server: str) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.goto(live_server)
+    expect(page.locator("#docent-question textarea")).to_be_visible(timeout=30_000)
+    yield page
+    context.close()
+
+
+def ask(page: Page, question: str) -> None:
+    box = page.locator("#docent-question textarea")
+    box.fill(question)
+    box.press("Enter")
+
+
+def test_ask_and_see_answer_with_source_card(page: Page, tmp_path: Path) -> None:
+    ask(page, "How many vacation days does a full-time employee get each year?")
+    chat = page.locator("#docent-chat")
+    expect(chat).to_contain_text("26 days", timeout=60_000)
+    expect(chat).to_contain_text("[1]")
+    card = page.locator("#docent-sources .docent-card").first
+    expect(card).to_contain_text("Leave Policy")
+    expect(card).to_contain_text("leave-policy.md")
+    expect(card.locator("mark")).to_contain_text("26 days of paid annual leave")
+    expect(page.locator("#docent-searched")).to_contain_text("Searched for:")
+
+    ask(page, "And how many of them can I carry over?")
+    expect(page.locator("#docent-searched")).to_contain_text("vacation days", timeout=60_000)
+    expect(chat).to_contain_text("carry", timeout=60_000)
+    page.screenshot(path=str(screenshot_path("screenshot.png", tmp_path)), full_page=True)
+
+    page.locator("#docent-new-chat").click()
+    expect(chat).not_to_contain_text("26 days", timeout=10_000)
+
+
+def test_document_markup_is_shown_not_run(page: Page) -> None:
+    dialogs: list[str] = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    ask(page, "Which example strings are used in the Docent security regression tests?")
+    sources = page.locator("#docent-sources")
+    expect(sources).to_contain_text('<script>alert("xss")</script>', timeout=60_000)
+    expect(sources).to_contain_text("<img src=x onerror=alert(1)>")
+    assert dialogs == []
+    assert (
+        page.locator("#docent-sources img, #docent-chat img[src='x'], script:text('xss')").count()
+        == 0
+    )
+
+
+def test_unanswerable_question_abstains_and_shows_closest(page: Page) -> None:
+    ask(page, "Is there a dress code for the office?")
+    expect(page.locator("#docent-chat")).to_contain_text("do not contain an answer", timeout=60_000)
+    expect(page.locator("#docent-sources")).to_contain_text("Closest passages")
+
+
+def feedback_lines(settings: Settings) -> list[dict[str, Any]]:
+    """The live server's stored feedback."""
+    feedback = settings.feedback_path
+    if not feedback.exists():
+        return []
+    return [json.loads(line) for line in feedback.read_text(encoding="utf-8").splitlines()]
+
+
+def test_rate_the_last_answer(page: Page, live_server_settings: Settings) -> None:
+    before = len(feedback_lines(live_server_settings))
+    status = page.locator("#docent-feedback-status")
+    page.locator("#docent-feedback-up").click()
+    expect(status).to_contain_text(FEEDBACK_NO_ANSWER, timeout=10_000)
+
+    question = "How long is the probation period for new hires?"
+    ask(page, question)
+    expect(page.locator("#docent-chat")).to_contain_text("6 months", timeout=60_000)
+    expect(status).to_be_empty()
+    page.locator("#docent-feedback-up").click()
+    expect(status).to_contain_text(FEEDBACK_SAVED, timeout=10_000)
+
+    correction = page.locator("#docent-feedback-correction textarea")
+    correction.fill("onboarding.txt")
+    page.locator("#docent-feedback-wrong").click()
+    expect(correction).to_have_value("", timeout=10_000)
+    expect(status).to_contain_text(FEEDBACK_SAVED)
+
+    stored = feedback_lines(live_server_settings)[before:]
+    assert [(s["rating"], s["correction"]) for s in stored] == [
+        ("up", None),
+        ("wrong_source", "onboarding.txt"),
+    ]
+    assert all(s["question"] == question for s in stored)
+    assert (
+        stored[0]["cited_chunk_ids"]
+        and stored[0]["cited_chunk_ids"] == stored[1]["cited_chunk_ids"]
+    )
+    assert [Path(str(s)).name for s in stored[0]["cited_sources"]] == ["onboarding.txt"]
+
+    page.locator("#docent-new-chat").click()
+    expect(status).to_be_empty(timeout=10_000)
+    page.locator("#docent-feedback-down").click()
+    expect(status).to_contain_text(FEEDBACK_NO_ANSWER, timeout=10_000)
+
+
+@pytest.fixture(scope="module")
+def marked_chat() -> Iterator[str]:
+    """A page with only the chat, showing an answer whose second sentence is weakly supported."""
+    first, second = (
+        "Leave is 26 days [1].",
+        'Run <script>alert("x")</script> <img src=x onerror=alert(1)> [1].',
+    )
+    answer = answer_with(
+        f"{first} {second}",
+        [
+            SentenceSupport(start=0, end=len(first), cites=[1], score=0.9, supported=True),
+            SentenceSupport(
+                start=len(first) + 1,
+                end=len(first) + 1 + len(second),
+                cites=[1],
+                score=0.31,
+                supported=False,
+            ),
+        ],
+    )
+    with gr.Blocks() as blocks:
+        gr.Chatbot(
+            [{"role": "assistant", "content": answer_markdown(answer)}], elem_id="docent-chat"
+        )
+    app = gr.mount_gradio_app(FastAPI(), blocks, path="/", css=ChatUI.css())
+    with serving(app) as url:
+        yield url
+
+
+def test_weakly_supported_sentence_is_marked(browser: Browser, marked_chat: str) -> None:
+    context = browser.new_context()
+    page = context.new_page()
+    dialogs: list[str] = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    page.goto(marked_chat)
+    marked = page.locator("#docent-chat .docent-unsupported")
+    expect(marked).to_have_count(1, timeout=30_000)
+    expect(marked).to_have_text('Run <script>alert("x")</script> <img src=x onerror=alert(1)> [1].')
+    expect(marked).to_have_attribute(
+        "title", "Weakly supported by the cited passage (support 0.31)"
+    )
+    assert marked.evaluate("e => getComputedStyle(e).textDecorationStyle") == "dotted"
+    expect(page.locator("#docent-chat")).to_contain_text("Leave is 26 days [1].")
+    assert dialogs == [] and page.locator("#docent-chat img").count() == 0
+    context.close()

@@ -1,0 +1,110 @@
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from langchain_core.embeddings import Embeddings
+
+from index.errors import IndexMismatchError
+from index.ingest import source_key
+from index.loaders import load_document
+from rag.runtime import Runtime, build_runtime
+from tests.helpers import SAMPLES, make_settings
+
+
+def test_chunks_carry_exact_offsets_pages_and_metadata(fresh_runtime: Runtime) -> None:
+    pdf = SAMPLES / "office-locations.pdf"
+    fresh_runtime.ingestor.ingest([pdf])
+    text = load_document(pdf).text
+    chunks = fresh_runtime.store.all_chunks()
+    assert chunks
+    for chunk in chunks:
+        assert text[chunk.start : chunk.end] == chunk.text
+        assert chunk.source == source_key(pdf)
+        assert chunk.title and chunk.ingested_at
+        assert chunk.page in (1, 2)
+        assert len(chunk.text) <= fresh_runtime.settings.chunk_size
+    assert {c.page for c in chunks} == {1, 2}
+
+
+def test_ingest_summary_and_bad_files_do_not_stop_the_batch(
+    fresh_runtime: Runtime, tmp_path: Path
+) -> None:
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    shutil.copy(SAMPLES / "onboarding.txt", folder)
+    (folder / "empty.md").write_text("")
+    (folder / "binary.txt").write_bytes(b"\x00\x00\xff")
+    (folder / "fake.pdf").write_bytes(b"no pdf here")
+    report = fresh_runtime.ingestor.ingest([folder, tmp_path / "nope.docx"])
+    assert report.added == [source_key(folder / "onboarding.txt")]
+    reasons = dict((Path(p).name, r) for p, r in report.failed)
+    assert set(reasons) == {"empty.md", "binary.txt", "fake.pdf", "nope.docx"}
+    assert "binary" in reasons["binary.txt"]
+    assert "1 added" in report.summary() and "4 failed" in report.summary()
+    assert report.chunks_written == fresh_runtime.store.count() > 0
+
+
+def test_reingest_unchanged_changed_and_deleted(
+    fresh_runtime: Runtime, copy_samples: Callable[..., Path]
+) -> None:
+    folder = copy_samples("leave-policy.md", "onboarding.txt")
+    ingestor, store = fresh_runtime.ingestor, fresh_runtime.store
+    first = ingestor.ingest([folder])
+    assert len(first.added) == 2
+    count = store.count()
+    leave = folder / "leave-policy.md"
+    before = store.ids_for(source_key(leave))
+
+    again = ingestor.ingest([folder])
+    assert len(again.unchanged) == 2 and again.chunks_written == 0 and not again.changed
+    assert store.count() == count
+
+    original = leave.read_text()
+    leave.write_text(
+        original.replace("26 days of paid annual leave", "28 days of paid annual leave")
+    )
+    changed = ingestor.ingest([folder])
+    assert changed.replaced == [source_key(leave)]
+    after = store.ids_for(source_key(leave))
+    assert 1 <= changed.chunks_written < len(after)  # only passages with new text re-embedded
+    assert before - after and before & after
+    assert store.count() == count
+    texts = " ".join(c.text for c in store.all_chunks())
+    assert "28 days of paid" in texts and "26 days of paid" not in texts
+
+    (folder / "onboarding.txt").unlink()
+    kept = ingestor.ingest([folder])
+    assert store.ids_for(source_key(folder / "onboarding.txt"))  # without --prune nothing is lost
+    assert not kept.removed
+    pruned = ingestor.ingest([folder], prune=True)
+    assert pruned.removed == [source_key(folder / "onboarding.txt")]
+    assert store.sources() == [source_key(leave)]
+    assert len(fresh_runtime.lexical) == store.count()
+
+
+def test_lexical_index_follows_ingestion(
+    fresh_runtime: Runtime, copy_samples: Callable[..., Path]
+) -> None:
+    folder = copy_samples("expenses.md")
+    fresh_runtime.ingestor.ingest([folder])
+    hits = fresh_runtime.lexical.search("Ledgerly mileage kilometre", 5)
+    assert hits and len(fresh_runtime.lexical) == fresh_runtime.store.count()
+    fresh_runtime.ingestor.remove(source_key(folder / "expenses.md"))
+    assert fresh_runtime.lexical.search("Ledgerly mileage kilometre", 5) == []
+
+
+def test_opening_with_other_model_or_chunker_is_refused(
+    tmp_path: Path, embeddings: Embeddings, copy_samples: Callable[..., Path]
+) -> None:
+    data = tmp_path / "data"
+    runtime = build_runtime(make_settings(data), embeddings=embeddings)
+    runtime.ingestor.ingest([copy_samples("onboarding.txt")])
+    model_dir = tmp_path / "other-model"  # the recorded model name is what must match
+    model_dir.mkdir()
+    with pytest.raises(IndexMismatchError, match="ingest --rebuild"):
+        build_runtime(make_settings(data, embedding_model=str(model_dir)), embeddings=embeddings)
+    with pytest.raises(IndexMismatchError, match="chunker"):
+        build_runtime(make_settings(data, chunk_size=400), embeddings=embeddings)

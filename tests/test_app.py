@@ -1,0 +1,103 @@
+"""The command line (app.py) as a person runs it: separate processes over one data folder."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from langchain_core.embeddings import Embeddings
+
+from app import index_demo_samples
+from rag.runtime import build_runtime
+from rag.web.auth import ApiKeys
+from tests.helpers import SAMPLES, make_settings, run_python
+from tests.helpers import run_cli as run
+
+
+@pytest.mark.slow
+def test_ingest_then_ask(tmp_path: Path, copy_samples: Callable[..., Path]) -> None:
+    folder = copy_samples("expenses.md", "onboarding.txt")
+    (folder / "notes.txt").write_bytes(b"\x00\x01")
+    data = tmp_path / "data"
+
+    ingested = run(data, "ingest", str(folder))
+    assert ingested.returncode == 0, ingested.stderr
+    assert "2 added" in ingested.stdout and "1 failed" in ingested.stdout
+    assert "notes.txt: binary content" in ingested.stderr
+
+    asked = run(data, "ask", "How much is the mileage allowance per kilometre?", "--json")
+    assert asked.returncode == 0, asked.stderr
+    answer = json.loads(asked.stdout)
+    assert "€0.36" in answer["text"]
+    assert answer["citations"][0]["source"].endswith("expenses.md")
+    assert answer["standalone_query"] and answer["timings_ms"]["total"] > 0
+
+    plain = run(data, "ask", "How long is the probation period?")
+    assert (
+        "6 months" in plain.stdout
+        and "Sources:" in plain.stdout
+        and "onboarding.txt" in plain.stdout
+    )
+
+
+@pytest.mark.slow
+def test_mismatched_settings_give_one_clear_line(
+    tmp_path: Path, copy_samples: Callable[..., Path]
+) -> None:
+    data = tmp_path / "data"
+    assert run(data, "ingest", str(copy_samples("onboarding.txt"))).returncode == 0
+    env_run = run(data, "ask", "probation?", DOCENT_CHUNK_SIZE="300")
+    assert env_run.returncode == 2
+    assert env_run.stderr.startswith("error: collection 'docent'")
+    assert "Traceback" not in env_run.stderr
+    folder = copy_samples("onboarding.txt")
+    rebuilt = run(data, "ingest", "--rebuild", str(folder), DOCENT_CHUNK_SIZE="300")
+    assert rebuilt.returncode == 0 and "1 added" in rebuilt.stdout
+
+
+@pytest.mark.slow
+def test_apikey_create_prints_the_key_once_and_stores_its_hash(tmp_path: Path) -> None:
+    created = run(tmp_path / "data", "apikey", "create", "intranet")
+    assert created.returncode == 0, created.stderr
+    key = created.stdout.strip()
+    stored = (tmp_path / "data" / "api_keys.json").read_text()
+    assert key.startswith("dk_") and key not in stored
+    assert ApiKeys(tmp_path / "data" / "api_keys.json").name_of(key) == "intranet"
+
+
+@pytest.mark.slow
+def test_ask_logs_one_line_at_info_and_never_imports_gradio(tmp_path: Path) -> None:
+    script = (
+        "import sys, app; code = app.main(['ask', 'How long is the probation period?']); "
+        "print('gradio imported' if 'gradio' in sys.modules else 'no gradio'); sys.exit(code)"
+    )
+    env = {"DOCENT_SAMPLES_DIR": str(SAMPLES)}
+    quiet = run_python(tmp_path / "data", script, **env)
+    assert quiet.returncode == 0, quiet.stderr
+    assert "6 months" in quiet.stdout and "no gradio" in quiet.stdout
+    assert "answered in" not in quiet.stderr
+    loud = run_python(tmp_path / "data", script, DOCENT_LOG_LEVEL="INFO", **env)
+    assert loud.returncode == 0, loud.stderr
+    (line,) = [x for x in loud.stderr.splitlines() if "answered in" in x]
+    assert line.startswith("INFO rag.assistant: answered in") and "prompt=extractive.v1" in line
+
+
+def test_demo_samples_only_without_credentials(tmp_path: Path, embeddings: Embeddings) -> None:
+    open_install = build_runtime(make_settings(tmp_path / "open"), embeddings=embeddings)
+    report = index_demo_samples(open_install)
+    assert report is not None and len(report.added) == 9
+    assert index_demo_samples(open_install) is None, "only into an empty store"
+
+    secured = make_settings(tmp_path / "secured", jwt_secret="x" * 32)
+    runtime = build_runtime(secured, embeddings=embeddings)
+    assert index_demo_samples(runtime) is None and runtime.store.count() == 0
+    keyed = make_settings(tmp_path / "keyed")
+    ApiKeys(keyed.api_keys_path).create("ops")
+    runtime = build_runtime(keyed, embeddings=embeddings)
+    assert index_demo_samples(runtime) is None and runtime.store.count() == 0
+    unset = build_runtime(
+        make_settings(tmp_path / "unset", samples_dir=None), embeddings=embeddings
+    )
+    assert index_demo_samples(unset) is None and unset.store.count() == 0

@@ -1,0 +1,133 @@
+"""The UI's handlers over a real runtime (the browser test covers the page itself)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+from rag.runtime import Runtime
+from rag.types import Answer, SentenceSupport
+from rag.web.chat_ui import (
+    FEEDBACK_NO_ANSWER,
+    FEEDBACK_SAVED,
+    ChatUI,
+    answer_markdown,
+    sources_html,
+)
+from rag.web.jobs import JobRunner
+from rag.web.uploads import Uploads, safe_filename
+from tests.helpers import answer_with
+
+
+def chat_ui(runtime: Runtime) -> ChatUI:
+    return ChatUI(runtime, Uploads(runtime, JobRunner()))
+
+
+VACATION = "How many vacation days does a full-time employee get each year?"
+
+
+def test_upload_indexes_files_and_reports_failures(fresh_runtime: Runtime, tmp_path: Path) -> None:
+    upload = tmp_path / "Team notes (final).md"
+    upload.write_text("# Team notes\n\nThe quarterly offsite is in Porto on 12 June.\n")
+    (tmp_path / "tool.exe").write_bytes(b"MZ")
+    (tmp_path / "empty.txt").write_text("")
+    status = chat_ui(fresh_runtime).upload(
+        [str(upload), str(tmp_path / "tool.exe"), str(tmp_path / "empty.txt")]
+    )
+    assert "1 added" in status and "1 failed" in status
+    assert "tool.exe: unsupported file type" in status and "empty.txt: no text" in status
+    stored = fresh_runtime.settings.uploads_dir / "default" / "Team_notes_final_.md"
+    assert stored.exists()
+    answer = fresh_runtime.assistant.answer("Where is the quarterly offsite?")
+    assert "Porto" in answer.text and answer.citations[0].source == str(stored.resolve())
+
+
+def test_safe_filename() -> None:
+    assert safe_filename("../../etc/passwd") == "passwd"
+    assert safe_filename("Q3 report <draft>.pdf") == "Q3_report_draft_.pdf"
+    assert safe_filename("...") == "upload"
+
+
+def test_source_cards_escape_document_text(sample_runtime: Runtime) -> None:
+    answer = sample_runtime.assistant.answer(
+        "Which example strings are used in the Docent security regression tests?"
+    )
+    cards = sources_html(answer)
+    assert "&lt;script&gt;alert(&quot;xss&quot;)&lt;/script&gt;" in cards
+    assert "<script>" not in cards and "<img" not in cards
+
+
+def feedback_ui(sample_runtime: Runtime, tmp_path: Path) -> ChatUI:
+    """The sample runtime with its feedback file (under data_dir) moved to `tmp_path`."""
+    settings = sample_runtime.settings.model_copy(update={"data_dir": tmp_path / "data"})
+    return chat_ui(dataclasses.replace(sample_runtime, settings=settings))
+
+
+def test_rating_the_last_answer_stores_it(sample_runtime: Runtime, tmp_path: Path) -> None:
+    ui = feedback_ui(sample_runtime, tmp_path)
+    *_, last = ui.respond(VACATION, [], [])
+    chat, conversation, box, _searched, _sources, question, answer = last
+    assert isinstance(answer, Answer) and question == VACATION and box == ""
+    assert "26 days" in chat[-1]["content"] and conversation[-1]["content"] == answer.text
+
+    assert ui.rate("down", question, answer, " It is 30 days ") == (FEEDBACK_SAVED, "")
+    assert ui.rate("up", question, answer, "") == (FEEDBACK_SAVED, "")
+    lines = (tmp_path / "data" / "feedback.jsonl").read_text(encoding="utf-8").splitlines()
+    stored = [json.loads(line) for line in lines]
+    assert [s["rating"] for s in stored] == ["down", "up"]
+    assert [s["correction"] for s in stored] == ["It is 30 days", None]
+    assert stored[0]["question"] == VACATION and stored[0]["answer_text"] == answer.text
+    assert stored[0]["cited_chunk_ids"] == [c.chunk_id for c in answer.citations]
+    assert [Path(s).name for s in stored[0]["cited_sources"]] == ["leave-policy.md"]
+    assert ui.feedback_store.all()[1].rating == "up"
+
+
+def test_rating_without_an_answer_says_so(sample_runtime: Runtime, tmp_path: Path) -> None:
+    ui = feedback_ui(sample_runtime, tmp_path)
+    assert ui.rate("wrong_source", "", None, "leave-policy.md") == (
+        FEEDBACK_NO_ANSWER,
+        "leave-policy.md",
+    )
+    *_, last = ui.respond("   ", [], [])
+    chat, _conversation, _box, _searched, _sources, question, answer = last
+    assert chat[-1]["content"] == "Sorry, I could not answer: the question is empty"
+    assert answer is None and question == ""
+    assert ui.rate("up", question, answer, "")[0] == FEEDBACK_NO_ANSWER
+    assert not (tmp_path / "data" / "feedback.jsonl").exists()
+
+
+def test_weakly_supported_sentences_are_marked_and_escaped() -> None:
+    first = "Leave is 26 days [1]."
+    second = 'Run <script>alert("x")</script> & <img src=x onerror=alert(1)> [2].'
+    third = "Ask HR."
+    text = f"{first} {second} {third}"
+    at_second, at_third = len(first) + 1, len(first) + len(second) + 2
+    answer = answer_with(
+        text,
+        [
+            SentenceSupport(start=0, end=len(first), cites=[1], score=0.82, supported=True),
+            SentenceSupport(
+                start=at_second,
+                end=at_second + len(second),
+                cites=[2],
+                score=0.314,
+                supported=False,
+            ),
+            SentenceSupport(start=at_third, end=len(text), cites=[], score=0.0, supported=False),
+            SentenceSupport(start=5, end=len(text) + 40, cites=[1], score=0.1, supported=False),
+        ],
+    )
+    assert answer_markdown(answer) == (
+        "Leave is 26 days [1]. "
+        '<span class="docent-unsupported" title="Weakly supported by the cited passage '
+        '(support 0.31)">Run &lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; '
+        "&lt;img src=x onerror=alert(1)&gt; [2].</span> "
+        '<span class="docent-unsupported" title="Cites no passage">Ask HR.</span>'
+    )
+    plain = answer.model_copy(update={"sentences": []})
+    assert answer_markdown(plain) == (
+        "Leave is 26 days [1]. Run &lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; "
+        "&lt;img src=x onerror=alert(1)&gt; [2]. Ask HR."
+    )
+    assert "<script" not in answer_markdown(answer) and "<img" not in answer_markdown(answer)
