@@ -16,7 +16,6 @@ import logging
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
@@ -24,11 +23,7 @@ from rag.errors import DocentError
 from rag.evaluation import SYSTEMS
 from rag.settings import Settings
 
-if TYPE_CHECKING:
-    from index.ingest import IngestReport
-    from rag.runtime import Runtime
-
-__all__ = ["index_demo_samples", "main"]
+__all__ = ["main"]
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -104,13 +99,15 @@ def _ingest(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _ask(settings: Settings, args: argparse.Namespace) -> int:
+    from index.ingest import source_key
+    from index.types import Scope, document_id
     from rag.runtime import build_runtime
     from rag.sources import describe_location
 
     runtime = build_runtime(settings)
-    index_demo_samples(runtime)
-    sources = [str(Path(s).resolve()) for s in args.source] if args.source else None
-    answer = runtime.assistant.answer(args.question, sources=sources)
+    runtime.ensure_samples()
+    documents = [document_id(source_key(Path(s))) for s in args.source] if args.source else None
+    answer = runtime.assistant.answer(args.question, scope=Scope.of(documents=documents))
     if args.json:
         print(answer.model_dump_json(indent=2))
         return 0
@@ -118,7 +115,7 @@ def _ask(settings: Settings, args: argparse.Namespace) -> int:
     if answer.citations:
         print("\nSources:")
     for citation in answer.citations:
-        where = describe_location(citation.source, citation.page)
+        where = describe_location(citation.name, citation.page)
         print(f"[{citation.n}] {citation.title} ({where}, chars {citation.start}-{citation.end})")
         for start, end in citation.highlights:
             print(f'    "{citation.passage[start:end]}"')
@@ -144,7 +141,7 @@ def _eval(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _apikey(settings: Settings, args: argparse.Namespace) -> int:
-    from rag.web.auth import ApiKeys
+    from rag.credentials import ApiKeys
 
     key = ApiKeys(settings.api_keys_path).create(args.name)
     print(key)
@@ -157,32 +154,18 @@ def _apikey(settings: Settings, args: argparse.Namespace) -> int:
 
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
     from rag.runtime import build_runtime
-    from rag.web.app import serve
+    from rag.web.app import check_exposure, serve
 
+    settings = settings.model_copy(
+        update={"host": args.host or settings.host, "port": args.port or settings.port}
+    )
+    check_exposure(settings)  # before the model loads: refuse an open install on the network
     runtime = build_runtime(settings)
-    if report := index_demo_samples(runtime):
+    if report := runtime.ensure_samples():
         print(f"indexed samples: {report.summary()}")
-    host = getattr(args, "host", None) or settings.host
-    port = getattr(args, "port", None) or settings.port
-    print(f"Docent is serving on http://{host}:{port}")
-    serve(runtime, host, port)
+    print(f"Docent is serving on http://{settings.host}:{settings.port}")
+    serve(runtime)
     return 0
-
-
-def index_demo_samples(runtime: Runtime) -> IngestReport | None:
-    """First start of a demo install: index `samples_dir` (set by `make run`) into an empty
-    store, unless credentials exist; a deployment never gets the demo documents."""
-    from rag.web.auth import has_credentials
-
-    settings = runtime.settings
-    if settings.samples_dir is None:
-        return None
-    if has_credentials(settings):
-        logging.getLogger("app").warning(
-            "API keys or a portal secret are configured: the demo samples are not indexed"
-        )
-        return None
-    return runtime.ensure_samples()
 
 
 def _configure_logging(level: str) -> None:
@@ -196,14 +179,16 @@ def main(argv: list[str] | None = None) -> int:
     for variable in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_HUB_DISABLE_PROGRESS_BARS"):
         os.environ.setdefault(variable, "1")
     _configure_logging("WARNING")
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command is None:  # `python app.py` serves
+        args = parser.parse_args(["serve"])
     handlers = {
         "ingest": _ingest,
         "ask": _ask,
         "eval": _eval,
         "apikey": _apikey,
         "serve": _serve,
-        None: _serve,
     }
     try:
         settings = Settings()

@@ -20,7 +20,7 @@ sys.path.insert(0, str(ROOT))
 
 from rag.runtime import build_runtime  # noqa: E402
 from rag.settings import Settings  # noqa: E402
-from tests.sample_questions import ANSWERABLE  # noqa: E402
+from tests.helpers import ANSWERABLE  # noqa: E402
 
 
 def main() -> None:

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
 from index.loaders import LoadedDocument
-from index.types import Chunk
+from index.types import Chunk, document_id
 
 __all__ = ["Chunker", "chunk_id"]
 
@@ -38,7 +38,8 @@ class Chunker:
     def signature(self) -> str:
         return f"recursive-{self.size}-{self.overlap}"
 
-    def split(self, document: LoadedDocument, source: str) -> list[Chunk]:
+    def split(self, document: LoadedDocument, source: str, name: str) -> list[Chunk]:
+        """The chunks of `document`, stored under `source` and shown as `name`."""
         now = datetime.now(UTC).isoformat(timespec="seconds")
         seen: dict[str, int] = {}
         chunks = []
@@ -52,6 +53,8 @@ class Chunker:
                     id=chunk_id(source, text, occurrence),
                     text=text,
                     source=source,
+                    document_id=document_id(source),
+                    name=name,
                     title=document.title,
                     start=start,
                     end=start + len(text),

@@ -2,6 +2,9 @@
 
 Incremental by file hash: an unchanged file writes nothing; a changed file replaces exactly
 its old chunks, re-embedding only passages whose text is new; `prune` drops files that are gone.
+A document is stored under its absolute path (`source_key`) and shown by its name: the path
+relative to the folder it was ingested from, or the file name when named directly. The report
+lists names, never server paths.
 """
 
 from __future__ import annotations
@@ -36,11 +39,13 @@ _DOCUMENT_BATCH = 64  # documents embedded together by `ingest_documents`
 
 @dataclass
 class IngestReport:
+    """What an ingest did, by document name."""
+
     added: list[str] = field(default_factory=list)
     replaced: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
-    failed: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
+    failed: list[tuple[str, str]] = field(default_factory=list)  # (name, reason)
     chunks_written: int = 0
     seconds: float = 0.0
 
@@ -62,16 +67,18 @@ def source_key(path: Path) -> str:
     return str(path.resolve())
 
 
-def _expand(paths: Iterable[Path]) -> Iterator[Path]:
-    """Files named directly (whatever their type) and supported files under named folders."""
+def _expand(paths: Iterable[Path]) -> Iterator[tuple[Path, str]]:
+    """(file, display name): files named directly (whatever their type), by file name, and
+    supported files under named folders, by their path relative to that folder."""
     for path in paths:
         if path.is_dir():
             for child in sorted(path.rglob("*")):
-                hidden = any(part.startswith(".") for part in child.relative_to(path).parts)
+                relative = child.relative_to(path)
+                hidden = any(part.startswith(".") for part in relative.parts)
                 if child.is_file() and child.suffix.lower() in SUPPORTED_SUFFIXES and not hidden:
-                    yield child
+                    yield child, relative.as_posix()
         else:
-            yield path
+            yield path, path.name
 
 
 P = ParamSpec("P")
@@ -95,6 +102,7 @@ class _Changed(NamedTuple):
     """A document whose text differs from what the store holds for `key`."""
 
     key: str
+    name: str
     document: LoadedDocument
     file_hash: str
     previous_hash: str | None
@@ -127,21 +135,21 @@ class Ingestor:
         started = time.perf_counter()
         report = IngestReport()
         files = list(_expand(paths))
-        for done, path in enumerate(files):
+        for done, (path, name) in enumerate(files):
             if progress:
                 progress(done, len(files), path)
             try:
-                self._ingest_file(path, report, collection)
+                self._ingest_file(path, name, report, collection)
             except LoadError as exc:
-                report.failed.append((str(path), exc.reason))
-                log.warning("skipped %s: %s", path, exc.reason)
+                report.failed.append((name, exc.reason))
+                log.warning("skipped %s: %s", name, exc.reason)
         if progress:
-            progress(len(files), len(files), files[-1] if files else Path())
+            progress(len(files), len(files), files[-1][0] if files else Path())
         if prune:
-            for source in self.store.sources():
-                if not Path(source).exists():
-                    self.store.delete_source(source)
-                    report.removed.append(source)
+            for document in self.store.documents():
+                if not Path(document["source"]).exists():
+                    self.store.delete_source(document["source"])
+                    report.removed.append(document["name"])
         if report.changed or len(self.lexical) != self.store.count():
             self.lexical.rebuild(self.store.all_chunks())
         report.seconds = time.perf_counter() - started
@@ -175,7 +183,7 @@ class Ingestor:
             if previous_hash == text_hash:
                 report.unchanged.append(key)
             else:
-                batch.append(_Changed(key, document, text_hash, previous_hash))
+                batch.append(_Changed(key, key, document, text_hash, previous_hash))
             if len(batch) == _DOCUMENT_BATCH:
                 self._write_batch(batch, report)
                 batch = []
@@ -189,7 +197,7 @@ class Ingestor:
         report.seconds = time.perf_counter() - started
         return report
 
-    def _ingest_file(self, path: Path, report: IngestReport, collection: str) -> None:
+    def _ingest_file(self, path: Path, name: str, report: IngestReport, collection: str) -> None:
         if not path.exists():
             raise LoadError(path, "no such file")
         if not path.is_file():
@@ -201,9 +209,9 @@ class Ingestor:
         source = source_key(path)
         previous_hash = self.store.file_hash(source)
         if previous_hash == file_hash:
-            report.unchanged.append(source)
+            report.unchanged.append(name)
             return
-        changed = _Changed(source, load_document(path), file_hash, previous_hash)
+        changed = _Changed(source, name, load_document(path), file_hash, previous_hash)
         self._write_batch([changed], report, collection)
 
     def _write_batch(
@@ -214,20 +222,20 @@ class Ingestor:
     ) -> None:
         """Replace the chunks of each changed document, embedding all new passages at once."""
         plans = []
-        for key, document, file_hash, previous_hash in documents:
+        for key, name, document, file_hash, previous_hash in documents:
             chunks = [
                 c.model_copy(update={"collection": collection})
-                for c in self.chunker.split(document, key)
+                for c in self.chunker.split(document, key, name)
             ]
             old_ids = self.store.ids_for(key)
-            plans.append((key, file_hash, previous_hash, chunks, old_ids))
+            plans.append((name, file_hash, previous_hash, chunks, old_ids))
         new = [c for *_, chunks, old_ids in plans for c in chunks if c.id not in old_ids]
         vectors = self.embeddings.embed_documents([indexed_text(c) for c in new]) if new else []
         by_id = dict(zip((c.id for c in new), vectors, strict=True))
-        for key, file_hash, previous_hash, chunks, old_ids in plans:
+        for name, file_hash, previous_hash, chunks, old_ids in plans:
             fresh = [c for c in chunks if c.id not in old_ids]
             self.store.delete(old_ids - {c.id for c in chunks})
             self.store.add(fresh, [by_id[c.id] for c in fresh], file_hash)
             self.store.update_metadata([c for c in chunks if c.id in old_ids], file_hash)
             report.chunks_written += len(fresh)
-            (report.replaced if previous_hash else report.added).append(key)
+            (report.replaced if previous_hash else report.added).append(name)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import shutil
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import cast
@@ -18,7 +18,7 @@ import bm25s
 import numpy as np
 import Stemmer
 
-from index.types import DEFAULT_COLLECTION, Chunk, indexed_text
+from index.types import EVERYTHING, Chunk, Scope, indexed_text
 
 __all__ = ["LexicalIndex"]
 
@@ -31,7 +31,7 @@ class _Snapshot:
 
     bm25: bm25s.BM25 | None
     ids: list[str]
-    sources: np.ndarray
+    documents: np.ndarray
     collections: np.ndarray
     stamp: float | None
 
@@ -69,14 +69,14 @@ class LexicalIndex:
                 bm25.save(str(self.folder), show_progress=False)
             payload = {
                 "ids": [c.id for c in chunks],
-                "sources": [c.source for c in chunks],
+                "documents": [c.document_id for c in chunks],
                 "collections": [c.collection for c in chunks],
             }
             (self.folder / _IDS_FILE).write_text(json.dumps(payload))
             self._snapshot = _Snapshot(
                 bm25,
                 payload["ids"],
-                np.array(payload["sources"], dtype=object),
+                np.array(payload["documents"], dtype=object),
                 np.array(payload["collections"], dtype=object),
                 self._stamp(),
             )
@@ -97,33 +97,28 @@ class LexicalIndex:
             return _EMPTY
         payload = json.loads((self.folder / _IDS_FILE).read_text())
         ids = payload["ids"]
-        default = [DEFAULT_COLLECTION] * len(ids)  # saved before collections existed
         return _Snapshot(
             bm25s.BM25.load(str(self.folder)) if ids else None,
             ids,
-            np.array(payload["sources"], dtype=object),
-            np.array(payload.get("collections", default), dtype=object),
+            np.array(payload["documents"], dtype=object),
+            np.array(payload["collections"], dtype=object),
             stamp,
         )
 
     def __len__(self) -> int:
         return len(self._current().ids)
 
-    def search(
-        self,
-        query: str,
-        k: int,
-        sources: Iterable[str] | None = None,
-        collections: Iterable[str] | None = None,
-    ) -> list[tuple[str, float]]:
-        """Chunk ids and positive BM25 scores, best first, optionally only from `sources` and
-        only in `collections`."""
+    def search(self, query: str, k: int, scope: Scope = EVERYTHING) -> list[tuple[str, float]]:
+        """Chunk ids and positive BM25 scores, best first, within `scope`."""
         snapshot = self._current()
         tokens = self._tokenize([query])
-        if snapshot.bm25 is None or not tokens[0]:
+        if snapshot.bm25 is None or not tokens[0] or scope.empty:
             return []
         mask = None
-        for allowed, values in ((sources, snapshot.sources), (collections, snapshot.collections)):
+        for allowed, values in (
+            (scope.documents, snapshot.documents),
+            (scope.collections, snapshot.collections),
+        ):
             if allowed is not None:
                 keep = np.isin(values, list(allowed)).astype(np.float32)
                 mask = keep if mask is None else mask * keep

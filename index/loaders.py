@@ -2,6 +2,11 @@
 
 Every reader returns the document's full text; chunk offsets index into exactly that text.
 Any failure becomes a `LoadError` with a short human reason.
+
+Inputs are bounded before the work: a file larger than MAX_FILE_BYTES, a Word file whose parts
+unpack to more than MAX_UNPACKED_BYTES (or any part compressed more than MAX_COMPRESSION
+times), a PDF of more than MAX_PAGES pages, or more than MAX_CHARS characters of text is
+refused; a title is cut to MAX_TITLE_CHARS.
 """
 
 from __future__ import annotations
@@ -20,6 +25,13 @@ from pypdf import PdfReader
 from pypdf.errors import PdfReadError
 
 from index.errors import LoadError
+
+MAX_FILE_BYTES = 200 * 2**20
+MAX_UNPACKED_BYTES = 200 * 2**20
+MAX_COMPRESSION = 100
+MAX_PAGES = 2000
+MAX_CHARS = 20_000_000
+MAX_TITLE_CHARS = 200
 
 __all__ = ["SUPPORTED_SUFFIXES", "LoadedDocument", "is_soft_wrap", "load_document"]
 
@@ -80,25 +92,34 @@ def _read_text_file(path: Path) -> str:
         return str(best)
 
 
-def _first_line_title(text: str, path: Path, prefix: str = "") -> str:
-    for line in text.splitlines():
+def _title(candidate: str, path: Path) -> str:
+    """A title of at most MAX_TITLE_CHARS: the candidate, cut at a word, or the file stem."""
+    title = " ".join(candidate.split())
+    if not title:
+        return path.stem[:MAX_TITLE_CHARS]
+    if len(title) <= MAX_TITLE_CHARS:
+        return title
+    return title[: MAX_TITLE_CHARS - 1].rsplit(" ", 1)[0] + "…"
+
+
+def _first_line_title(text: str, path: Path) -> str:
+    for line in text[:10_000].splitlines():
         line = line.strip()
         if line:
-            line = line.lstrip(prefix).strip() if prefix else line
             return line if len(line) <= 120 else path.stem
     return path.stem
 
 
 def _load_txt(path: Path) -> LoadedDocument:
     text = _read_text_file(path)
-    return LoadedDocument(path, _first_line_title(text, path), text)
+    return LoadedDocument(path, _title(_first_line_title(text, path), path), text)
 
 
 def _load_md(path: Path) -> LoadedDocument:
     text = _read_text_file(path)
-    heading = re.search(r"^#\s+(.+)$", text, flags=re.MULTILINE)
+    heading = re.search(r"^#[ \t]+(.+)$", text, flags=re.MULTILINE)
     title = heading.group(1).strip() if heading else _first_line_title(text, path)
-    return LoadedDocument(path, title, text)
+    return LoadedDocument(path, _title(title, path), text)
 
 
 def _load_html(path: Path) -> LoadedDocument:
@@ -113,7 +134,7 @@ def _load_html(path: Path) -> LoadedDocument:
     text = re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
     heading = soup.title or soup.find("h1")
     title = heading.get_text(" ", strip=True) if heading else ""
-    return LoadedDocument(path, title or _first_line_title(text, path), text)
+    return LoadedDocument(path, _title(title or _first_line_title(text, path), path), text)
 
 
 _LINE_START_BLOCK = re.compile(r"\s*(?:[-•*|#>]|\d+[.)]\s)")  # list item, table, heading, quote
@@ -148,8 +169,15 @@ def _load_pdf(path: Path) -> LoadedDocument:
         reader = PdfReader(path)
         if reader.is_encrypted and not reader.decrypt(""):
             raise LoadError(path, "encrypted PDF (a password is required)")
-        pages = [_unwrap((page.extract_text() or "").strip()) for page in reader.pages]
-        meta_title = (reader.metadata.title if reader.metadata else None) or ""
+        if len(reader.pages) > MAX_PAGES:
+            raise LoadError(path, f"more than {MAX_PAGES:,} pages")
+        pages, size = [], 0
+        for page in reader.pages:
+            pages.append(_unwrap((page.extract_text() or "").strip()))
+            size += len(pages[-1])
+            if size > MAX_CHARS:
+                raise LoadError(path, f"more than {MAX_CHARS:,} characters of text")
+        meta_title = str((reader.metadata.title if reader.metadata else None) or "")
     except LoadError:
         raise
     except (PdfReadError, ValueError, KeyError, TypeError) as exc:
@@ -158,12 +186,26 @@ def _load_pdf(path: Path) -> LoadedDocument:
     for page_text in pages:
         starts.append(len(text))
         text += page_text + "\n\n"
-    return LoadedDocument(
-        path, meta_title.strip() or _first_line_title(text, path), text.rstrip(), starts
-    )
+    title = _title(meta_title or _first_line_title(text, path), path)
+    return LoadedDocument(path, title, text.rstrip(), starts)
+
+
+def _check_unpacked_size(path: Path) -> None:
+    """Refuse a zip (a .docx) that would unpack to too much: a small file can hold gigabytes."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = archive.infolist()
+    except zipfile.BadZipFile as exc:
+        raise LoadError(path, "not a valid .docx file") from exc
+    if sum(m.file_size for m in members) > MAX_UNPACKED_BYTES:
+        raise LoadError(path, f"unpacks to more than {MAX_UNPACKED_BYTES // 2**20} MB")
+    for member in members:
+        if member.file_size > MAX_COMPRESSION * max(member.compress_size, 1024):
+            raise LoadError(path, f"a part is compressed more than {MAX_COMPRESSION} times")
 
 
 def _load_docx(path: Path) -> LoadedDocument:
+    _check_unpacked_size(path)
     try:
         document = docx.Document(str(path))
     except (zipfile.BadZipFile, PackageNotFoundError, KeyError, ValueError) as exc:
@@ -173,7 +215,7 @@ def _load_docx(path: Path) -> LoadedDocument:
         blocks.extend(" | ".join(cell.text.strip() for cell in row.cells) for row in table.rows)
     text = "\n\n".join(blocks)
     title = (document.core_properties.title or "").strip()
-    return LoadedDocument(path, title or _first_line_title(text, path), text)
+    return LoadedDocument(path, _title(title or _first_line_title(text, path), path), text)
 
 
 _READERS: dict[str, Callable[[Path], LoadedDocument]] = {
@@ -195,9 +237,13 @@ def load_document(path: Path) -> LoadedDocument:
     if reader is None:
         raise LoadError(path, f"unsupported file type '{path.suffix or '(none)'}'")
     try:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise LoadError(path, f"larger than {MAX_FILE_BYTES // 2**20} MB")
         document = reader(path)
     except OSError as exc:
         raise LoadError(path, f"cannot be read ({exc.strerror or exc})") from exc
+    if len(document.text) > MAX_CHARS:
+        raise LoadError(path, f"more than {MAX_CHARS:,} characters of text")
     if not document.text.strip():
         raise LoadError(path, "no text found (empty file, or a scanned PDF without a text layer)")
     return document

@@ -14,16 +14,19 @@ import numpy as np
 from chromadb.config import Settings as ChromaSettings
 
 from index.errors import IndexMismatchError
-from index.types import DEFAULT_COLLECTION, Chunk, Hit
+from index.types import DEFAULT_COLLECTION, EVERYTHING, Chunk, Hit, Scope
 
-__all__ = ["ChunkStore", "IndexSignature"]
+__all__ = ["LAYOUT", "ChunkStore", "IndexSignature"]
 
 IndexSignature = dict[str, str | int]
+LAYOUT = 2  # what a chunk's metadata holds (2: document_id and display name); in the signature
 
 
 def _metadata(chunk: Chunk, file_hash: str) -> dict[str, Any]:
     meta: dict[str, Any] = {
         "source": chunk.source,
+        "document_id": chunk.document_id,
+        "name": chunk.name,
         "title": chunk.title,
         "start": chunk.start,
         "end": chunk.end,
@@ -42,6 +45,8 @@ def _chunk(chunk_id: str, text: str, meta: Any) -> Chunk:
         id=chunk_id,
         text=text,
         source=str(meta["source"]),
+        document_id=str(meta["document_id"]),
+        name=str(meta["name"]),
         title=str(meta.get("title", "")),
         start=int(meta["start"]),
         end=int(meta["end"]),
@@ -100,7 +105,7 @@ class ChunkStore:
         return sorted({str(meta["source"]) for meta in metas})
 
     def documents(self) -> list[dict[str, Any]]:
-        """One summary per source: source, title, collection, chunks, ingested_at."""
+        """One summary per source: source, id, name, title, collection, chunks, ingested_at."""
         metas = self._collection.get(include=["metadatas"])["metadatas"] or []
         summary: dict[str, dict[str, Any]] = {}
         for meta in metas:
@@ -109,6 +114,8 @@ class ChunkStore:
                 source,
                 {
                     "source": source,
+                    "id": str(meta["document_id"]),
+                    "name": str(meta["name"]),
                     "title": str(meta.get("title", "")),
                     "collection": str(meta.get("collection", DEFAULT_COLLECTION)),
                     "chunks": 0,
@@ -138,24 +145,18 @@ class ChunkStore:
         }
         return [by_id[i] for i in ids if i in by_id]
 
-    def search(
-        self,
-        vector: Sequence[float],
-        k: int,
-        sources: Iterable[str] | None = None,
-        collections: Iterable[str] | None = None,
-    ) -> list[Hit]:
-        """Nearest chunks by cosine similarity, optionally only from `sources` and only in
-        `collections` (an empty list allows nothing)."""
-        filters = {"source": sources, "collection": collections}
-        allowed = {key: list(values) for key, values in filters.items() if values is not None}
-        if any(not values for values in allowed.values()) or self.count() == 0:
+    def search(self, vector: Sequence[float], k: int, scope: Scope = EVERYTHING) -> list[Hit]:
+        """Nearest chunks by cosine similarity, within `scope`."""
+        filters = {"document_id": scope.documents, "collection": scope.collections}
+        allowed = {key: sorted(values) for key, values in filters.items() if values is not None}
+        count = self.count()
+        if scope.empty or count == 0:
             return []
         clauses = [{key: {"$in": values}} for key, values in allowed.items()]
         where: Any = ({"$and": clauses} if len(clauses) > 1 else clauses[0]) if clauses else None
         found = self._collection.query(
             query_embeddings=np.asarray([vector], dtype=np.float32),
-            n_results=min(k, self.count()),
+            n_results=min(k, count),
             where=where,
             include=["documents", "metadatas", "distances"],
         )

@@ -1,12 +1,26 @@
-"""Value types that cross the boundary between the write path and the read path."""
+"""Value types that cross the boundary between the write path and the read path.
+
+A chunk's `source` is the server-side key of its document (an absolute path for files) and is
+never serialized: what leaves the server names a document by `document_id` and `name` (the
+upload name, or the path relative to the folder it was ingested from).
+"""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass
 
-__all__ = ["DEFAULT_COLLECTION", "Chunk", "Hit", "indexed_text"]
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = ["DEFAULT_COLLECTION", "Chunk", "Hit", "Scope", "document_id", "indexed_text"]
 
 DEFAULT_COLLECTION = "default"
+
+
+def document_id(source: str) -> str:
+    """A document's public id: a short hash of its source key."""
+    return hashlib.sha256(source.encode()).hexdigest()[:16]
 
 
 class Chunk(BaseModel):
@@ -16,7 +30,14 @@ class Chunk(BaseModel):
 
     id: str
     text: str
-    source: str
+    source: str = Field(
+        "",
+        exclude=True,
+        repr=False,
+        description="Server-side key; never sent (empty when read back).",
+    )
+    document_id: str
+    name: str = Field(description="The document's display name.")
     title: str
     start: int
     end: int
@@ -35,6 +56,37 @@ class Hit(BaseModel):
     fused: float = 0.0
     dense_rank: int | None = None
     lexical_rank: int | None = None
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What a search may return: only these documents (ids) and only these collections.
+    None allows all; an empty list allows nothing. Every retriever applies the same rule."""
+
+    documents: frozenset[str] | None = None
+    collections: frozenset[str] | None = None
+
+    @classmethod
+    def of(
+        cls, documents: Iterable[str] | None = None, collections: Iterable[str] | None = None
+    ) -> Scope:
+        return cls(
+            frozenset(documents) if documents is not None else None,
+            frozenset(collections) if collections is not None else None,
+        )
+
+    @property
+    def empty(self) -> bool:
+        """Nothing can match."""
+        return self.documents == frozenset() or self.collections == frozenset()
+
+    def allows(self, chunk: Chunk) -> bool:
+        return (self.documents is None or chunk.document_id in self.documents) and (
+            self.collections is None or chunk.collection in self.collections
+        )
+
+
+EVERYTHING = Scope()
 
 
 def indexed_text(chunk: Chunk) -> str:

@@ -13,19 +13,18 @@ from typing import Any
 
 from langchain_core.runnables import Runnable, RunnableLambda
 
+from index.types import EVERYTHING, Scope
 from rag.citations import check_citations
 from rag.condense import Condenser
 from rag.errors import InputError
 from rag.generators import Generator, is_abstention
 from rag.retrieval import HybridRetriever
 from rag.support import SupportScorer
-from rag.types import Answer, Message
+from rag.types import MAX_QUESTION_CHARS, Answer, Message
 
 __all__ = ["Assistant"]
 
 log = logging.getLogger(__name__)
-
-MAX_QUESTION_CHARS = 2000
 
 State = dict[str, Any]
 
@@ -58,24 +57,17 @@ class Assistant:
 
     def _condense(self, state: State) -> State:
         history = state["history"][-self.history_turns :] if self.history_turns else []
-        return {"standalone": self.condenser.condense(state["question"], history)}
+        standalone = self.condenser.condense(state["question"], history)
+        return {"standalone": standalone[:MAX_QUESTION_CHARS]}  # bounded whatever the history
 
     def _retrieve(self, state: State) -> State:
-        return {
-            "hits": self.retriever.retrieve(
-                state["standalone"], sources=state["sources"], collections=state["collections"]
-            )
-        }
+        return {"hits": self.retriever.retrieve(state["standalone"], scope=state["scope"])}
 
     def stream(
-        self,
-        question: str,
-        history: Sequence[Message] = (),
-        sources: Sequence[str] | None = None,
-        collections: Sequence[str] | None = None,
+        self, question: str, history: Sequence[Message] = (), scope: Scope = EVERYTHING
     ) -> Iterator[str | Answer]:
         """Yield answer text pieces as they are generated, then the final checked `Answer`.
-        `sources` and `collections` limit what may be retrieved (None: no limit)."""
+        Only passages within `scope` (documents, collections) may be retrieved."""
         question = question.strip()
         if not question:
             raise InputError("the question is empty")
@@ -86,8 +78,7 @@ class Assistant:
             {
                 "question": question,
                 "history": list(history),
-                "sources": sources,
-                "collections": collections,
+                "scope": scope,
                 "timings": {},
             }
         )
@@ -129,13 +120,9 @@ class Assistant:
         yield answer
 
     def answer(
-        self,
-        question: str,
-        history: Sequence[Message] = (),
-        sources: Sequence[str] | None = None,
-        collections: Sequence[str] | None = None,
+        self, question: str, history: Sequence[Message] = (), scope: Scope = EVERYTHING
     ) -> Answer:
-        for item in self.stream(question, history, sources, collections):
+        for item in self.stream(question, history, scope):
             if isinstance(item, Answer):
                 return item
         raise AssertionError("stream ended without an Answer")  # unreachable by construction

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Sequence
 from typing import Protocol
@@ -11,6 +12,8 @@ from langchain_core.language_models import BaseChatModel
 from rag.errors import GenerationError
 from rag.prompts import Prompt
 from rag.types import Message
+
+log = logging.getLogger(__name__)
 
 __all__ = ["ChatCondenser", "Condenser", "RuleCondenser"]
 
@@ -28,6 +31,9 @@ _REFERRING = re.compile(
 )
 
 
+_CONTEXT_CHARS = 300  # of the previous question, appended as context
+
+
 class RuleCondenser:
     """Without a language model: a question that refers back (a pronoun, 'and…', 'what about…')
     or is very short gets the previous user question appended as context."""
@@ -37,7 +43,7 @@ class RuleCondenser:
         if not previous:
             return question
         if _REFERRING.search(question) or len(question.split()) <= 3:
-            return f"{question} ({previous[-1]})"
+            return f"{question} ({previous[-1][:_CONTEXT_CHARS]})"
         return question
 
 
@@ -55,5 +61,6 @@ class ChatCondenser:
         try:
             rewritten = self.model.invoke(messages).text.strip()
         except Exception as exc:  # the model boundary
-            raise GenerationError(f"the chat model failed to rewrite the question: {exc}") from exc
+            log.warning("the chat model failed to rewrite a question: %s", exc)
+            raise GenerationError("the chat model failed to rewrite the question") from exc
         return rewritten.splitlines()[0].strip() if rewritten else question

@@ -17,13 +17,14 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, ValidationError
 
-from rag.types import Answer
+from rag.types import MAX_ANSWER_CHARS, MAX_QUESTION_CHARS, Answer
 
 __all__ = ["Feedback", "FeedbackStore", "Rating", "unique_in_order"]
 
 log = logging.getLogger(__name__)
 
 Rating = Literal["up", "down", "wrong_source"]
+MAX_CORRECTION_CHARS = 1000
 
 
 def _now() -> str:
@@ -40,14 +41,16 @@ class Feedback(BaseModel):
     id: str = Field(default_factory=lambda: uuid.uuid4().hex)
     created_at: str = Field(default_factory=_now, description="ISO 8601, UTC.")
     rating: Rating
-    question: str
-    standalone_query: str
-    answer_text: str
+    question: str = Field(max_length=MAX_QUESTION_CHARS)
+    standalone_query: str = Field(max_length=MAX_QUESTION_CHARS)
+    answer_text: str = Field(max_length=MAX_ANSWER_CHARS)
     cited_chunk_ids: list[str]
-    cited_sources: list[str]
+    cited_documents: list[str] = Field(description="Display names, never server paths.")
     abstained: bool = Field(False, description="The rated answer said it did not know.")
     correction: str | None = Field(
-        None, description="What the person says the right answer or the right source is."
+        None,
+        max_length=MAX_CORRECTION_CHARS,
+        description="What the person says the right answer or the right source is.",
     )
     generator: str
     prompt_version: str
@@ -62,9 +65,9 @@ class Feedback(BaseModel):
             standalone_query=answer.standalone_query,
             answer_text=answer.text,
             cited_chunk_ids=unique_in_order(c.chunk_id for c in answer.citations),
-            cited_sources=unique_in_order(c.source for c in answer.citations),
+            cited_documents=unique_in_order(c.name for c in answer.citations),
             abstained=answer.abstained,
-            correction=(correction or "").strip() or None,
+            correction=(correction or "").strip()[:MAX_CORRECTION_CHARS] or None,
             generator=answer.generator,
             prompt_version=answer.prompt_version,
         )

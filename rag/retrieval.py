@@ -13,7 +13,7 @@ from langchain_core.embeddings import Embeddings
 
 from index.lexical import LexicalIndex
 from index.store import ChunkStore
-from index.types import Hit
+from index.types import EVERYTHING, Hit, Scope
 
 __all__ = ["HybridRetriever", "reciprocal_rank_fusion"]
 
@@ -48,17 +48,16 @@ class HybridRetriever:
         self,
         query: str,
         k: int | None = None,
-        sources: Sequence[str] | None = None,
+        scope: Scope = EVERYTHING,
         candidates: int | None = None,
-        collections: Sequence[str] | None = None,
     ) -> list[Hit]:
-        """The `k` best chunks (default `top_k`) from `candidates` per retriever, optionally
-        only from `sources` and `collections`."""
+        """The `k` best chunks (default `top_k`) within `scope`, from `candidates` per
+        retriever."""
         k = k or self.top_k
         candidates = candidates or self.candidates
         vector = self.embeddings.embed_query(query)
-        dense = self.store.search(vector, candidates, sources, collections)
-        lexical = self.lexical.search(query, candidates, sources, collections)
+        dense = self.store.search(vector, candidates, scope)
+        lexical = self.lexical.search(query, candidates, scope)
         dense_ids = [h.chunk.id for h in dense]
         lexical_ids = [chunk_id for chunk_id, _ in lexical]
         fused = reciprocal_rank_fusion([dense_ids, lexical_ids], self.rrf_k)
@@ -70,14 +69,10 @@ class HybridRetriever:
         for chunk, stored in self.store.get_with_vectors(missing):
             known[chunk.id] = Hit(chunk=chunk, score=float(stored @ query_vector))
         lexical_rank = {chunk_id: rank for rank, chunk_id in enumerate(lexical_ids, start=1)}
-        # The filters are applied by both retrievers; checking again here means a hit from a
-        # stale or racing index can never reach a caller who may not read it.
-        allowed_sources = set(sources) if sources is not None else None
-        allowed_collections = set(collections) if collections is not None else None
+        # Both retrievers apply the scope; checking again here means a hit from a stale or
+        # racing index can never reach a caller who may not read it.
         return [
             known[i].model_copy(update={"fused": fused[i], "lexical_rank": lexical_rank.get(i)})
             for i in best
-            if i in known
-            and (allowed_sources is None or known[i].chunk.source in allowed_sources)
-            and (allowed_collections is None or known[i].chunk.collection in allowed_collections)
+            if i in known and scope.allows(known[i].chunk)
         ]

@@ -12,9 +12,10 @@ from index.chunking import Chunker
 from index.embeddings import load_embeddings
 from index.ingest import Ingestor, IngestReport
 from index.lexical import LexicalIndex
-from index.store import ChunkStore, IndexSignature
+from index.store import LAYOUT, ChunkStore, IndexSignature
 from rag.assistant import Assistant
 from rag.condense import ChatCondenser, Condenser, RuleCondenser
+from rag.credentials import has_credentials
 from rag.errors import ConfigError
 from rag.generators import ChatGenerator, ExtractiveGenerator, Generator, load_llamacpp
 from rag.prompts import load_prompt
@@ -37,10 +38,14 @@ class Runtime:
     assistant: Assistant
 
     def ensure_samples(self) -> IngestReport | None:
-        """Index the demo documents (`samples_dir`, unset by default) when the collection is
-        empty (first start). Surfaces call this only for installs without credentials."""
+        """First start of a demo install: index `samples_dir` (unset by default; `make run`
+        sets it) into an empty store. A deployment (API keys or a portal secret) never gets
+        the demo documents."""
         samples = self.settings.samples_dir
         if samples is None or self.store.count() or not samples.is_dir():
+            return None
+        if has_credentials(self.settings):
+            log.warning("credentials are configured: the demo samples are not indexed")
             return None
         log.info("empty index: ingesting samples from %s", samples)
         return self.ingestor.ingest([samples])
@@ -56,6 +61,7 @@ def _chat_model(settings: Settings) -> BaseChatModel:
         model=settings.openai_model,
         api_key=settings.openai_api_key,
         temperature=settings.openai_temperature,
+        max_tokens=settings.openai_max_tokens,
         streaming=True,
     )
 
@@ -73,6 +79,7 @@ def build_runtime(
         "embedding_model": settings.embedding_model,
         "dimension": len(embeddings.embed_query("dimension probe")),
         "chunker": chunker.signature,
+        "layout": LAYOUT,
     }
     store = ChunkStore(settings.chroma_dir, settings.collection, signature)
     lexical = LexicalIndex(settings.bm25_dir)

@@ -56,13 +56,15 @@ class Settings(BaseSettings):
     )
     condense_prompt: str = Field("condense.v1", description="Follow-up rewriting prompt.")
     prompt_version: str | None = Field(
-        None, description="Deprecated: the answer prompt's version; use DOCENT_ANSWER_PROMPT."
+        None,
+        description="Deprecated: the chat model's answer prompt version; use DOCENT_ANSWER_PROMPT.",
     )
     prompts_dir: Path = PROJECT_ROOT / "prompts"
     openai_base_url: str | None = Field(None, description="OpenAI-compatible endpoint URL.")
     openai_model: str = "gpt-4o-mini"
     openai_api_key: SecretStr = SecretStr("not-needed")
     openai_temperature: float = 0.0
+    openai_max_tokens: int = Field(512, ge=16, description="Longest answer from the chat model.")
     history_turns: int = Field(6, ge=0, description="Past messages used to rewrite follow-ups.")
     llamacpp_model_path: Path | None = Field(None, description="GGUF file (llamacpp).")
     llamacpp_context: int = Field(4096, ge=512, description="llama.cpp context window (tokens).")
@@ -83,21 +85,51 @@ class Settings(BaseSettings):
     # Serving
     host: str = "127.0.0.1"
     port: int = Field(7860, ge=1, le=65535)
-    max_upload_mb: int = Field(50, ge=1)
+    max_upload_mb: int = Field(50, ge=1, description="Largest file accepted for indexing.")
+    max_upload_files: int = Field(20, ge=1, description="Files in one upload request.")
+    max_request_kb: int = Field(256, ge=16, description="Largest request body but uploads.")
+    allowed_hosts: list[str] = Field(
+        default_factory=list,
+        description="Host names besides the bound address and localhost that an open install "
+        "answers to (a guard against DNS rebinding).",
+    )
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="Addresses of reverse proxies whose X-Forwarded-For is believed.",
+    )
 
-    # Access (HTTP API and UI). With no API key and no JWT secret, the API is open (local use).
+    # Access: one model for every surface. With no API key and no portal secret, Docent is open
+    # (a local, single-user install) and serves only on a loopback address unless allow_open.
     api_keys_file: Path | None = Field(
         None, description="JSON of API key name → sha256; default <data_dir>/api_keys.json."
     )
     jwt_secret: SecretStr | None = Field(None, description="Shared secret of portal tokens.")
     jwt_audience: str = Field("docent", description="Required `aud` claim of portal tokens.")
+    jwt_issuer: str | None = Field(None, description="Required `iss` claim, when set.")
+    jwt_max_age: int = Field(
+        3600, ge=60, description="Longest accepted lifetime (exp - iat) of a portal token, s."
+    )
+    session_secret: SecretStr | None = Field(
+        None,
+        description="Signs chat UI sessions; default: a random key kept in <data_dir>/session.key "
+        "(set it when several machines serve Docent).",
+    )
+    session_hours: int = Field(8, ge=1, description="How long a chat UI sign-in lasts.")
+    allow_open: bool = Field(
+        False, description="Serve without credentials on a non-loopback address (not advised)."
+    )
     allowed_origins: list[str] = Field(
         default_factory=list, description="Origins that may call the API and embed Docent."
     )
     rate_limit_per_minute: int = Field(60, ge=0, description="Requests per caller; 0: no limit.")
-    ui_password: SecretStr | None = Field(
-        None, description="When set, the chat UI asks for user 'docent' and this password."
+    failed_auth_per_minute: int = Field(
+        10, ge=1, description="Failed sign-ins per client address before it must wait."
     )
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
 
     @field_validator("allowed_origins")
     @classmethod
@@ -126,9 +158,9 @@ class Settings(BaseSettings):
         """The answer prompt to load: the setting, else the generator's default."""
         if self.answer_prompt:
             return self.answer_prompt
-        if self.prompt_version:
-            return f"answer.{self.prompt_version}"
-        return "answer.v2" if self.generator == "llamacpp" else "answer.v1"
+        if self.generator == "llamacpp":
+            return "answer.v2"
+        return f"answer.{self.prompt_version}" if self.prompt_version else "answer.v1"
 
     @property
     def chroma_dir(self) -> Path:
@@ -145,6 +177,10 @@ class Settings(BaseSettings):
     @property
     def api_keys_path(self) -> Path:
         return self.api_keys_file or self.data_dir / "api_keys.json"
+
+    @property
+    def session_key_path(self) -> Path:
+        return self.data_dir / "session.key"
 
     @property
     def feedback_path(self) -> Path:

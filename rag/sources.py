@@ -1,22 +1,10 @@
-"""How a document's source and location are shown to people (CLI, chat cards)."""
+"""How a document's location is shown to people (CLI, chat cards, prompts)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
-__all__ = ["describe_location", "display_source"]
+__all__ = ["describe_location"]
 
 
-def display_source(source: str) -> str:
-    """A source path as people read it: relative to the working folder when inside it, the file
-    name for uploads."""
-    path = Path(source)
-    try:
-        return str(path.relative_to(Path.cwd()))
-    except ValueError:
-        return path.name if "uploads" in path.parts else source
-
-
-def describe_location(source: str, page: int | None) -> str:
-    """'source' or 'source, page N'."""
-    return display_source(source) + (f", page {page}" if page is not None else "")
+def describe_location(name: str, page: int | None) -> str:
+    """'name' or 'name, page N'."""
+    return f"{name}, page {page}" if page is not None else name

@@ -4,16 +4,36 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from index.types import Chunk, Hit
 
-__all__ = ["Answer", "Chunk", "Citation", "Hit", "Message", "SentenceSupport"]
+__all__ = [
+    "MAX_ANSWER_CHARS",
+    "MAX_QUESTION_CHARS",
+    "Answer",
+    "Chunk",
+    "Citation",
+    "Hit",
+    "Message",
+    "SentenceSupport",
+]
+
+MAX_QUESTION_CHARS = 2000
+MAX_ANSWER_CHARS = 8000
 
 
 class Message(BaseModel):
+    """One turn of a conversation; user turns are bounded like questions."""
+
     role: Literal["user", "assistant"]
-    content: str
+    content: str = Field(max_length=MAX_ANSWER_CHARS)
+
+    @model_validator(mode="after")
+    def _bounded(self) -> Message:
+        if self.role == "user" and len(self.content) > MAX_QUESTION_CHARS:
+            raise ValueError(f"a user message is longer than {MAX_QUESTION_CHARS} characters")
+        return self
 
 
 class Citation(BaseModel):
@@ -21,7 +41,8 @@ class Citation(BaseModel):
 
     n: int
     chunk_id: str
-    source: str
+    document_id: str
+    name: str = Field(description="The cited document's display name.")
     title: str
     page: int | None
     start: int

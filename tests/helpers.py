@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import httpx
 import uvicorn
@@ -86,7 +86,7 @@ def feedback_case(rating: str = "up", question: str = "q?", **fields: object) ->
         "standalone_query": question,
         "answer_text": "An answer [1].",
         "cited_chunk_ids": ["c1"],
-        "cited_sources": ["/docs/a.md"],
+        "cited_documents": ["/docs/a.md"],
         "generator": "extractive",
         "prompt_version": "extractive.v1",
         **fields,
@@ -108,9 +108,13 @@ def free_port() -> int:
 
 @contextmanager
 def serving(app: Any) -> Iterator[str]:
-    """An ASGI app served by uvicorn on a free 127.0.0.1 port, in a thread; yields its URL."""
+    """An ASGI app served by uvicorn on a free 127.0.0.1 port, in a thread; yields its URL.
+    As in `serve`, uvicorn believes no forwarding header (the app decides whom to trust)."""
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, log_level="warning", proxy_headers=False
+    )
+    server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 60
@@ -130,18 +134,23 @@ def run_cli(data: Path, *args: str, **env: str) -> subprocess.CompletedProcess[s
     return _run(data, [str(ROOT / "app.py"), *args], env)
 
 
-def run_python(data: Path, script: str, **env: str) -> subprocess.CompletedProcess[str]:
-    """`python -c SCRIPT` in a fresh interpreter, set up like `run_cli`."""
-    return _run(data, ["-c", script], {"PYTHONPATH": str(ROOT), **env})
+def run_python(
+    data: Path, script: str, _env: dict[str, str] | None = None, **env: str
+) -> subprocess.CompletedProcess[str]:
+    """`python -c SCRIPT` in a fresh interpreter, set up like `run_cli` (`_env` replaces the
+    inherited environment)."""
+    return _run(data, ["-c", script], {"PYTHONPATH": str(ROOT), **env}, _env)
 
 
-def _run(data: Path, args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+def _run(
+    data: Path, args: list[str], env: dict[str, str], base: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     data.parent.mkdir(parents=True, exist_ok=True)
     return subprocess.run(
         [sys.executable, *args],
         capture_output=True,
         text=True,
-        env={**os.environ, "DOCENT_DATA_DIR": str(data), **env},
+        env={**(os.environ if base is None else base), "DOCENT_DATA_DIR": str(data), **env},
         cwd=data.parent,
         timeout=600,
     )
@@ -166,3 +175,92 @@ def screenshot_path(name: str, tmp_path: Path) -> Path:
     if os.environ.get("DOCENT_UPDATE_SCREENSHOTS") == "1":
         return ROOT / "docs" / name
     return tmp_path / name
+
+
+# Ground truth for the bundled Northwind Labs samples.
+# Ground-truth questions for the bundled Northwind Labs sample documents.
+#
+# ANSWERABLE rows are (question, expected source filename, fact substring); the
+# fact appears verbatim in that file's extracted text and in exactly one
+# document's answer-bearing passage. UNANSWERABLE questions concern topics that
+# no sample document mentions, so Docent should say it does not know.
+ANSWERABLE: Final[list[tuple[str, str, str]]] = [
+    (
+        "How many vacation days does a full-time employee get each year?",
+        "leave-policy.md",
+        "26 days",
+    ),
+    (
+        "How many weeks of fully paid leave does the main carer get after a baby arrives?",
+        "leave-policy.md",
+        "18 weeks",
+    ),
+    (
+        "What is the most I can pay for a hotel room per night on a trip to Berlin?",
+        "expenses.md",
+        "€165",
+    ),
+    (
+        "How much am I paid back per km when I drive my own car for work?",
+        "expenses.md",
+        "€0.36",
+    ),
+    (
+        "What is the minimum length for my Northwind account password?",
+        "it-security.html",
+        "14 characters",
+    ),
+    (
+        "Who do I send a suspicious email to if I think it is a scam?",
+        "it-security.html",
+        "phishing@northwind.internal",
+    ),
+    (
+        "How long is the probation period for new hires?",
+        "onboarding.txt",
+        "6 months",
+    ),
+    (
+        "What is the street address of the Lisbon headquarters?",
+        "office-locations.pdf",
+        "Avenida da Liberdade 245",
+    ),
+    (
+        "What number do I call to reach the front desk of the Dublin office?",
+        "office-locations.pdf",
+        "+353 1 555 0142",
+    ),
+    (
+        "How many days a week am I allowed to work from home?",
+        "remote-work.docx",
+        "3 days",
+    ),
+    (
+        "How much money does the company give me to set up a home workspace?",
+        "remote-work.docx",
+        "€600",
+    ),
+    (
+        "From what flight length am I allowed to fly business class?",
+        "travel-policy.pdf",
+        "9 hours",
+    ),
+    (
+        "Which travel agency do we have to use to book flights and hotels?",
+        "travel-policy.pdf",
+        "Meridian Travel",
+    ),
+    (
+        "What is the maximum value of a single gift I'm allowed to accept?",
+        "code-of-conduct.docx",
+        "€75",
+    ),
+]
+
+UNANSWERABLE: Final[list[str]] = [
+    "What is the vesting schedule for employee stock options?",
+    "What is on the cafeteria menu this week?",
+    "Is there a dress code for the office?",
+    "Am I allowed to bring my dog to work?",
+    "Does the company pay for a gym membership?",
+]

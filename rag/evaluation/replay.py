@@ -3,14 +3,14 @@
 `replay` asks each stored question again (its standalone query, so follow-ups need no history)
 and checks the new answer against the rating:
 
-- `up` passes when the new answer still cites at least one chunk, or at least one source, that
+- `up` passes when the new answer still cites at least one chunk, or at least one document, that
   the rated answer cited, and does not abstain (unless the rated answer abstained: then the
   new answer must abstain too).
 - `down` without a correction passes when the answer changed: different text or different
   cited chunks.
-- `wrong_source` without a correction passes when the set of cited sources changed.
+- `wrong_source` without a correction passes when the set of cited documents changed.
 - `down` or `wrong_source` with a correction passes when the correction (case-insensitive)
-  appears in the new answer text, in the file name of a cited source, or in a cited passage.
+  appears in the new answer text, in the file name of a cited document, or in a cited passage.
 - A question the assistant refuses (`DocentError`, e.g. `InputError` for an empty question)
   fails, with the error as the reason.
 """
@@ -33,7 +33,7 @@ __all__ = ["AnswerSummary", "ReplayResult", "format_replay", "replay"]
 class AnswerSummary(BaseModel):
     text: str
     cited_chunk_ids: list[str]
-    cited_sources: list[str]
+    cited_documents: list[str]
     cited_passages: list[str]
     abstained: bool
 
@@ -42,7 +42,7 @@ class AnswerSummary(BaseModel):
         return cls(
             text=answer.text,
             cited_chunk_ids=unique_in_order(c.chunk_id for c in answer.citations),
-            cited_sources=unique_in_order(c.source for c in answer.citations),
+            cited_documents=unique_in_order(c.name for c in answer.citations),
             cited_passages=[c.passage for c in answer.citations],
             abstained=answer.abstained,
         )
@@ -60,8 +60,8 @@ def _judge(feedback: Feedback, new: AnswerSummary) -> tuple[bool, str]:
         wanted = feedback.correction.casefold()
         if wanted in new.text.casefold():
             return True, "correction appears in the answer"
-        if any(wanted in Path(s).name.casefold() for s in new.cited_sources):
-            return True, "correction names a cited source"
+        if any(wanted in Path(name).name.casefold() for name in new.cited_documents):
+            return True, "correction names a cited document"
         if any(wanted in p.casefold() for p in new.cited_passages):
             return True, "correction appears in a cited passage"
         return False, f"correction {feedback.correction!r} not in the answer or its sources"
@@ -72,16 +72,16 @@ def _judge(feedback: Feedback, new: AnswerSummary) -> tuple[bool, str]:
             return False, "now abstains"
         if set(feedback.cited_chunk_ids) & set(new.cited_chunk_ids):
             return True, "cites a chunk it cited before"
-        if set(feedback.cited_sources) & set(new.cited_sources):
-            return True, "cites a source it cited before"
-        return False, "cites none of the chunks or sources it cited before"
+        if set(feedback.cited_documents) & set(new.cited_documents):
+            return True, "cites a document it cited before"
+        return False, "cites none of the chunks or documents it cited before"
     if feedback.rating == "down":
         if new.text != feedback.answer_text or new.cited_chunk_ids != feedback.cited_chunk_ids:
             return True, "answer changed"
         return False, "answer unchanged"
-    if set(new.cited_sources) != set(feedback.cited_sources):
-        return True, "cited sources changed"
-    return False, "cites the same sources"
+    if set(new.cited_documents) != set(feedback.cited_documents):
+        return True, "cited documents changed"
+    return False, "cites the same documents"
 
 
 def replay(items: Iterable[Feedback], assistant: Assistant) -> list[ReplayResult]:

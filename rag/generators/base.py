@@ -7,10 +7,10 @@ prompts receive it as the `not_found` variable, and `is_abstention` looks for it
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from pathlib import Path
 from typing import Protocol
 
 from index.types import Hit
+from rag.sources import describe_location
 
 __all__ = ["NOT_FOUND", "Generator", "is_abstention", "prompt_passages"]
 
@@ -26,12 +26,14 @@ def is_abstention(text: str) -> bool:
 
 def prompt_passages(hits: Sequence[Hit]) -> list[dict[str, str]]:
     """The `passages` variable of the answer prompts: title, location and text of each hit."""
-    passages = []
-    for hit in hits:
-        page = f", page {hit.chunk.page}" if hit.chunk.page is not None else ""
-        location = f"{Path(hit.chunk.source).name}{page}"
-        passages.append({"title": hit.chunk.title, "location": location, "text": hit.chunk.text})
-    return passages
+    return [
+        {
+            "title": hit.chunk.title,
+            "location": describe_location(hit.chunk.name, hit.chunk.page),
+            "text": hit.chunk.text,
+        }
+        for hit in hits
+    ]
 
 
 class Generator(Protocol):

@@ -3,6 +3,7 @@ versioned answer prompt; tokens are streamed."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator, Sequence
 
 from langchain_core.language_models import BaseChatModel
@@ -13,6 +14,8 @@ from rag.generators.base import NOT_FOUND, prompt_passages
 from rag.prompts import Prompt
 
 __all__ = ["ChatGenerator"]
+
+log = logging.getLogger(__name__)
 
 
 class ChatGenerator:
@@ -34,4 +37,6 @@ class ChatGenerator:
                 if piece.text:
                     yield piece.text
         except Exception as exc:  # the model boundary: any client failure becomes ours
-            raise GenerationError(f"the chat model failed: {exc}") from exc
+            # The provider's message may name accounts or hosts: it goes to the log only.
+            log.warning("the chat model failed: %s", exc)
+            raise GenerationError("the chat model failed to answer") from exc

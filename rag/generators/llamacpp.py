@@ -132,7 +132,8 @@ class LlamaCppGenerator:
             except GenerationError:
                 raise
             except Exception as exc:  # the model boundary: any llama.cpp failure becomes ours
-                raise GenerationError(f"the llama.cpp model failed: {exc}") from exc
+                log.warning("the llama.cpp model failed: %s", exc)
+                raise GenerationError("the llama.cpp model failed to answer") from exc
 
 
 def _checked_path(settings: Settings) -> Path:

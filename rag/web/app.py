@@ -1,56 +1,97 @@
 """The web app: FastAPI with `/api/health`, the `/api/v1` API, the OpenAI-compatible `/v1`, the
-widget, and the Gradio chat at `/`. Access rules (API keys, portal tokens, rate limit, allowed
-origins) come from the settings; see `rag/web/auth.py`."""
+widget, the sign-in page and the Gradio chat at `/`, all behind one access model
+(`rag/web/auth.py`) and the request guards of `rag/web/protect.py`."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import ipaddress
+import logging
 
 import gradio as gr
 import uvicorn
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.staticfiles import StaticFiles
+from fastapi_offline import FastAPIOffline
+from starlette.types import Scope
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
+from rag.errors import ConfigError, DocentError
 from rag.runtime import Runtime
 from rag.settings import Settings
 from rag.web.ask import Conversations, ask_router
-from rag.web.auth import Authenticator
+from rag.web.auth import SESSION_COOKIE, Authenticator, client_address, has_credentials
 from rag.web.chat_ui import ChatUI
 from rag.web.documents import documents_router
 from rag.web.errors import add_error_handlers, unknown_endpoints_router
 from rag.web.jobs import JobRunner, jobs_router
+from rag.web.login import login_router
 from rag.web.openai_compat import openai_router
+from rag.web.protect import BodyLimit, GradioGuard, OpenModeGuard, SecurityHeaders
 from rag.web.uploads import Uploads
-from rag.web.widget import widget_router
+from rag.web.widget import STATIC, widget_router
 
-__all__ = ["create_app", "serve"]
+__all__ = ["check_exposure", "create_app", "serve"]
+
+log = logging.getLogger(__name__)
+
+_LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
 
 
-def _protect(app: FastAPI, settings: Settings) -> None:
-    """Browsers may call the API and frame Docent only from the allowed origins."""
+def _is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
+def _guard(app: FastAPI, settings: Settings, authenticator: Authenticator) -> None:
+    """The request guards, innermost first (the last added runs first)."""
+
+    def signed_in(scope: Scope) -> bool:
+        request = Request(scope)
+        try:
+            authenticator.identify(
+                request.headers.get("authorization"),
+                request.cookies.get(SESSION_COOKIE),
+                client_address(request),
+            )
+        except DocentError:
+            return False
+        return True
+
     app.add_middleware(
         CORSMiddleware,
         allow_origins=settings.allowed_origins,
         allow_methods=["GET", "POST", "DELETE"],
         allow_headers=["Authorization", "Content-Type"],
     )
-    ancestors = " ".join(["'self'", *settings.allowed_origins])
-
-    @app.middleware("http")
-    async def frame_ancestors(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        response = await call_next(request)
-        response.headers["Content-Security-Policy"] = f"frame-ancestors {ancestors}"
-        return response
+    app.add_middleware(GradioGuard, signed_in=signed_in)
+    hosts = [*_LOOPBACK_NAMES, settings.host, *settings.allowed_hosts]
+    app.add_middleware(OpenModeGuard, is_open=lambda: authenticator.open, hosts=hosts)
+    upload_bytes = settings.max_upload_mb * settings.max_upload_files * 2**20 + 2**20
+    app.add_middleware(
+        BodyLimit,
+        limit=settings.max_request_kb * 1024,
+        upload_limit=upload_bytes,
+        upload_paths=["/api/v1/documents", "/gradio_api/upload"],
+    )
+    app.add_middleware(SecurityHeaders, allowed_origins=settings.allowed_origins)
+    if settings.trusted_proxies:
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
 
 
 def create_app(runtime: Runtime) -> FastAPI:
     settings = runtime.settings
-    app = FastAPI(title="Docent", summary="Answers from your documents, with citations.")
+    app = FastAPIOffline(
+        title="Docent",
+        summary="Answers from your documents, with citations.",
+        static_url="/_docent/docs",
+    )
     add_error_handlers(app)
-    _protect(app, settings)
-    app.state.authenticator = Authenticator(settings)
+    authenticator = Authenticator(settings)
+    app.state.authenticator = authenticator
+    _guard(app, settings, authenticator)
     jobs = JobRunner()
     uploads = Uploads(runtime, jobs)
     app.include_router(ask_router(runtime, Conversations()))
@@ -58,32 +99,79 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.include_router(documents_router(runtime, uploads))
     app.include_router(jobs_router(jobs))
     app.include_router(widget_router())
+    app.include_router(login_router(authenticator))
     app.include_router(unknown_endpoints_router())
+    app.mount("/_docent", StaticFiles(directory=STATIC), name="docent-static")
 
     @app.get("/api/health")
     def health() -> dict[str, object]:
+        """Cheap enough for a load balancer to poll; says nothing about the documents."""
         return {
             "status": "ok",
             "chunks": runtime.store.count(),
-            "documents": len(runtime.store.sources()),
             "generator": runtime.assistant.generator.name,
         }
 
-    ui = ChatUI(runtime, uploads)
-    password = settings.ui_password.get_secret_value() if settings.ui_password else None
+    def gradio_user(request: Request) -> str | None:
+        """Gradio's own gate for `/`, `/config` and everything under `/gradio_api`."""
+        try:
+            principal = authenticator.identify(
+                request.headers.get("authorization"),
+                request.cookies.get(SESSION_COOKIE),
+                client_address(request),
+            )
+        except DocentError:
+            return None
+        return principal.caller
+
+    ui = ChatUI(runtime, uploads, authenticator)
+    blocks = ui.create_app()
     mounted: FastAPI = gr.mount_gradio_app(
         app,
-        ui.create_app(),
+        blocks,
         path="/",
         css=ui.css(),
         max_file_size=f"{settings.max_upload_mb}mb",
         footer_links=["api"],
-        auth=("docent", password) if password else None,
+        auth_dependency=gradio_user,
+        blocked_paths=[str(settings.data_dir.resolve())],
+        enable_monitoring=False,
+        run_history=False,
     )
+    # Gradio checks that client file paths lie in its upload folder only once `launch()` ran;
+    # a mounted app never launches, so the check is switched on here (GradioGuard checks too).
+    blocks.has_launched = True
     return mounted
 
 
-def serve(runtime: Runtime, host: str, port: int) -> None:
-    """Serve the app with uvicorn until interrupted."""
-    log_level = runtime.settings.log_level.lower()
-    uvicorn.run(create_app(runtime), host=host, port=port, log_level=log_level)
+def check_exposure(settings: Settings) -> None:
+    """Open mode (no credentials) only on a loopback address, unless explicitly allowed."""
+    host = settings.host
+    if has_credentials(settings) or _is_loopback(host):
+        return
+    if not settings.allow_open:
+        raise ConfigError(
+            f"Docent has no API key or portal secret, so anyone reaching {host} could read and "
+            "change every document. Create a key with `python app.py apikey create NAME` (or "
+            "set DOCENT_JWT_SECRET), serve on 127.0.0.1, or set DOCENT_ALLOW_OPEN=true to "
+            "accept the risk."
+        )
+    log.warning(
+        "DOCENT_ALLOW_OPEN: serving on %s WITHOUT credentials; anyone who reaches it can read "
+        "and change every document (requests must name one of DOCENT_ALLOWED_HOSTS)",
+        host,
+    )
+
+
+def serve(runtime: Runtime) -> None:
+    """Serve the app on the settings' host and port until interrupted (forwarding headers are
+    believed only from DOCENT_TRUSTED_PROXIES)."""
+    settings = runtime.settings
+    check_exposure(settings)
+    uvicorn.run(
+        create_app(runtime),
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level.lower(),
+        proxy_headers=False,
+    )

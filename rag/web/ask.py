@@ -15,15 +15,16 @@ import threading
 import uuid
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
+from typing import Annotated
 
 from fastapi import APIRouter
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 from pydantic import BaseModel, Field
 
-from rag.assistant import MAX_QUESTION_CHARS
+from index.types import Scope
 from rag.errors import InputError
 from rag.runtime import Runtime
-from rag.types import Answer, Message
+from rag.types import MAX_ANSWER_CHARS, MAX_QUESTION_CHARS, Answer, Message
 from rag.web.auth import Caller, Principal, readable_collections
 from rag.web.errors import error_response
 
@@ -31,12 +32,16 @@ __all__ = ["AskRequest", "AskResponse", "Conversations", "ask_router"]
 
 
 class Conversations:
-    """Histories by id, in memory: at most `max_conversations` (least recently used go first),
-    each keeping its last `max_messages` messages."""
+    """Histories by id, in memory: at most `max_conversations` in all and `per_owner` for one
+    owner (the least recently used go first, so one caller cannot evict everyone else's), each
+    keeping its last `max_messages` messages."""
 
-    def __init__(self, max_conversations: int = 1000, max_messages: int = 20) -> None:
+    def __init__(
+        self, max_conversations: int = 10_000, max_messages: int = 20, per_owner: int = 100
+    ) -> None:
         self.max_conversations = max_conversations
         self.max_messages = max_messages
+        self.per_owner = per_owner
         self._conversations: OrderedDict[str, tuple[str, list[Message]]] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -44,6 +49,9 @@ class Conversations:
         conversation_id = uuid.uuid4().hex
         with self._lock:
             self._conversations[conversation_id] = (owner, [])
+            owned = [i for i, (o, _) in self._conversations.items() if o == owner]
+            for old in owned[: max(0, len(owned) - self.per_owner)]:
+                del self._conversations[old]
             while len(self._conversations) > self.max_conversations:
                 self._conversations.popitem(last=False)
         return conversation_id
@@ -64,7 +72,7 @@ class Conversations:
             turns = found[1]
             turns += [
                 Message(role="user", content=question),
-                Message(role="assistant", content=answer),
+                Message(role="assistant", content=answer[:MAX_ANSWER_CHARS]),
             ]
             del turns[: -self.max_messages]
 
@@ -77,12 +85,16 @@ class AskRequest(BaseModel):
     history: list[Message] | None = Field(
         None, max_length=50, description="Or pass the earlier messages yourself."
     )
-    sources: list[str] | None = Field(
-        None, max_length=100, description="Only search these documents (source paths)."
+    documents: list[Annotated[str, Field(max_length=64)]] | None = Field(
+        None, max_length=100, description="Only search these documents (their ids)."
     )
-    collections: list[str] | None = Field(
+    collections: list[Annotated[str, Field(max_length=64)]] | None = Field(
         None, max_length=100, description="Only search documents in these collections."
     )
+
+    def scope(self, principal: Principal) -> Scope:
+        """What this request may search: what it asks for, within what the caller may read."""
+        return Scope.of(self.documents, readable_collections(principal, self.collections))
 
 
 class AskResponse(Answer):
@@ -93,7 +105,7 @@ def ask_router(runtime: Runtime, conversations: Conversations) -> APIRouter:
     router = APIRouter(prefix="/api/v1", tags=["answers"])
 
     def begin(request: AskRequest, principal: Principal) -> tuple[str, Sequence[Message]]:
-        owner = f"{principal.kind}:{principal.name}"
+        owner = principal.caller
         if request.conversation_id and request.history is not None:
             raise InputError("send either conversation_id or history, not both")
         if request.conversation_id:
@@ -104,14 +116,9 @@ def ask_router(runtime: Runtime, conversations: Conversations) -> APIRouter:
     def ask(request: AskRequest, principal: Caller) -> AskResponse:
         """Answer a question with checked citations."""
         conversation_id, history = begin(request, principal)
-        answer = runtime.assistant.answer(
-            request.question,
-            history,
-            request.sources,
-            readable_collections(principal, request.collections),
-        )
+        answer = runtime.assistant.answer(request.question, history, request.scope(principal))
         conversations.record(conversation_id, request.question, answer.text)
-        return AskResponse(**answer.model_dump(), conversation_id=conversation_id)
+        return AskResponse(**dict(answer), conversation_id=conversation_id)
 
     @router.post("/ask/stream", response_class=EventSourceResponse)
     def ask_stream(request: AskRequest, principal: Caller) -> Iterator[ServerSentEvent]:
@@ -120,10 +127,7 @@ def ask_router(runtime: Runtime, conversations: Conversations) -> APIRouter:
         try:
             conversation_id, history = begin(request, principal)
             for item in runtime.assistant.stream(
-                request.question,
-                history,
-                request.sources,
-                readable_collections(principal, request.collections),
+                request.question, history, request.scope(principal)
             ):
                 if isinstance(item, Answer):
                     conversations.record(conversation_id, request.question, item.text)
@@ -131,7 +135,7 @@ def ask_router(runtime: Runtime, conversations: Conversations) -> APIRouter:
                         mode="json", include={"citations", "sentences", "supported", "abstained"}
                     )
                     yield ServerSentEvent(data=checked, event="citations")
-                    response = AskResponse(**item.model_dump(), conversation_id=conversation_id)
+                    response = AskResponse(**dict(item), conversation_id=conversation_id)
                     yield ServerSentEvent(raw_data=response.model_dump_json(), event="answer")
                 else:
                     yield ServerSentEvent(data={"text": item}, event="token")

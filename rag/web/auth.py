@@ -1,38 +1,45 @@
-"""Who may call the HTTP API, and which collections they may read.
+"""Who may do what, on every surface: the HTTP API, the OpenAI-compatible endpoint, the widget
+and the Gradio chat UI (which includes everything under /gradio_api).
 
-- API keys (`Authorization: Bearer <key>`): random keys created by `app.py apikey create NAME`;
-  only their sha256 is stored (`<data_dir>/api_keys.json`). A key reads every collection and
-  may manage documents.
+- API keys (`Authorization: Bearer dk_…`): random keys created by `app.py apikey create NAME`;
+  only their sha256 is stored. A key reads every collection and may manage documents.
 - Portal tokens (`Authorization: Bearer <jwt>`): the portal's backend signs a short-lived HS256
-  JWT with the shared `DOCENT_JWT_SECRET`, naming the user (`sub`), the audience (`aud`), the
-  expiry (`exp`) and the `collections` the user may read. Retrieval is limited to those.
-- With neither keys nor a secret configured, the API is open (a local, single-user install).
-- Every caller gets at most `DOCENT_RATE_LIMIT_PER_MINUTE` requests per minute.
+  JWT with the shared `DOCENT_JWT_SECRET`: `sub`, `aud`, `iat`, `exp` (at most
+  `DOCENT_JWT_MAX_AGE` after `iat`), optionally `iss`, and the `collections` the user may read.
+  A token asks within those collections and manages nothing.
+- Chat UI sessions (cookie `docent_session`): `POST /auth/session` with either credential
+  signs the same principal into an HttpOnly, SameSite=Strict cookie, valid at most
+  `DOCENT_SESSION_HOURS` (and never past a token's expiry).
+- Open mode: with neither keys nor a secret, everyone is an anonymous principal who may do
+  everything; `serve` allows it only on a loopback address. Keys created later close it at
+  once; removing them never opens it.
+
+Every principal gets `DOCENT_RATE_LIMIT_PER_MINUTE` requests per minute; a client address gets
+`DOCENT_FAILED_AUTH_PER_MINUTE` failed authentications, then must wait. Limiter state is bounded.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import json
+import contextlib
 import logging
 import secrets
 import threading
 import time
-from collections import defaultdict, deque
-from collections.abc import Sequence
-from pathlib import Path
-from typing import Annotated, Literal
+from collections import OrderedDict, deque
+from collections.abc import Mapping, Sequence
+from typing import Annotated, Any, Literal
 
 import jwt
 from fastapi import Depends, Request
 from pydantic import BaseModel
 
-from rag.errors import ConfigError, InputError
+from rag.credentials import ApiKeys, has_credentials, write_private
+from rag.errors import ConfigError
 from rag.settings import Settings
 from rag.web.errors import AccessError, RateLimitError
 
 __all__ = [
+    "SESSION_COOKIE",
     "ApiKeys",
     "Authenticator",
     "Caller",
@@ -43,11 +50,27 @@ __all__ = [
     "readable_collections",
 ]
 
+log = logging.getLogger(__name__)
+
+SESSION_COOKIE = "docent_session"
+_SESSION_AUDIENCE = "docent-session"
+_MAX_CALLERS = 10_000  # rate-limit windows kept; the least recently seen go first
+
 
 class Principal(BaseModel):
     name: str
     kind: Literal["anonymous", "key", "token"]
     collections: list[str] | None = None  # None: every collection
+
+    @property
+    def caller(self) -> str:
+        """A stable key for what belongs to this principal (conversations, rate limit)."""
+        return f"{self.kind}:{self.name}"
+
+    @property
+    def may_manage(self) -> bool:
+        """Upload, delete and re-index documents: API keys, and everyone in open mode."""
+        return self.kind != "token"
 
 
 def readable_collections(principal: Principal, wanted: Sequence[str] | None) -> list[str] | None:
@@ -59,127 +82,103 @@ def readable_collections(principal: Principal, wanted: Sequence[str] | None) -> 
     return [c for c in wanted if c in principal.collections]
 
 
-log = logging.getLogger(__name__)
-
-
-def _digest(key: str) -> str:
-    return hashlib.sha256(key.encode()).hexdigest()
-
-
-class ApiKeys:
-    """Key names and the sha256 of each key, in a JSON file; keys themselves are never stored."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._cache: tuple[int, dict[str, str]] | None = None  # (file mtime, contents)
-
-    def _load(self) -> dict[str, str]:
-        """The stored keys, read again only when the file changed (this runs per request)."""
-        try:
-            stamp = self.path.stat().st_mtime_ns
-        except FileNotFoundError:
-            return {}
-        cache = self._cache
-        if cache is not None and cache[0] == stamp:
-            return cache[1]
-        self._cache = (stamp, self._read())
-        return self._cache[1]
-
-    def _read(self) -> dict[str, str]:
-        try:
-            stored = json.loads(self.path.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as exc:
-            log.error("cannot read API keys from %s: %s", self.path, exc)
-            raise ConfigError("the API key store cannot be read") from exc
-        if not isinstance(stored, dict):
-            log.error("%s is not a JSON object of name → sha256", self.path)
-            raise ConfigError("the API key store cannot be read")
-        return {str(name): str(digest) for name, digest in stored.items()}
-
-    def __bool__(self) -> bool:
-        return bool(self._load())
-
-    def create(self, name: str) -> str:
-        """A new random key for `name` (replacing an older one); returned once, stored hashed."""
-        if not name.strip():
-            raise InputError("an API key needs a name")
-        key = "dk_" + secrets.token_urlsafe(32)
-        stored = self._load()
-        stored[name] = _digest(key)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.path.write_text(json.dumps(stored, indent=2), encoding="utf-8")
-        self.path.chmod(0o600)
-        return key
-
-    def name_of(self, key: str) -> str | None:
-        digest = _digest(key)
-        found = None
-        for name, stored in self._load().items():
-            if hmac.compare_digest(stored, digest):
-                found = name
-        return found
-
-
-def has_credentials(settings: Settings) -> bool:
-    """Whether the install is secured: a portal secret or at least one API key exists."""
-    return bool(settings.jwt_secret) or bool(ApiKeys(settings.api_keys_path))
-
-
 class RateLimiter:
-    """At most `per_minute` requests per caller in any 60-second window."""
+    """At most `per_minute` events per key in any 60-second window; keeps the windows of the
+    `max_keys` most recently seen keys."""
 
-    def __init__(self, per_minute: int) -> None:
+    def __init__(self, per_minute: int, max_keys: int = _MAX_CALLERS) -> None:
         self.per_minute = per_minute
-        self._seen: defaultdict[str, deque[float]] = defaultdict(deque)
+        self.max_keys = max_keys
+        self._seen: OrderedDict[str, deque[float]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def check(self, caller: str) -> None:
+    def _window(self, key: str, now: float) -> deque[float]:
+        seen = self._seen.setdefault(key, deque())
+        self._seen.move_to_end(key)
+        while len(self._seen) > self.max_keys:
+            self._seen.popitem(last=False)
+        while seen and seen[0] <= now - 60:
+            seen.popleft()
+        return seen
+
+    def check(self, key: str, what: str = "requests") -> None:
+        """Count one event for `key`; raises `RateLimitError` when the window is full."""
         if not self.per_minute:
             return
         now = time.monotonic()
         with self._lock:
-            seen = self._seen[caller]
-            while seen and seen[0] <= now - 60:
-                seen.popleft()
+            seen = self._window(key, now)
             if len(seen) >= self.per_minute:
                 wait = int(60 - (now - seen[0])) + 1
                 raise RateLimitError(
-                    f"rate limit of {self.per_minute} requests per minute reached; "
-                    f"retry in {wait} s",
+                    f"rate limit of {self.per_minute} {what} per minute reached; retry in {wait} s",
                     retry_after=wait,
                 )
             seen.append(now)
 
+    def __len__(self) -> int:
+        return len(self._seen)
+
+
+def _session_secret(settings: Settings) -> str:
+    """The key that signs UI sessions: the setting, else one kept in the data dir."""
+    if settings.session_secret:
+        return settings.session_secret.get_secret_value()
+    path = settings.session_key_path
+    if not path.exists():
+        with contextlib.suppress(FileExistsError):  # another process wrote it first
+            write_private(path, secrets.token_urlsafe(48), replace=False)
+    return path.read_text(encoding="utf-8").strip()
+
 
 class Authenticator:
-    """Decides once, at start, whether the API is open: keys or a secret configured later
-    (or removed later) never open it."""
+    """Turns credentials into a `Principal` (or `AccessError`), for every surface."""
 
     def __init__(self, settings: Settings) -> None:
+        self.settings = settings
         self.keys = ApiKeys(settings.api_keys_path)
         self.secret = settings.jwt_secret.get_secret_value() if settings.jwt_secret else None
         if self.secret is not None and len(self.secret) < 32:
             raise ConfigError("DOCENT_JWT_SECRET must be at least 32 characters")
-        self.audience = settings.jwt_audience
         self.limiter = RateLimiter(settings.rate_limit_per_minute)
-        self.open = not has_credentials(settings)
-        if not self.open and settings.ui_password is None:
-            log.warning(
-                "the API needs credentials but the chat UI does not: set DOCENT_UI_PASSWORD"
-            )
+        self.failures = RateLimiter(settings.failed_auth_per_minute)
+        self._session_key = _session_secret(settings)
+        self._closed = bool(self.secret) or bool(self.keys)
 
-    def authenticate(self, authorization: str | None, client: str) -> Principal:
-        principal = self._identify(authorization, client)
-        self.limiter.check(f"{principal.kind}:{principal.name}")
+    @property
+    def open(self) -> bool:
+        """No credentials exist: anyone may do anything. Keys created later close it."""
+        if not self._closed and self.keys:
+            self._closed = True
+            log.warning("an API key now exists: Docent requires credentials from now on")
+        return not self._closed
+
+    def authenticate(
+        self, authorization: str | None, session: str | None, client: str
+    ) -> Principal:
+        """The principal behind a request, counted against its rate limit."""
+        principal = self.identify(authorization, session, client)
+        self.limiter.check(principal.caller)
         return principal
 
-    def _identify(self, authorization: str | None, client: str) -> Principal:
+    def identify(self, authorization: str | None, session: str | None, client: str) -> Principal:
+        """The principal behind a bearer credential or a UI session cookie. Failed attempts
+        are counted per client address, and refused once too many."""
         if self.open:
             return Principal(name=client, kind="anonymous")
         scheme, _, credential = (authorization or "").partition(" ")
-        if scheme.lower() != "bearer" or not credential.strip():
-            raise AccessError("send 'Authorization: Bearer <API key or portal token>'")
-        credential = credential.strip()
+        try:
+            if scheme.lower() == "bearer" and credential.strip():
+                return self.verify(credential.strip())
+            if session:
+                return self._from_session(session)
+        except AccessError:
+            self.failures.check(client, "failed sign-ins")
+            raise
+        raise AccessError("send 'Authorization: Bearer <API key or portal token>'")
+
+    def verify(self, credential: str) -> Principal:
+        """The principal an API key or a portal token stands for."""
         if self.secret and credential.count(".") == 2:
             return self._from_token(credential, self.secret)
         name = self.keys.name_of(credential)
@@ -188,30 +187,83 @@ class Authenticator:
         return Principal(name=name, kind="key")
 
     def _from_token(self, token: str, secret: str) -> Principal:
+        settings = self.settings
         try:
             claims = jwt.decode(
                 token,
                 secret,
                 algorithms=["HS256"],
-                audience=self.audience,
+                audience=settings.jwt_audience,
+                issuer=settings.jwt_issuer,
                 leeway=30,  # seconds of clock skew between portal and Docent
-                options={"require": ["exp", "sub", "aud"]},
+                options={"require": ["exp", "iat", "sub", "aud"]},
             )
         except jwt.ExpiredSignatureError as exc:
             raise AccessError("the portal token has expired") from exc
         except jwt.InvalidTokenError as exc:
-            raise AccessError(f"invalid portal token: {exc}") from exc
+            log.info("refused a portal token: %s", exc)
+            raise AccessError("invalid portal token") from exc
+        if int(claims["exp"]) - int(claims["iat"]) > settings.jwt_max_age:
+            log.info("refused a portal token living longer than %d s", settings.jwt_max_age)
+            raise AccessError("invalid portal token")
         collections = claims.get("collections")
         if not isinstance(collections, list) or not all(isinstance(c, str) for c in collections):
             raise AccessError("the portal token must list its 'collections'")
         return Principal(name=str(claims["sub"]), kind="token", collections=collections)
 
+    def session_for(self, principal: Principal, expires: int | None = None) -> tuple[str, int]:
+        """A signed session cookie value for `principal` and its lifetime in seconds."""
+        now = int(time.time())
+        end = now + self.settings.session_hours * 3600
+        if expires is not None:
+            end = min(end, expires)
+        claims: dict[str, Any] = {
+            **principal.model_dump(),
+            "aud": _SESSION_AUDIENCE,
+            "iat": now,
+            "exp": end,
+        }
+        return jwt.encode(claims, self._session_key, algorithm="HS256"), max(end - now, 0)
+
+    def _from_session(self, session: str) -> Principal:
+        try:
+            claims = jwt.decode(
+                session, self._session_key, algorithms=["HS256"], audience=_SESSION_AUDIENCE
+            )
+            principal = Principal.model_validate(
+                {k: claims.get(k) for k in ("name", "kind", "collections")}
+            )
+        except (jwt.InvalidTokenError, ValueError) as exc:
+            raise AccessError("the session has expired or is invalid: sign in again") from exc
+        if principal.kind == "key" and principal.name not in self.keys:
+            raise AccessError("the API key of this session was removed: sign in again")
+        if principal.kind == "anonymous":
+            raise AccessError("the session has expired or is invalid: sign in again")
+        return principal
+
+    def token_expiry(self, credential: str) -> int | None:
+        """The `exp` of a portal token (already verified), for the session built from it."""
+        if credential.count(".") != 2:
+            return None
+        claims = jwt.decode(credential, options={"verify_signature": False})
+        return int(claims["exp"])
+
+    def from_headers(
+        self, headers: Mapping[str, str], cookies: Mapping[str, str], client: str
+    ) -> Principal:
+        """`authenticate` for a request's headers and cookies (all surfaces go through here)."""
+        session = cookies.get(SESSION_COOKIE)
+        return self.authenticate(headers.get("authorization"), session, client)
+
+
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
 
 def current_principal(request: Request) -> Principal:
     """FastAPI dependency: the caller, by the app's `state.authenticator`."""
     authenticator: Authenticator = request.app.state.authenticator
-    client = request.client.host if request.client else "unknown"
-    return authenticator.authenticate(request.headers.get("authorization"), client)
+    return authenticator.from_headers(request.headers, request.cookies, client_address(request))
 
 
 Caller = Annotated[Principal, Depends(current_principal)]
@@ -219,7 +271,7 @@ Caller = Annotated[Principal, Depends(current_principal)]
 
 def document_manager(principal: Caller) -> Principal:
     """Managing documents needs an API key (or an open install); portal tokens only ask."""
-    if principal.kind == "token":
+    if not principal.may_manage:
         raise AccessError(
             "portal tokens may ask questions but not manage documents", forbidden=True
         )

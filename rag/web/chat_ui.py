@@ -1,8 +1,15 @@
-"""The Gradio chat: a thin client of `Assistant` and `Ingestor`.
+"""The Gradio chat: a thin client of `Assistant` and `Uploads`, under the same access model as
+the API: every handler asks the `Authenticator` for the caller's principal (API key or portal
+token, as a bearer header or the UI session cookie; anonymous only in open mode), answers only
+from the collections that principal may read, and lets only managers add documents.
 
-All document text is HTML-escaped before it reaches the page, so markup inside a document
-is shown as text and never rendered or run; our own markup (source cards, the marking of weakly
-supported answer sentences) is added around text that is already escaped.
+Nothing the client sends is taken as a file: the conversation lives in server-side state
+(`gr.State`), and uploaded files must lie in Gradio's own upload folder.
+
+All document text is HTML-escaped before it reaches the page, and the chat renders no Markdown,
+so markup, images and links inside a document or a model's answer are shown as text and never
+rendered, loaded or run; our own markup (source cards, the marking of weakly supported answer
+sentences) is added around text that is already escaped.
 
 Under the chat, 👍 / 👎 / "Wrong source" (with an optional correction) rate the last answer;
 ratings go to `FeedbackStore(settings.feedback_path)` for `eval --feedback`. Files added here
@@ -19,18 +26,29 @@ from pathlib import Path
 from typing import Any, cast
 
 import gradio as gr
+from gradio.utils import get_upload_folder
 
 from index.loaders import SUPPORTED_SUFFIXES
-from index.types import DEFAULT_COLLECTION
-from rag.errors import DocentError
+from index.types import DEFAULT_COLLECTION, Scope
+from rag.errors import DocentError, InputError
 from rag.feedback import Feedback, FeedbackStore, Rating
 from rag.runtime import Runtime
 from rag.sources import describe_location
-from rag.types import Answer, Citation, Hit, Message, SentenceSupport
+from rag.types import (
+    MAX_ANSWER_CHARS,
+    MAX_QUESTION_CHARS,
+    Answer,
+    Citation,
+    Hit,
+    Message,
+    SentenceSupport,
+)
+from rag.web.auth import Authenticator, Principal, readable_collections
+from rag.web.errors import AccessError
 from rag.web.jobs import Job
 from rag.web.uploads import Uploads
 
-__all__ = ["ChatUI", "answer_markdown"]
+__all__ = ["ChatUI", "answer_html"]
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +76,7 @@ _RATING_BUTTONS: list[tuple[str, str, Rating]] = [
 
 
 _NO_SOURCES = "<p>Sources appear here.</p>"
+_KEPT_MESSAGES = 20  # of a conversation, like the API's
 
 
 def _highlighted(text: str, spans: list[tuple[int, int]]) -> str:
@@ -75,14 +94,14 @@ def _card(
     number: int | None,
     hit_text: str,
     title: str,
-    source: str,
+    name: str,
     page: int | None,
     score: float,
     spans: list[tuple[int, int]],
 ) -> str:
     body = _highlighted(hit_text, spans)
     label = f"[{number}] " if number is not None else ""
-    where = html.escape(describe_location(source, page))
+    where = html.escape(describe_location(name, page))
     return (
         '<div class="docent-card">'
         f'<div class="docent-card-head">{label}{html.escape(title)}</div>'
@@ -96,7 +115,7 @@ def citation_card(citation: Citation) -> str:
         citation.n,
         citation.passage,
         citation.title,
-        citation.source,
+        citation.name,
         citation.page,
         citation.score,
         citation.highlights,
@@ -105,7 +124,7 @@ def citation_card(citation: Citation) -> str:
 
 def hit_card(hit: Hit) -> str:
     chunk = hit.chunk
-    return _card(None, chunk.text, chunk.title, chunk.source, chunk.page, hit.score, [])
+    return _card(None, chunk.text, chunk.title, chunk.name, chunk.page, hit.score, [])
 
 
 def sources_html(answer: Answer) -> str:
@@ -140,40 +159,71 @@ def _marked_text(answer: Answer) -> str:
     return "".join([*parts, html.escape(text[at:])])
 
 
-def answer_markdown(answer: Answer) -> str:
+def answer_html(answer: Answer) -> str:
+    """The answer as the chat shows it: escaped text (the chat renders no Markdown), weak
+    sentences marked, and a warning when no passage it was given backs it."""
     text = _marked_text(answer)
     if not answer.abstained and not answer.supported:
-        text += "\n\n*This answer cites no passage it was given: treat it as unsupported.*"
+        text += (
+            "<br><br><em>This answer cites no passage it was given: treat it as unsupported.</em>"
+        )
     return text
 
 
+def _client(request: gr.Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def _in_upload_folder(path: str) -> bool:
+    """Gradio already refuses client paths outside its upload folder; checked again here."""
+    folder = Path(get_upload_folder()).resolve()
+    return folder in Path(path).resolve().parents
+
+
 class ChatUI:
-    def __init__(self, runtime: Runtime, uploads: Uploads) -> None:
+    def __init__(self, runtime: Runtime, uploads: Uploads, authenticator: Authenticator) -> None:
         self.runtime = runtime
         self.uploads = uploads
+        self.authenticator = authenticator
         self.feedback_store = FeedbackStore(runtime.settings.feedback_path)
 
+    def principal(self, request: gr.Request) -> Principal:
+        """The caller, exactly as the API would see it (rate limit included)."""
+        headers = {str(k).lower(): str(v) for k, v in dict(request.headers).items()}
+        cookies = {str(k): str(v) for k, v in dict(request.cookies).items()}
+        return self.authenticator.from_headers(headers, cookies, _client(request))
+
     def respond(
-        self, question: str, conversation: list[dict[str, str]], chat: list[dict[str, Any]]
+        self,
+        question: str,
+        conversation: list[Message],
+        chat: list[dict[str, Any]],
+        request: gr.Request,
     ) -> Iterator[tuple[Any, ...]]:
-        history = [Message.model_validate(m) for m in conversation]
+        """Answer `question` for the caller; yields (chat, chat state, conversation, question
+        box, searched, sources, last question, last answer)."""
+        question = str(question)[: MAX_QUESTION_CHARS + 1]
         chat = [*chat, {"role": "user", "content": html.escape(question)}]
         partial = ""
         try:
-            for item in self.runtime.assistant.stream(question, history):
+            principal = self.principal(request)
+            scope = Scope.of(collections=readable_collections(principal, None))
+            for item in self.runtime.assistant.stream(question, conversation, scope):
                 if isinstance(item, Answer):
-                    chat_out = [*chat, {"role": "assistant", "content": answer_markdown(item)}]
+                    chat_out = [*chat, {"role": "assistant", "content": answer_html(item)}]
                     searched = (
                         f'<div class="docent-searched">Searched for: '
                         f"{html.escape(item.standalone_query)}</div>"
                     )
                     turn = [
-                        {"role": "user", "content": question},
-                        {"role": "assistant", "content": item.text},
+                        Message(role="user", content=question),
+                        Message(role="assistant", content=item.text[:MAX_ANSWER_CHARS]),
                     ]
+                    history = [*conversation, *turn][-_KEPT_MESSAGES:]
                     yield (
                         chat_out,
-                        [*conversation, *turn],
+                        chat_out,
+                        history,
                         "",
                         searched,
                         sources_html(item),
@@ -183,38 +233,66 @@ class ChatUI:
                 else:
                     partial += item
                     chat_out = [*chat, {"role": "assistant", "content": html.escape(partial)}]
-                    yield chat_out, conversation, "", gr.skip(), gr.skip(), gr.skip(), gr.skip()
+                    skip = gr.skip()
+                    yield chat_out, skip, skip, "", skip, skip, skip, skip
         except DocentError as exc:
             message = f"Sorry, I could not answer: {html.escape(str(exc))}"
             chat_out = [*chat, {"role": "assistant", "content": message}]
-            yield chat_out, conversation, question, "", "", "", None
+            yield chat_out, chat_out, conversation, question, "", "", "", None
 
     def rate(
-        self, rating: Rating, question: str, answer: Answer | None, correction: str = ""
+        self,
+        rating: Rating,
+        question: str,
+        answer: Answer | None,
+        correction: str,
+        request: gr.Request,
     ) -> tuple[str, str]:
         """Store a rating of the last answer; returns the status line and the correction box."""
         if answer is None:
             return FEEDBACK_NO_ANSWER, correction
         try:
+            self.principal(request)
             self.feedback_store.add(Feedback.from_answer(question, answer, rating, correction))
+        except DocentError as exc:
+            return f"Could not save feedback: {html.escape(str(exc))}", correction
         except OSError as exc:
             log.warning("could not save feedback: %s", exc)
-            return f"Could not save feedback: {html.escape(str(exc))}", correction
+            return "Could not save feedback: the feedback store cannot be written", correction
         return FEEDBACK_SAVED, ""
 
-    def _rater(self, rating: Rating) -> Callable[[str, Answer | None, str], tuple[str, str]]:
-        def rate(question: str, answer: Answer | None, correction: str) -> tuple[str, str]:
-            return self.rate(rating, question, answer, correction)
+    def _rater(
+        self, rating: Rating
+    ) -> Callable[[str, Answer | None, str, gr.Request], tuple[str, str]]:
+        def rate(
+            question: str, answer: Answer | None, correction: str, request: gr.Request
+        ) -> tuple[str, str]:
+            return self.rate(rating, question, answer, correction, request)
 
         return rate
 
-    def upload(self, files: list[str] | None, progress: gr.Progress | None = None) -> str:
+    def upload(
+        self,
+        files: list[str] | None,
+        collection: str,
+        replace: bool,
+        request: gr.Request,
+        progress: gr.Progress | None = None,
+    ) -> str:
         """Index files Gradio received, the way the API does; waits for the job to finish."""
+        if not self.principal(request).may_manage:
+            raise AccessError(
+                "portal tokens may ask questions but not manage documents", forbidden=True
+            )
         if not files:
             return "No files were given."
+        if not all(_in_upload_folder(f) for f in files):
+            raise InputError("only files uploaded through this page can be added")
         with ExitStack() as stack:
             streams = [(Path(f).name, stack.enter_context(Path(f).open("rb"))) for f in files]
-            accepted = self.uploads.accept(streams, DEFAULT_COLLECTION)
+            accepted = self.uploads.accept(
+                streams, collection.strip() or DEFAULT_COLLECTION, replace=bool(replace)
+            )
         job: Job | None = accepted.job
         while job is not None and job.status in ("queued", "running"):
             if progress is not None and job.total:
@@ -223,8 +301,10 @@ class ChatUI:
                 )
             job = self.uploads.jobs.wait(job.id, timeout=1.0)
         lines = []
-        if job is None or job.status == "failed":
-            lines.append(f"**Indexing failed:** {html.escape(job.error or '') if job else ''}")
+        if job is None:
+            lines.append("**Indexing:** the job is no longer tracked; see the documents list")
+        elif job.status == "failed":
+            lines.append(f"**Indexing failed:** {html.escape(job.error or '')}")
         else:
             result = job.result
             lines.append(f"**Indexed:** {html.escape(result['summary'])}")
@@ -240,14 +320,16 @@ class ChatUI:
                 "## Docent\nAsk a question about your documents. Answers cite their sources."
             )
             conversation = gr.State([])
+            shown = gr.State([])
             with gr.Row():
                 with gr.Column(scale=3):
-                    chat = gr.Chatbot(label="Conversation", height=420, elem_id="docent-chat")
+                    chat = self.chatbot()
                     with gr.Row():
                         question = gr.Textbox(
                             placeholder="Ask about your documents…",
                             show_label=False,
                             scale=5,
+                            max_length=MAX_QUESTION_CHARS,
                             elem_id="docent-question",
                             submit_btn=True,
                         )
@@ -271,6 +353,7 @@ class ChatUI:
                             container=False,
                             lines=1,
                             max_lines=3,
+                            max_length=1000,
                             scale=1,
                             elem_id="docent-feedback-correction",
                         )
@@ -280,19 +363,38 @@ class ChatUI:
                 with gr.Column(scale=2):
                     sources = gr.HTML(_NO_SOURCES, elem_id="docent-sources")
             with gr.Accordion("Add documents", open=False):
+                with gr.Row():
+                    collection = gr.Textbox(
+                        DEFAULT_COLLECTION,
+                        label="Collection",
+                        max_length=64,
+                        elem_id="docent-upload-collection",
+                    )
+                    replace = gr.Checkbox(
+                        label="Replace files of the same name", elem_id="docent-upload-replace"
+                    )
                 files = gr.File(
                     file_count="multiple",
                     file_types=sorted(SUPPORTED_SUFFIXES),
                     label="PDF, Word, HTML, Markdown or text files",
                 )
-                upload_status = gr.Markdown()
+                upload_status = gr.Markdown(elem_id="docent-upload-status")
             last_question = gr.State("")
             last_answer = gr.State(None)
-            outputs = [chat, conversation, question, searched, sources, last_question, last_answer]
-            question.submit(self.respond, [question, conversation, chat], outputs, api_name="ask")
+            outputs = [
+                chat,
+                shown,
+                conversation,
+                question,
+                searched,
+                sources,
+                last_question,
+                last_answer,
+            ]
+            question.submit(self.respond, [question, conversation, shown], outputs, api_name="ask")
             question.submit(lambda: "", None, feedback_status, api_visibility="private")
             new_chat.click(
-                lambda: ([], [], "", "", _NO_SOURCES, "", None, ""),
+                lambda: ([], [], [], "", "", _NO_SOURCES, "", None, ""),
                 None,
                 [*outputs, feedback_status],
                 api_visibility="private",
@@ -304,19 +406,38 @@ class ChatUI:
                     [feedback_status, correction],
                     api_visibility="private",
                 )
-            files.upload(self._upload_with_progress, files, upload_status, api_name="upload")
+            files.upload(
+                self._upload_with_progress,
+                [files, collection, replace],
+                upload_status,
+                api_name="upload",
+            )
         return cast(gr.Blocks, app)
 
     def _upload_with_progress(
         self,
         files: list[str] | None,
+        collection: str,
+        replace: bool,
+        request: gr.Request,
         progress: gr.Progress = gr.Progress(),  # noqa: B008 (Gradio injects progress this way)
     ) -> str:
         try:
-            return self.upload(files, progress)
+            return self.upload(files, collection, replace, request, progress)
         except DocentError as exc:
             return f"Upload failed: {html.escape(str(exc))}"
 
     @staticmethod
     def css() -> str:
         return _CSS
+
+    @staticmethod
+    def chatbot(messages: list[dict[str, str]] | None = None) -> gr.Chatbot:
+        """The conversation: our escaped HTML, never Markdown (no images, no links)."""
+        return gr.Chatbot(
+            cast(Any, messages),
+            label="Conversation",
+            height=420,
+            elem_id="docent-chat",
+            render_markdown=False,
+        )

@@ -1,12 +1,12 @@
 """Documents and collections over HTTP (under /api/v1).
 
 Uploads go through `Uploads` (checked, saved, indexed by a background job whose progress
-`GET /api/v1/jobs/{id}` reports). A document's id is a short hash of its source path.
+`GET /api/v1/jobs/{id}` reports). Documents are named by id and display name; server paths
+never leave the server.
 """
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -20,17 +20,12 @@ from rag.web.auth import document_manager
 from rag.web.jobs import Job
 from rag.web.uploads import UploadAccepted, Uploads
 
-__all__ = ["Document", "document_id", "documents_router"]
-
-
-def document_id(source: str) -> str:
-    return hashlib.sha256(source.encode()).hexdigest()[:16]
+__all__ = ["Document", "documents_router"]
 
 
 class Document(BaseModel):
     id: str
     name: str
-    source: str
     title: str
     collection: str
     chunks: int
@@ -48,7 +43,7 @@ def documents_router(runtime: Runtime, uploads: Uploads) -> APIRouter:
 
     def find(doc_id: str) -> dict[str, Any]:
         for document in runtime.store.documents():
-            if document_id(document["source"]) == doc_id:
+            if document["id"] == doc_id:
                 return document
         raise NotFoundError(f"no document with id {doc_id}")
 
@@ -57,26 +52,24 @@ def documents_router(runtime: Runtime, uploads: Uploads) -> APIRouter:
         files: Annotated[
             list[UploadFile], File(description="One or more .txt .md .html .pdf .docx files")
         ],
-        collection: Annotated[str, Form()] = DEFAULT_COLLECTION,
+        collection: Annotated[str, Form(max_length=64)] = DEFAULT_COLLECTION,
+        replace: Annotated[bool, Form(description="Replace documents of the same name")] = False,
     ) -> UploadAccepted:
         """Save the files and index them in the background; poll the returned job."""
-        return uploads.accept([(f.filename or "upload", f.file) for f in files], collection)
+        named = [(f.filename or "upload", f.file) for f in files]
+        return uploads.accept(named, collection, replace)
 
     @router.get("/documents", response_model=list[Document])
     def list_documents(collection: str | None = None) -> list[Document]:
         """Indexed documents, and uploads still waiting for or in indexing."""
         indexed = [
-            Document(
-                id=document_id(d["source"]), name=Path(d["source"]).name, status="indexed", **d
-            )
-            for d in runtime.store.documents()
+            Document.model_validate({**d, "status": "indexed"}) for d in runtime.store.documents()
         ]
         known = {d.name for d in indexed}
         pending = [
             Document(
                 id="",
                 name=name,
-                source="",
                 title="",
                 collection="",
                 chunks=0,
@@ -108,8 +101,8 @@ def documents_router(runtime: Runtime, uploads: Uploads) -> APIRouter:
         document = find(doc_id)
         path = Path(document["source"])
         if not path.is_file():
-            raise InputError(f"the file behind this document is gone: {path.name}")
-        return uploads.index(
+            raise InputError(f"the file behind this document is gone: {document['name']}")
+        return uploads.submit_indexing(
             [path], document["collection"], kind="reindex", remove_first=document["source"]
         )
 

@@ -73,7 +73,8 @@ class JobRunner:
             return job.model_copy() if job else None
 
     def wait(self, job_id: str, timeout: float) -> Job | None:
-        """The job once it changes (or after `timeout` seconds), for callers showing progress."""
+        """The job after the next change of any job (or `timeout` seconds): callers showing
+        progress loop on this until the job is done. None when the job is unknown."""
         with self._changed:
             job = self._jobs.get(job_id)
             if job is not None and job.status in ("queued", "running"):

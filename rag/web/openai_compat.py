@@ -16,11 +16,12 @@ from typing import Any, Literal
 
 from fastapi import APIRouter
 from fastapi.sse import EventSourceResponse, format_sse_event
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
+from index.types import Scope
 from rag.errors import InputError
 from rag.runtime import Runtime
-from rag.types import Answer, Message
+from rag.types import MAX_ANSWER_CHARS, MAX_QUESTION_CHARS, Answer, Message
 from rag.web.auth import Caller, readable_collections
 from rag.web.errors import error_response
 
@@ -31,12 +32,12 @@ MODEL_ID = "docent"
 
 class TextPart(BaseModel):
     type: Literal["text"] = "text"
-    text: str
+    text: str = Field(max_length=MAX_ANSWER_CHARS)
 
 
 class ChatMessage(BaseModel):
     role: Literal["system", "developer", "user", "assistant", "tool"]
-    content: str | list[TextPart] | None = None
+    content: str | list[TextPart] | None = Field(None, max_length=MAX_ANSWER_CHARS)
 
     def text(self) -> str:
         if isinstance(self.content, list):
@@ -51,15 +52,21 @@ class ChatRequest(BaseModel):
     # Accepted for compatibility; Docent's answers do not depend on them.
     temperature: float | None = None
     max_tokens: int | None = None
-    user: str | None = None
+    user: str | None = Field(None, max_length=256)
 
 
 def _question_and_history(request: ChatRequest) -> tuple[str, list[Message]]:
     turns = [m for m in request.messages if m.role in ("user", "assistant")]
     if not turns or turns[-1].role != "user":
         raise InputError("the last message must come from the user")
-    history = [Message(role=m.role, content=m.text()) for m in turns[:-1]]
-    return turns[-1].text(), history
+    try:
+        history = [Message(role=m.role, content=m.text()) for m in turns[:-1]]
+    except ValidationError as exc:
+        raise InputError(f"a message is too long: {exc.errors()[0]['msg']}") from exc
+    question = turns[-1].text()
+    if len(question) > MAX_QUESTION_CHARS:
+        raise InputError(f"the question is longer than {MAX_QUESTION_CHARS} characters")
+    return question, history
 
 
 def _completion_base() -> dict[str, Any]:
@@ -89,10 +96,10 @@ def openai_router(runtime: Runtime) -> APIRouter:
         request: ChatRequest, principal: Caller
     ) -> dict[str, Any] | EventSourceResponse:
         question, history = _question_and_history(request)
-        collections = readable_collections(principal, None)
+        scope = Scope.of(collections=readable_collections(principal, None))
         if request.stream:
-            return EventSourceResponse(_stream(question, history, collections))
-        answer = runtime.assistant.answer(question, history, collections=collections)
+            return EventSourceResponse(_stream(question, history, scope))
+        answer = runtime.assistant.answer(question, history, scope)
         return {
             **_completion_base(),
             "object": "chat.completion",
@@ -108,9 +115,7 @@ def openai_router(runtime: Runtime) -> APIRouter:
             "supported": answer.supported,
         }
 
-    def _stream(
-        question: str, history: list[Message], collections: list[str] | None
-    ) -> Iterator[bytes]:
+    def _stream(question: str, history: list[Message], scope: Scope) -> Iterator[bytes]:
         base = {**_completion_base(), "object": "chat.completion.chunk"}
 
         def chunk(delta: dict[str, Any], finish: str | None, **extra: Any) -> bytes:
@@ -119,7 +124,7 @@ def openai_router(runtime: Runtime) -> APIRouter:
 
         yield chunk({"role": "assistant", "content": ""}, None)
         try:
-            for item in runtime.assistant.stream(question, history, collections=collections):
+            for item in runtime.assistant.stream(question, history, scope):
                 if isinstance(item, Answer):
                     yield chunk({}, "stop", citations=_citations(item), supported=item.supported)
                 else:

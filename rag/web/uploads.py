@@ -46,14 +46,18 @@ def check_collection(name: str) -> str:
     return name
 
 
-def save_upload(stream: BinaryIO, name: str, folder: Path, max_bytes: int) -> Path:
-    """Copy an uploaded file to `folder` under a safe name; refuses unsupported types and
-    files over `max_bytes` (nothing is left behind)."""
+def save_upload(
+    stream: BinaryIO, name: str, folder: Path, max_bytes: int, replace: bool = False
+) -> Path:
+    """Copy an uploaded file to `folder` under a safe name; refuses unsupported types, files
+    over `max_bytes` and, unless `replace`, a name already taken (nothing is left behind)."""
     filename = safe_filename(name)
     if Path(filename).suffix.lower() not in SUPPORTED_SUFFIXES:
         raise InputError(f"{filename}: unsupported file type")
     folder.mkdir(parents=True, exist_ok=True)
     destination = folder / filename
+    if destination.exists() and not replace:
+        raise InputError(f"{filename}: a document of this name exists (send replace to update it)")
     handle, temp_name = tempfile.mkstemp(dir=folder, prefix=f".{filename}.", suffix=".part")
     partial = Path(temp_name)
     written = 0
@@ -84,10 +88,10 @@ class UploadAccepted(BaseModel):
 def _result(report: IngestReport) -> dict[str, Any]:
     return {
         "summary": report.summary(),
-        "added": [Path(s).name for s in report.added],
-        "replaced": [Path(s).name for s in report.replaced],
-        "unchanged": [Path(s).name for s in report.unchanged],
-        "failed": [{"name": Path(p).name, "reason": r} for p, r in report.failed],
+        "added": report.added,
+        "replaced": report.replaced,
+        "unchanged": report.unchanged,
+        "failed": [{"name": name, "reason": reason} for name, reason in report.failed],
         "chunks_written": report.chunks_written,
     }
 
@@ -99,17 +103,22 @@ class Uploads:
         self.runtime = runtime
         self.jobs = jobs
 
-    def accept(self, files: Sequence[tuple[str, BinaryIO]], collection: str) -> UploadAccepted:
+    def accept(
+        self, files: Sequence[tuple[str, BinaryIO]], collection: str, replace: bool = False
+    ) -> UploadAccepted:
         """Save each (name, stream) that passes the checks and start one job indexing them;
         refusals are reported per file. Raises `InputError` when no file was accepted."""
         settings = self.runtime.settings
         check_collection(collection)
+        if len(files) > settings.max_upload_files:
+            raise InputError(f"at most {settings.max_upload_files} files in one upload")
         folder = settings.uploads_dir / collection
         saved: list[Path] = []
         refused: list[Refused] = []
         for name, stream in files:
             try:
-                saved.append(save_upload(stream, name, folder, settings.max_upload_mb * _MB))
+                limit = settings.max_upload_mb * _MB
+                saved.append(save_upload(stream, name, folder, limit, replace))
             except InputError as exc:
                 refused.append(Refused(name=name, reason=str(exc)))
         if not saved:
@@ -118,10 +127,10 @@ class Uploads:
                 if refused
                 else "no file was sent"
             )
-        job = self.index(saved, collection, kind="upload")
+        job = self.submit_indexing(saved, collection, kind="upload")
         return UploadAccepted(job=job, accepted=[p.name for p in saved], refused=refused)
 
-    def index(
+    def submit_indexing(
         self, paths: list[Path], collection: str, kind: str, remove_first: str | None = None
     ) -> Job:
         """A job that indexes `paths` into `collection` (after removing `remove_first`)."""

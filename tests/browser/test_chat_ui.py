@@ -14,7 +14,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from rag.settings import Settings
 from rag.types import SentenceSupport
-from rag.web.chat_ui import FEEDBACK_NO_ANSWER, FEEDBACK_SAVED, ChatUI, answer_markdown
+from rag.web.chat_ui import FEEDBACK_NO_ANSWER, FEEDBACK_SAVED, ChatUI, answer_html
 from tests.helpers import answer_with, screenshot_path, serving
 
 pytestmark = pytest.mark.browser
@@ -113,7 +113,7 @@ def test_rate_the_last_answer(page: Page, live_server_settings: Settings) -> Non
         stored[0]["cited_chunk_ids"]
         and stored[0]["cited_chunk_ids"] == stored[1]["cited_chunk_ids"]
     )
-    assert [Path(str(s)).name for s in stored[0]["cited_sources"]] == ["onboarding.txt"]
+    assert stored[0]["cited_documents"] == ["onboarding.txt"]
 
     page.locator("#docent-new-chat").click()
     expect(status).to_be_empty(timeout=10_000)
@@ -142,9 +142,7 @@ def marked_chat() -> Iterator[str]:
         ],
     )
     with gr.Blocks() as blocks:
-        gr.Chatbot(
-            [{"role": "assistant", "content": answer_markdown(answer)}], elem_id="docent-chat"
-        )
+        ChatUI.chatbot([{"role": "assistant", "content": answer_html(answer)}])
     app = gr.mount_gradio_app(FastAPI(), blocks, path="/", css=ChatUI.css())
     with serving(app) as url:
         yield url

@@ -17,16 +17,18 @@ from playwright.sync_api import Browser, Page, expect
 
 from rag.runtime import build_runtime
 from rag.web.app import create_app
-from tests.helpers import make_settings, screenshot_path, serving
+from tests.helpers import SAMPLES, make_settings, screenshot_path, serving
 
 pytestmark = pytest.mark.browser
 
 SECRET = "widget-test-shared-secret-0123456789abcdef"
 
 
-def portal_token(collections: list[str], expires_in: int = 600) -> str:
-    """What the portal's backend signs for the signed-in user."""
-    claims = {"sub": "ana", "aud": "docent", "exp": int(time.time()) + expires_in}
+def portal_token(collections: list[str], expires_in: int = 3000) -> str:
+    """What the portal's backend signs for the signed-in user (pages are written once per
+    module, so the token lives close to the accepted maximum of an hour)."""
+    now = int(time.time())
+    claims = {"sub": "ana", "aud": "docent", "iat": now, "exp": now + expires_in}
     return jwt.encode({**claims, "collections": collections}, SECRET, algorithm="HS256")
 
 
@@ -37,12 +39,16 @@ PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>Northwind intr
 </body></html>"""
 
 
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        """No access log on the test output."""
+
+
 @pytest.fixture(scope="module")
 def portal_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
     """A plain static site on its own port, as an intranet portal would be: (origin, folder)."""
     folder = tmp_path_factory.mktemp("portal")
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(folder))
-    handler.log_message = lambda *args: None  # type: ignore[method-assign]
+    handler = functools.partial(QuietHandler, directory=str(folder))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{server.server_address[1]}", folder
@@ -60,7 +66,7 @@ def docent(
         tmp_path_factory.mktemp("widget"), allowed_origins=[origin], jwt_secret=SECRET
     )
     runtime = build_runtime(settings, embeddings=embeddings)
-    runtime.ensure_samples()
+    runtime.ingestor.ingest([SAMPLES])
     with serving(create_app(runtime)) as url:
         yield url
 

@@ -10,6 +10,7 @@ from langchain_core.embeddings import Embeddings
 from index.errors import IndexMismatchError
 from index.ingest import source_key
 from index.loaders import load_document
+from index.types import document_id
 from rag.runtime import Runtime, build_runtime
 from tests.helpers import SAMPLES, make_settings
 
@@ -39,8 +40,8 @@ def test_ingest_summary_and_bad_files_do_not_stop_the_batch(
     (folder / "binary.txt").write_bytes(b"\x00\x00\xff")
     (folder / "fake.pdf").write_bytes(b"no pdf here")
     report = fresh_runtime.ingestor.ingest([folder, tmp_path / "nope.docx"])
-    assert report.added == [source_key(folder / "onboarding.txt")]
-    reasons = dict((Path(p).name, r) for p, r in report.failed)
+    assert report.added == ["onboarding.txt"], "reports name documents, never server paths"
+    reasons = dict(report.failed)
     assert set(reasons) == {"empty.md", "binary.txt", "fake.pdf", "nope.docx"}
     assert "binary" in reasons["binary.txt"]
     assert "1 added" in report.summary() and "4 failed" in report.summary()
@@ -67,12 +68,13 @@ def test_reingest_unchanged_changed_and_deleted(
         original.replace("26 days of paid annual leave", "28 days of paid annual leave")
     )
     changed = ingestor.ingest([folder])
-    assert changed.replaced == [source_key(leave)]
+    assert changed.replaced == ["leave-policy.md"]
     after = store.ids_for(source_key(leave))
     assert 1 <= changed.chunks_written < len(after)  # only passages with new text re-embedded
     assert before - after and before & after
     assert store.count() == count
     texts = " ".join(c.text for c in store.all_chunks())
+    assert {c.name for c in store.all_chunks()} == {"leave-policy.md", "onboarding.txt"}
     assert "28 days of paid" in texts and "26 days of paid" not in texts
 
     (folder / "onboarding.txt").unlink()
@@ -80,7 +82,7 @@ def test_reingest_unchanged_changed_and_deleted(
     assert store.ids_for(source_key(folder / "onboarding.txt"))  # without --prune nothing is lost
     assert not kept.removed
     pruned = ingestor.ingest([folder], prune=True)
-    assert pruned.removed == [source_key(folder / "onboarding.txt")]
+    assert pruned.removed == ["onboarding.txt"]
     assert store.sources() == [source_key(leave)]
     assert len(fresh_runtime.lexical) == store.count()
 
@@ -108,3 +110,18 @@ def test_opening_with_other_model_or_chunker_is_refused(
         build_runtime(make_settings(data, embedding_model=str(model_dir)), embeddings=embeddings)
     with pytest.raises(IndexMismatchError, match="chunker"):
         build_runtime(make_settings(data, chunk_size=400), embeddings=embeddings)
+
+
+def test_documents_are_named_relative_to_the_folder_they_came_from(
+    fresh_runtime: Runtime, tmp_path: Path
+) -> None:
+    folder = tmp_path / "share"
+    (folder / "hr" / "2026").mkdir(parents=True)
+    shutil.copy(SAMPLES / "leave-policy.md", folder / "hr" / "2026" / "leave.md")
+    shutil.copy(SAMPLES / "expenses.md", tmp_path / "expenses.md")
+    fresh_runtime.ingestor.ingest([folder, tmp_path / "expenses.md"])
+    names = {d["name"]: d for d in fresh_runtime.store.documents()}
+    assert set(names) == {"hr/2026/leave.md", "expenses.md"}
+    assert names["expenses.md"]["id"] == document_id(source_key(tmp_path / "expenses.md"))
+    chunk = fresh_runtime.store.all_chunks()[0]
+    assert "source" not in chunk.model_dump() and str(tmp_path) not in chunk.model_dump_json()

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import shutil
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -8,7 +10,8 @@ import pytest
 from pypdf import PdfReader, PdfWriter
 
 from index.errors import LoadError
-from index.loaders import load_document
+from index.loaders import MAX_COMPRESSION, MAX_PAGES, MAX_TITLE_CHARS, load_document
+from rag.runtime import Runtime
 from tests.helpers import SAMPLES
 
 
@@ -99,3 +102,44 @@ def test_docx_tables_are_read(tmp_path: Path) -> None:
     table.rows[0].cells[1].text = "08:00 to 15:00"
     document.save(str(tmp_path / "table.docx"))
     assert "Monday | 08:00 to 15:00" in load_document(tmp_path / "table.docx").text
+
+
+def test_a_word_file_that_unpacks_to_too_much_is_refused(
+    tmp_path: Path, fresh_runtime: Runtime
+) -> None:
+    """A 60 KB .docx holding 60 MB of zeros: one clear line, and the batch goes on."""
+    folder = tmp_path / "batch"
+    folder.mkdir()
+    bomb = folder / "bomb.docx"
+    shutil.copy(SAMPLES / "remote-work.docx", bomb)
+    with zipfile.ZipFile(bomb, "a", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("word/media/image1.png", b"\0" * 60_000_000)
+    assert bomb.stat().st_size < 200_000
+    shutil.copy(SAMPLES / "onboarding.txt", folder)
+    report = fresh_runtime.ingestor.ingest([folder])
+    assert report.added == ["onboarding.txt"]
+    assert report.failed == [
+        ("bomb.docx", f"a part is compressed more than {MAX_COMPRESSION} times")
+    ]
+
+
+def test_a_pdf_with_too_many_pages_is_refused(tmp_path: Path) -> None:
+    writer = PdfWriter()
+    for _ in range(MAX_PAGES + 1):
+        writer.add_blank_page(width=72, height=72)
+    path = tmp_path / "many.pdf"
+    with path.open("wb") as handle:
+        writer.write(handle)
+    with pytest.raises(LoadError, match=f"more than {MAX_PAGES:,} pages"):
+        load_document(path)
+
+
+def test_titles_are_bounded(tmp_path: Path) -> None:
+    """A title is copied into every chunk and embedded with it: a 1 MB heading is cut."""
+    path = tmp_path / "long.md"
+    path.write_text("# " + "word " * 200_000 + "\n\nThe body says something useful.\n")
+    document = load_document(path)
+    assert len(document.title) <= MAX_TITLE_CHARS and document.title.endswith("…")
+    html = tmp_path / "long.html"
+    html.write_text(f"<html><head><title>{'t' * 5000}</title></head><body>Body.</body></html>")
+    assert len(load_document(html).title) <= MAX_TITLE_CHARS

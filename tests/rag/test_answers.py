@@ -1,15 +1,13 @@
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
+from index.types import Scope
 from rag.errors import InputError
 from rag.generators import NOT_FOUND
 from rag.runtime import Runtime
 from rag.types import Message
-from tests.helpers import SHARED
-from tests.sample_questions import ANSWERABLE, UNANSWERABLE
+from tests.helpers import ANSWERABLE, SHARED, UNANSWERABLE
 
 # The extractive answerer quotes sentences; these are the sample questions whose deciding
 # sentence it picks today (the rest are tracked as quality work, measured in bench/).
@@ -39,7 +37,7 @@ def test_answers_cite_the_right_document(
 ) -> None:
     answer = sample_runtime.assistant.answer(question)
     assert not answer.abstained and answer.supported
-    assert Path(answer.citations[0].source).name == source
+    assert answer.citations[0].name == source
     for citation in answer.citations:
         hit = answer.retrieved[citation.n - 1]
         assert hit.chunk.id == citation.chunk_id and citation.passage == hit.chunk.text
@@ -56,7 +54,7 @@ def test_answers_contain_the_fact(
 ) -> None:
     answer = sample_runtime.assistant.answer(question)
     assert fact in answer.text
-    cited = [c for c in answer.citations if Path(c.source).name == source]
+    cited = [c for c in answer.citations if c.name == source]
     quoted = [c.passage[s:e] for c in cited for s, e in c.highlights]
     assert any(fact in sentence for sentence in quoted), "the highlighted sentence holds the fact"
 
@@ -83,14 +81,15 @@ def test_follow_up_uses_the_conversation(sample_runtime: Runtime) -> None:
     ]
     answer = sample_runtime.assistant.answer("And how early must they be booked?", history)
     assert "Which travel agency books our flights?" in answer.standalone_query
-    assert Path(answer.citations[0].source).name == "travel-policy.pdf"
+    assert answer.citations[0].name == "travel-policy.pdf"
 
 
-def test_source_filter_limits_the_answer(sample_runtime: Runtime) -> None:
-    expenses = [s for s in sample_runtime.store.sources() if s.endswith("expenses.md")]
+def test_document_scope_limits_the_answer(sample_runtime: Runtime) -> None:
+    expenses = [d["id"] for d in sample_runtime.store.documents() if d["name"] == "expenses.md"]
     assert len(expenses) == 1
-    answer = sample_runtime.assistant.answer("Which travel agency do we use?", sources=expenses)
-    assert answer.retrieved and all(h.chunk.source in expenses for h in answer.retrieved)
+    scope = Scope.of(documents=expenses)
+    answer = sample_runtime.assistant.answer("Which travel agency do we use?", scope=scope)
+    assert answer.retrieved and all(h.chunk.document_id in expenses for h in answer.retrieved)
 
 
 @pytest.mark.parametrize("question", ["", "   ", "x" * 2001])

@@ -12,7 +12,14 @@ from rag.citations import check_citations
 
 def _hit(text: str, n: int) -> Hit:
     chunk = Chunk(
-        id=f"c{n}", text=text, source=f"/docs/{n}.md", title=f"Doc {n}", start=0, end=len(text)
+        id=f"c{n}",
+        text=text,
+        source=f"/docs/{n}.md",
+        document_id=f"d{n}",
+        name=f"{n}.md",
+        title=f"Doc {n}",
+        start=0,
+        end=len(text),
     )
     return Hit(chunk=chunk, score=0.5)
 

@@ -29,7 +29,7 @@ def test_store_round_trip(tmp_path: Path) -> None:
     items = [
         make("up", "First?"),
         make("down", "Second?", correction="It is 12 days."),
-        make("wrong_source", "Third?", cited_chunk_ids=[], cited_sources=[]),
+        make("wrong_source", "Third?", cited_chunk_ids=[], cited_documents=[]),
     ]
     for item in items:
         store.add(item)
@@ -85,7 +85,7 @@ def test_from_answer_records_the_answer(vacation: Answer) -> None:
     assert "26 days" in feedback.answer_text and feedback.answer_text == vacation.text
     assert feedback.cited_chunk_ids == [vacation.citations[0].chunk_id]
     assert len(feedback.cited_chunk_ids) == 1
-    assert [Path(s).name for s in feedback.cited_sources] == ["leave-policy.md"]
+    assert feedback.cited_documents == ["leave-policy.md"]
     assert feedback.correction == "leave-policy.md"
     assert feedback.abstained is False
     assert feedback.generator == "extractive" and feedback.prompt_version == "extractive.v1"

@@ -1,12 +1,11 @@
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
+from index.types import Scope
 from rag.retrieval import reciprocal_rank_fusion
 from rag.runtime import Runtime
-from tests.sample_questions import ANSWERABLE
+from tests.helpers import ANSWERABLE
 
 
 @pytest.mark.parametrize(
@@ -16,7 +15,7 @@ def test_right_document_ranks_first(
     sample_runtime: Runtime, question: str, source: str, fact: str
 ) -> None:
     hits = sample_runtime.assistant.retriever.retrieve(question)
-    assert Path(hits[0].chunk.source).name == source
+    assert hits[0].chunk.name == source
     assert any(fact in hit.chunk.text for hit in hits), "the passage with the fact is retrieved"
 
 
@@ -29,12 +28,13 @@ def test_hits_are_fused_and_scored(sample_runtime: Runtime) -> None:
     assert any(h.dense_rank and h.lexical_rank for h in hits)
 
 
-def test_filter_by_source(sample_runtime: Runtime) -> None:
-    only = [s for s in sample_runtime.store.sources() if s.endswith("expenses.md")]
-    hits = sample_runtime.assistant.retriever.retrieve(
-        "Meridian Travel booking agency", sources=only
-    )
-    assert hits and {h.chunk.source for h in hits} == set(only)
+def test_scope_limits_documents_and_collections(sample_runtime: Runtime) -> None:
+    (expenses,) = [d["id"] for d in sample_runtime.store.documents() if d["name"] == "expenses.md"]
+    retrieve = sample_runtime.assistant.retriever.retrieve
+    hits = retrieve("Meridian Travel booking agency", scope=Scope.of(documents=[expenses]))
+    assert hits and {h.chunk.document_id for h in hits} == {expenses}
+    assert retrieve("Meridian Travel booking agency", scope=Scope.of(documents=[])) == []
+    assert retrieve("Meridian Travel", scope=Scope.of(collections=["nothing"])) == []
 
 
 def test_reciprocal_rank_fusion() -> None:

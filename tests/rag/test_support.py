@@ -17,7 +17,8 @@ def _citation(n: int, passage: str = PASSAGE) -> Citation:
     return Citation(
         n=n,
         chunk_id=f"c{n}",
-        source="leave.md",
+        document_id="d1",
+        name="leave.md",
         title="Leave",
         page=None,
         start=0,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -23,7 +22,7 @@ def test_ask_returns_the_checked_answer(live_server: str) -> None:
     answer = response.json()
     assert "26 days" in answer["text"] and not answer["abstained"] and answer["supported"]
     cited = answer["citations"][0]
-    assert Path(cited["source"]).name == "leave-policy.md" and cited["n"] == 1
+    assert cited["name"] == "leave-policy.md" and cited["n"] == 1
     start, end = cited["highlights"][0]
     assert "26 days" in cited["passage"][start:end] and cited["end"] > cited["start"]
     assert answer["sentences"][0]["supported"] and answer["sentences"][0]["cites"] == [1]
@@ -39,7 +38,7 @@ def test_conversation_keeps_history_on_the_server(live_server: str) -> None:
         conversation_id=first["conversation_id"],
     ).json()
     assert "Which travel agency books our flights?" in follow_up["standalone_query"]
-    assert Path(follow_up["citations"][0]["source"]).name == "travel-policy.pdf"
+    assert follow_up["citations"][0]["name"] == "travel-policy.pdf"
     assert follow_up["conversation_id"] == first["conversation_id"]
 
     by_client = ask(

@@ -4,15 +4,22 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import uuid
 from pathlib import Path
 
+import gradio as gr
+import pytest
+from gradio.utils import get_upload_folder
+
+from rag.errors import InputError
 from rag.runtime import Runtime
 from rag.types import Answer, SentenceSupport
+from rag.web.auth import Authenticator
 from rag.web.chat_ui import (
     FEEDBACK_NO_ANSWER,
     FEEDBACK_SAVED,
     ChatUI,
-    answer_markdown,
+    answer_html,
     sources_html,
 )
 from rag.web.jobs import JobRunner
@@ -21,26 +28,54 @@ from tests.helpers import answer_with
 
 
 def chat_ui(runtime: Runtime) -> ChatUI:
-    return ChatUI(runtime, Uploads(runtime, JobRunner()))
+    return ChatUI(runtime, Uploads(runtime, JobRunner()), Authenticator(runtime.settings))
+
+
+def request(authorization: str | None = None) -> gr.Request:
+    """What Gradio hands a handler: the caller's headers, cookies and address."""
+    headers = {"authorization": authorization} if authorization else {}
+    return gr.Request(headers=headers, cookies={}, client={"host": "127.0.0.1"})
 
 
 VACATION = "How many vacation days does a full-time employee get each year?"
 
 
-def test_upload_indexes_files_and_reports_failures(fresh_runtime: Runtime, tmp_path: Path) -> None:
-    upload = tmp_path / "Team notes (final).md"
-    upload.write_text("# Team notes\n\nThe quarterly offsite is in Porto on 12 June.\n")
-    (tmp_path / "tool.exe").write_bytes(b"MZ")
-    (tmp_path / "empty.txt").write_text("")
-    status = chat_ui(fresh_runtime).upload(
-        [str(upload), str(tmp_path / "tool.exe"), str(tmp_path / "empty.txt")]
-    )
+def uploaded(name: str, content: bytes) -> str:
+    """A file as Gradio's upload route leaves it: inside its upload folder."""
+    folder = Path(get_upload_folder()) / uuid.uuid4().hex
+    folder.mkdir(parents=True)
+    (folder / name).write_bytes(content)
+    return str(folder / name)
+
+
+def test_upload_indexes_files_and_reports_failures(fresh_runtime: Runtime) -> None:
+    files = [
+        uploaded("Team notes (final).md", b"# Team notes\n\nThe offsite is in Porto on 12 June.\n"),
+        uploaded("tool.exe", b"MZ"),
+        uploaded("empty.txt", b""),
+    ]
+    status = chat_ui(fresh_runtime).upload(files, "teams", False, request())
     assert "1 added" in status and "1 failed" in status
     assert "tool.exe: unsupported file type" in status and "empty.txt: no text" in status
-    stored = fresh_runtime.settings.uploads_dir / "default" / "Team_notes_final_.md"
+    stored = fresh_runtime.settings.uploads_dir / "teams" / "Team_notes_final_.md"
     assert stored.exists()
-    answer = fresh_runtime.assistant.answer("Where is the quarterly offsite?")
-    assert "Porto" in answer.text and answer.citations[0].source == str(stored.resolve())
+    answer = fresh_runtime.assistant.answer("Where is the offsite?")
+    assert "Porto" in answer.text
+    cited = answer.citations[0]
+    assert cited.name == "Team_notes_final_.md"
+    assert answer.retrieved[cited.n - 1].chunk.collection == "teams"
+
+
+def test_upload_takes_no_server_path_and_no_token(fresh_runtime: Runtime, tmp_path: Path) -> None:
+    outside = tmp_path / "secret.md"
+    outside.write_text("# Secret\n\nThe vault code is 1234.\n")
+    ui = chat_ui(fresh_runtime)
+    with pytest.raises(InputError, match="only files uploaded through this page"):
+        ui.upload([str(outside)], "default", False, request())
+    traversal = str(Path(get_upload_folder()) / ".." / outside.name)
+    with pytest.raises(InputError):
+        ui.upload([traversal], "default", False, request())
+    assert fresh_runtime.store.count() == 0
 
 
 def test_safe_filename() -> None:
@@ -66,34 +101,34 @@ def feedback_ui(sample_runtime: Runtime, tmp_path: Path) -> ChatUI:
 
 def test_rating_the_last_answer_stores_it(sample_runtime: Runtime, tmp_path: Path) -> None:
     ui = feedback_ui(sample_runtime, tmp_path)
-    *_, last = ui.respond(VACATION, [], [])
-    chat, conversation, box, _searched, _sources, question, answer = last
-    assert isinstance(answer, Answer) and question == VACATION and box == ""
-    assert "26 days" in chat[-1]["content"] and conversation[-1]["content"] == answer.text
+    *_, last = ui.respond(VACATION, [], [], request())
+    chat, shown, conversation, box, _searched, _sources, question, answer = last
+    assert isinstance(answer, Answer) and question == VACATION and box == "" and shown == chat
+    assert "26 days" in chat[-1]["content"] and conversation[-1].content == answer.text
 
-    assert ui.rate("down", question, answer, " It is 30 days ") == (FEEDBACK_SAVED, "")
-    assert ui.rate("up", question, answer, "") == (FEEDBACK_SAVED, "")
+    assert ui.rate("down", question, answer, " It is 30 days ", request()) == (FEEDBACK_SAVED, "")
+    assert ui.rate("up", question, answer, "", request()) == (FEEDBACK_SAVED, "")
     lines = (tmp_path / "data" / "feedback.jsonl").read_text(encoding="utf-8").splitlines()
     stored = [json.loads(line) for line in lines]
     assert [s["rating"] for s in stored] == ["down", "up"]
     assert [s["correction"] for s in stored] == ["It is 30 days", None]
     assert stored[0]["question"] == VACATION and stored[0]["answer_text"] == answer.text
     assert stored[0]["cited_chunk_ids"] == [c.chunk_id for c in answer.citations]
-    assert [Path(s).name for s in stored[0]["cited_sources"]] == ["leave-policy.md"]
+    assert stored[0]["cited_documents"] == ["leave-policy.md"]
     assert ui.feedback_store.all()[1].rating == "up"
 
 
 def test_rating_without_an_answer_says_so(sample_runtime: Runtime, tmp_path: Path) -> None:
     ui = feedback_ui(sample_runtime, tmp_path)
-    assert ui.rate("wrong_source", "", None, "leave-policy.md") == (
+    assert ui.rate("wrong_source", "", None, "leave-policy.md", request()) == (
         FEEDBACK_NO_ANSWER,
         "leave-policy.md",
     )
-    *_, last = ui.respond("   ", [], [])
-    chat, _conversation, _box, _searched, _sources, question, answer = last
+    *_, last = ui.respond("   ", [], [], request())
+    chat, _shown, _conversation, _box, _searched, _sources, question, answer = last
     assert chat[-1]["content"] == "Sorry, I could not answer: the question is empty"
     assert answer is None and question == ""
-    assert ui.rate("up", question, answer, "")[0] == FEEDBACK_NO_ANSWER
+    assert ui.rate("up", question, answer, "", request())[0] == FEEDBACK_NO_ANSWER
     assert not (tmp_path / "data" / "feedback.jsonl").exists()
 
 
@@ -118,7 +153,7 @@ def test_weakly_supported_sentences_are_marked_and_escaped() -> None:
             SentenceSupport(start=5, end=len(text) + 40, cites=[1], score=0.1, supported=False),
         ],
     )
-    assert answer_markdown(answer) == (
+    assert answer_html(answer) == (
         "Leave is 26 days [1]. "
         '<span class="docent-unsupported" title="Weakly supported by the cited passage '
         '(support 0.31)">Run &lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; '
@@ -126,8 +161,8 @@ def test_weakly_supported_sentences_are_marked_and_escaped() -> None:
         '<span class="docent-unsupported" title="Cites no passage">Ask HR.</span>'
     )
     plain = answer.model_copy(update={"sentences": []})
-    assert answer_markdown(plain) == (
+    assert answer_html(plain) == (
         "Leave is 26 days [1]. Run &lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; "
         "&lt;img src=x onerror=alert(1)&gt; [2]. Ask HR."
     )
-    assert "<script" not in answer_markdown(answer) and "<img" not in answer_markdown(answer)
+    assert "<script" not in answer_html(answer) and "<img" not in answer_html(answer)

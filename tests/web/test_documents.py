@@ -3,36 +3,46 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 from langchain_core.embeddings import Embeddings
 
 from rag.runtime import build_runtime
+from rag.settings import Settings
 from rag.web.app import create_app
 from tests.helpers import SAMPLES, make_settings, serving, wait_for_job
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory, embeddings: Embeddings) -> Iterator[str]:
-    runtime = build_runtime(
-        make_settings(tmp_path_factory.mktemp("documents-api"), max_upload_mb=1),
-        embeddings=embeddings,
-    )
+def server_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    return make_settings(tmp_path_factory.mktemp("documents-api"), max_upload_mb=1)
+
+
+@pytest.fixture(scope="module")
+def server(server_settings: Settings, embeddings: Embeddings) -> Iterator[str]:
+    runtime = build_runtime(server_settings, embeddings=embeddings)
     runtime.ingestor.ingest([SAMPLES / "expenses.md"])
     with serving(create_app(runtime)) as url:
         yield url
 
 
+# An install without credentials takes form posts only with this header (CSRF guard).
+FORM = {"X-Requested-With": "tests"}
+
+
 def upload(
-    server: str, files: list[tuple[str, bytes]], collection: str | None = None
+    server: str,
+    files: list[tuple[str, bytes]],
+    collection: str | None = None,
+    replace: bool = False,
 ) -> httpx.Response:
     data = {"collection": collection} if collection else {}
     return httpx.post(
         f"{server}/api/v1/documents",
         files=[("files", (name, content)) for name, content in files],
-        data=data,
+        data={**data, "replace": "true"} if replace else data,
+        headers=FORM,
         timeout=60,
     )
 
@@ -78,10 +88,10 @@ def test_upload_indexes_in_the_background(server: str) -> None:
         timeout=60,
     ).json()
     assert elsewhere["retrieved"], "the default collection still answers from expenses.md"
-    assert all(Path(h["chunk"]["source"]).name == "expenses.md" for h in elsewhere["retrieved"])
+    assert all(h["chunk"]["name"] == "expenses.md" for h in elsewhere["retrieved"])
 
 
-def test_delete_removes_the_document_everywhere(server: str) -> None:
+def test_delete_removes_the_document_everywhere(server: str, server_settings: Settings) -> None:
     body = upload(
         server, [("onboarding.txt", (SAMPLES / "onboarding.txt").read_bytes())], "tmp"
     ).json()
@@ -92,7 +102,9 @@ def test_delete_removes_the_document_everywhere(server: str) -> None:
 
     deleted = httpx.delete(f"{server}/api/v1/documents/{document['id']}", timeout=30).json()
     assert deleted == {"id": document["id"], "removed_chunks": document["chunks"]}
-    assert not Path(document["source"]).exists(), "the uploaded file is deleted too"
+    assert "source" not in document, "no server path leaves the server"
+    stored = server_settings.uploads_dir / "tmp" / "onboarding.txt"
+    assert not stored.exists(), "the uploaded file is deleted too"
     assert (
         httpx.get(f"{server}/api/v1/documents", params={"collection": "tmp"}, timeout=10).json()
         == []
@@ -101,7 +113,7 @@ def test_delete_removes_the_document_everywhere(server: str) -> None:
         f"{server}/api/v1/ask", json={"question": "How long is the probation period?"}, timeout=60
     ).json()
     assert answer["retrieved"], "other documents are still searched"
-    assert all(Path(h["chunk"]["source"]).name != "onboarding.txt" for h in answer["retrieved"])
+    assert all(h["chunk"]["name"] != "onboarding.txt" for h in answer["retrieved"])
     again = httpx.delete(f"{server}/api/v1/documents/{document['id']}", timeout=10)
     assert again.status_code == 404 and again.json()["error"]["type"] == "not_found"
 
@@ -112,7 +124,9 @@ def test_reindex_runs_as_a_job(server: str) -> None:
         for d in httpx.get(f"{server}/api/v1/documents", timeout=10).json()
         if d["name"] == "expenses.md"
     ]
-    job = httpx.post(f"{server}/api/v1/documents/{expenses['id']}/reindex", timeout=10)
+    job = httpx.post(
+        f"{server}/api/v1/documents/{expenses['id']}/reindex", headers=FORM, timeout=10
+    )
     assert job.status_code == 202 and job.json()["kind"] == "reindex"
     finished = wait_for_job(server, job.json()["id"])
     assert finished["status"] == "done" and finished["result"]["added"] == ["expenses.md"]
@@ -136,3 +150,16 @@ def test_bad_uploads_are_refused(
 def test_unknown_job_is_404(server: str) -> None:
     response = httpx.get(f"{server}/api/v1/jobs/nope", timeout=10)
     assert response.status_code == 404 and response.json()["error"]["type"] == "not_found"
+
+
+def test_a_name_in_use_is_replaced_only_when_asked(server: str) -> None:
+    first = upload(server, [("desks.txt", b"Desk booking opens at 07:00.")], "facilities")
+    assert wait_for_job(server, first.json()["job"]["id"])["status"] == "done"
+    again = upload(server, [("desks.txt", b"Desk booking opens at 06:00.")], "facilities")
+    assert again.status_code == 400
+    assert "desks.txt: a document of this name exists" in again.json()["error"]["message"]
+    replaced = upload(
+        server, [("desks.txt", b"Desk booking opens at 06:00.")], "facilities", replace=True
+    )
+    job = wait_for_job(server, replaced.json()["job"]["id"])
+    assert job["status"] == "done" and job["result"]["replaced"] == ["desks.txt"]

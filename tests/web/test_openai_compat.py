@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import httpx
 import openai
 import pytest
@@ -34,7 +32,7 @@ def test_completion_matches_the_api_answer(client: openai.OpenAI, live_server: s
     assert completion.choices[0].finish_reason == "stop"
     citations = (completion.model_extra or {})["citations"]
     assert [c["chunk_id"] for c in citations] == [c["chunk_id"] for c in api["citations"]]
-    assert Path(citations[0]["source"]).name == "expenses.md"
+    assert citations[0]["name"] == "expenses.md"
 
 
 def test_streamed_completion_matches_too(client: openai.OpenAI, live_server: str) -> None:
@@ -60,7 +58,7 @@ def test_history_comes_from_earlier_messages(client: openai.OpenAI) -> None:
         ],
     )
     citations = (completion.model_extra or {})["citations"]
-    assert Path(citations[0]["source"]).name == "travel-policy.pdf"
+    assert citations[0]["name"] == "travel-policy.pdf"
 
 
 def test_a_conversation_must_end_with_the_user(client: openai.OpenAI) -> None:

@@ -11,7 +11,6 @@
   const query = new URLSearchParams();
   for (const key of ["title", "collection", "theme"]) if (data[key]) query.set(key, data[key]);
   const src = new URL(`embed?${query}`, base);
-  if (data.token) src.hash = new URLSearchParams({ token: data.token }).toString();
 
   const frame = document.createElement("iframe");
   frame.id = "docent-frame";
@@ -34,7 +33,8 @@
   });
 
   let ready = false;
-  const queue = [];
+  // The token goes to the frame by postMessage once it is ready, never in its URL.
+  const queue = data.token ? [{ type: "docent:token", token: data.token }] : [];
   const send = (message) => (ready ? frame.contentWindow.postMessage(message, base.origin) : queue.push(message));
   window.addEventListener("message", (event) => {
     if (event.source === frame.contentWindow && event.data && event.data.type === "docent:ready") {

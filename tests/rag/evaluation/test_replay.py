@@ -41,14 +41,14 @@ def test_replay_up_fails_when_the_answer_now_abstains_or_cites_elsewhere(
     sample_runtime: Runtime, vacation: Answer
 ) -> None:
     liked = Feedback.from_answer(VACATION, vacation, "up")
-    moved = liked.model_copy(update={"cited_chunk_ids": ["old"], "cited_sources": ["/old.md"]})
+    moved = liked.model_copy(update={"cited_chunk_ids": ["old"], "cited_documents": ["/old.md"]})
     same_source = liked.model_copy(update={"cited_chunk_ids": ["old"]})
     was_unanswerable = make("up", VACATION, abstained=True)
     now_abstains = make("up", DRESS_CODE)
     results = replay([moved, same_source, was_unanswerable, now_abstains], sample_runtime.assistant)
     assert [(r.passed, r.reason) for r in results] == [
-        (False, "cites none of the chunks or sources it cited before"),
-        (True, "cites a source it cited before"),
+        (False, "cites none of the chunks or documents it cited before"),
+        (True, "cites a document it cited before"),
         (False, "no longer abstains"),
         (False, "now abstains"),
     ]
@@ -66,7 +66,7 @@ def test_replay_wrong_source_with_correction(sample_runtime: Runtime, vacation: 
     ]
     results = replay(cases, sample_runtime.assistant)
     assert [(r.passed, r.reason) for r in results] == [
-        (True, "correction names a cited source"),
+        (True, "correction names a cited document"),
         (False, "correction 'remote-work.docx' not in the answer or its sources"),
         (True, "correction appears in the answer"),
         (True, "correction appears in a cited passage"),
@@ -80,13 +80,13 @@ def test_replay_down_and_wrong_source_without_correction(
     disliked = Feedback.from_answer(VACATION, vacation, "down")
     changed = disliked.model_copy(update={"answer_text": "Every employee gets 20 days [1]."})
     wrong = Feedback.from_answer(VACATION, vacation, "wrong_source")
-    fixed = wrong.model_copy(update={"cited_sources": ["/docs/remote-work.docx"]})
+    fixed = wrong.model_copy(update={"cited_documents": ["/docs/remote-work.docx"]})
     results = replay([disliked, changed, wrong, fixed], sample_runtime.assistant)
     assert [(r.passed, r.reason) for r in results] == [
         (False, "answer unchanged"),
         (True, "answer changed"),
-        (False, "cites the same sources"),
-        (True, "cited sources changed"),
+        (False, "cites the same documents"),
+        (True, "cited documents changed"),
     ]
 
 
@@ -101,7 +101,7 @@ def test_format_replay() -> None:
     summary = AnswerSummary(
         text="26 days [1].",
         cited_chunk_ids=["c1"],
-        cited_sources=["/docs/a.md"],
+        cited_documents=["/docs/a.md"],
         cited_passages=["26 days"],
         abstained=False,
     )

@@ -7,12 +7,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from langchain_core.embeddings import Embeddings
 
-from app import index_demo_samples
-from rag.runtime import build_runtime
-from rag.web.auth import ApiKeys
-from tests.helpers import SAMPLES, make_settings, run_python
+from rag.credentials import ApiKeys
+from tests.helpers import SAMPLES, run_python
 from tests.helpers import run_cli as run
 
 
@@ -31,7 +28,7 @@ def test_ingest_then_ask(tmp_path: Path, copy_samples: Callable[..., Path]) -> N
     assert asked.returncode == 0, asked.stderr
     answer = json.loads(asked.stdout)
     assert "€0.36" in answer["text"]
-    assert answer["citations"][0]["source"].endswith("expenses.md")
+    assert answer["citations"][0]["name"] == "expenses.md"
     assert answer["standalone_query"] and answer["timings_ms"]["total"] > 0
 
     plain = run(data, "ask", "How long is the probation period?")
@@ -82,22 +79,3 @@ def test_ask_logs_one_line_at_info_and_never_imports_gradio(tmp_path: Path) -> N
     assert loud.returncode == 0, loud.stderr
     (line,) = [x for x in loud.stderr.splitlines() if "answered in" in x]
     assert line.startswith("INFO rag.assistant: answered in") and "prompt=extractive.v1" in line
-
-
-def test_demo_samples_only_without_credentials(tmp_path: Path, embeddings: Embeddings) -> None:
-    open_install = build_runtime(make_settings(tmp_path / "open"), embeddings=embeddings)
-    report = index_demo_samples(open_install)
-    assert report is not None and len(report.added) == 9
-    assert index_demo_samples(open_install) is None, "only into an empty store"
-
-    secured = make_settings(tmp_path / "secured", jwt_secret="x" * 32)
-    runtime = build_runtime(secured, embeddings=embeddings)
-    assert index_demo_samples(runtime) is None and runtime.store.count() == 0
-    keyed = make_settings(tmp_path / "keyed")
-    ApiKeys(keyed.api_keys_path).create("ops")
-    runtime = build_runtime(keyed, embeddings=embeddings)
-    assert index_demo_samples(runtime) is None and runtime.store.count() == 0
-    unset = build_runtime(
-        make_settings(tmp_path / "unset", samples_dir=None), embeddings=embeddings
-    )
-    assert index_demo_samples(unset) is None and unset.store.count() == 0

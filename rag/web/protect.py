@@ -1,0 +1,259 @@
+"""ASGI middleware that guards every request before any route sees it.
+
+- `BodyLimit`: a body over the limit is refused with 413 while it arrives, before parsing or
+  authentication (uploads have their own, larger limit).
+- `SecurityHeaders`: a Content-Security-Policy that lets pages load scripts, styles, images and
+  fonts only from Docent itself and be framed only by the allowed origins, plus
+  `X-Content-Type-Options: nosniff` and `Referrer-Policy: no-referrer`.
+- `OpenModeGuard`: while Docent has no credentials, it answers only requests addressed to its
+  own host names (DNS rebinding) and refuses cross-site writes: a browser's `Sec-Fetch-Site`
+  must say same-origin, and form-like API posts must carry `X-Requested-With`, a header a
+  simple cross-site request cannot send.
+- `GradioGuard`: the Gradio app never reads a path a client names. Files may only come from
+  Gradio's upload folder (in request bodies and under `/gradio_api/file=`), remote URLs are never
+  fetched, and Gradio routes Docent does not use are closed. A browser that is not signed in is
+  sent from `/` to `/login`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from gradio.utils import get_upload_folder
+from starlette.datastructures import Headers
+from starlette.middleware.body_limit import RequestBodyLimitResponder
+from starlette.responses import JSONResponse, RedirectResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from rag.web.errors import error_body
+
+__all__ = ["BodyLimit", "GradioGuard", "OpenModeGuard", "SecurityHeaders"]
+
+_UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+_SIMPLE_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded", "text/plain")
+
+
+def _refuse(status: int, kind: str, message: str) -> JSONResponse:
+    return JSONResponse(error_body(kind, message), status_code=status)
+
+
+class BodyLimit:
+    """413 for a body over `limit` bytes (`upload_limit` for POSTs to `upload_paths`)."""
+
+    def __init__(
+        self, app: ASGIApp, limit: int, upload_limit: int, upload_paths: Iterable[str]
+    ) -> None:
+        self.app = app
+        self.limit = limit
+        self.upload_limit = upload_limit
+        self.upload_paths = tuple(upload_paths)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        upload = scope["method"] == "POST" and scope["path"] in self.upload_paths
+        limit = self.upload_limit if upload else self.limit
+        await RequestBodyLimitResponder(self.app, limit)(scope, receive, send)
+
+
+def content_security_policy(path: str, ancestors: str) -> str:
+    """The policy for a response to `path`: strict for Docent's own pages; the Gradio page
+    needs inline scripts and styles and `eval` (its HTML component), all from Docent itself."""
+    if path in ("/embed", "/login"):
+        sources = "script-src 'self'; style-src 'self'; img-src 'self' data:"
+    else:
+        sources = (
+            "script-src 'self' 'unsafe-inline' 'unsafe-eval'; style-src 'self' 'unsafe-inline'; "
+            "img-src 'self' data:; font-src 'self'; manifest-src 'self'"
+        )
+    policy = (
+        f"default-src 'none'; {sources}; connect-src 'self'; base-uri 'self'; "
+        f"form-action 'self'; frame-ancestors {ancestors}"
+    )
+    if path.startswith("/gradio_api/file="):
+        policy += "; sandbox"  # a served file never runs as a page of Docent
+    return policy
+
+
+class SecurityHeaders:
+    def __init__(self, app: ASGIApp, allowed_origins: Iterable[str]) -> None:
+        self.app = app
+        self.ancestors = " ".join(["'self'", *allowed_origins])
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        policy = content_security_policy(scope["path"], self.ancestors).encode()
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = [
+                    (k, v)
+                    for k, v in message.get("headers", [])
+                    if k.lower() not in (b"content-security-policy", b"x-content-type-options")
+                ]
+                headers += [
+                    (b"content-security-policy", policy),
+                    (b"x-content-type-options", b"nosniff"),
+                    (b"referrer-policy", b"no-referrer"),
+                ]
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def _host_name(host: str) -> str:
+    return (urlsplit(f"//{host}").hostname or "").lower()
+
+
+class OpenModeGuard:
+    """Only while `is_open()`: requests must name an allowed host, and browsers may not write
+    across sites."""
+
+    def __init__(self, app: ASGIApp, is_open: Callable[[], bool], hosts: Iterable[str]) -> None:
+        self.app = app
+        self.is_open = is_open
+        self.hosts = {_host_name(h) for h in hosts}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not self.is_open():
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        refusal = None
+        if _host_name(headers.get("host", "")) not in self.hosts:
+            refusal = _refuse(400, "invalid_host", "this host name is not served")
+        elif scope["method"] in _UNSAFE_METHODS:
+            site = headers.get("sec-fetch-site")
+            media = headers.get("content-type", "").split(";")[0].strip().lower()
+            api = scope["path"].startswith(("/api/", "/v1/", "/auth/"))
+            if site is not None and site not in ("same-origin", "none"):
+                refusal = _refuse(403, "forbidden", "cross-site requests are refused")
+            elif (
+                api
+                and scope["method"] == "POST"  # other methods need a CORS preflight anyway
+                and (media in _SIMPLE_TYPES or not media)
+                and "x-requested-with" not in headers
+            ):
+                refusal = _refuse(
+                    403,
+                    "forbidden",
+                    "send the header X-Requested-With with form posts to an install without "
+                    "credentials (it keeps other web pages from posting here)",
+                )
+        if refusal is not None:
+            await refusal(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
+_CLOSED_GRADIO_ROUTES = (
+    "/gradio_api/proxy=",
+    "/gradio_api/file/",
+    "/gradio_api/dev/",
+    "/gradio_api/vibe",
+    "/gradio_api/undo-vibe-edit",
+    "/gradio_api/run-history",
+    "/gradio_api/mcp",
+    "/monitoring",
+)
+
+
+def _inside_uploads(path: str) -> bool:
+    """A local path inside Gradio's upload folder (after resolving links and '..')."""
+    if "://" in path or path.startswith(("//", "\\")):
+        return False
+    folder = Path(get_upload_folder()).resolve()
+    try:
+        Path(os.path.abspath(path)).resolve().relative_to(folder)
+    except (ValueError, OSError):
+        return False
+    return True
+
+
+def _names_outside_file(value: Any) -> bool:
+    """Whether a JSON value holds a file reference ({"path": …, "meta": {…}}) that is a URL or
+    lies outside the upload folder."""
+    if isinstance(value, dict):
+        path = value.get("path")
+        if (
+            isinstance(path, str)
+            and isinstance(value.get("meta"), dict)
+            and not (_inside_uploads(path))
+        ):
+            return True
+        return any(_names_outside_file(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_names_outside_file(v) for v in value)
+    return False
+
+
+class GradioGuard:
+    """Defence in depth around the mounted Gradio app (whose own path check is also on)."""
+
+    def __init__(self, app: ASGIApp, signed_in: Callable[[Scope], bool]) -> None:
+        self.app = app
+        self.signed_in = signed_in
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope["path"]  # percent-decoded, as the router sees it
+        if path.startswith(_CLOSED_GRADIO_ROUTES):
+            await _refuse(404, "not_found", "not found")(scope, receive, send)
+            return
+        if path.startswith("/gradio_api/file=") and not _inside_uploads(
+            path.removeprefix("/gradio_api/file=")
+        ):
+            await _refuse(404, "not_found", "not found")(scope, receive, send)
+            return
+        if path == "/" and scope["method"] == "GET" and not self.signed_in(scope):
+            await RedirectResponse("/login", status_code=303)(scope, receive, send)
+            return
+        if (
+            scope["method"] == "POST"
+            and path.startswith("/gradio_api/")
+            and path != ("/gradio_api/upload")
+        ):
+            await self._checked_json(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+    async def _checked_json(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Read the body (bounded by `BodyLimit`), refuse outside file references, replay it."""
+        chunks = []
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        try:
+            value = json.loads(body) if body else None
+        except ValueError:
+            value = None  # not JSON: Gradio answers it as it would
+        if _names_outside_file(value):
+            refusal = _refuse(403, "forbidden", "files can only come from an upload")
+            await refusal(scope, receive, send)
+            return
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)

@@ -1,0 +1,112 @@
+"""Answers never load remote content: a document whose Markdown image points at a tracker is
+quoted in the chat UI and the widget, and the tracker never hears from the browser."""
+
+from __future__ import annotations
+
+import http.server
+import threading
+from collections.abc import Iterator
+from typing import ClassVar
+
+import pytest
+from langchain_core.embeddings import Embeddings
+from playwright.sync_api import Browser, expect
+
+from rag.runtime import build_runtime
+from rag.web.app import create_app
+from tests.helpers import make_settings, serving
+
+pytestmark = pytest.mark.browser
+
+QUESTION = "What does the mileage chart show?"
+
+
+class Tracker(http.server.BaseHTTPRequestHandler):
+    """Counts every request; a real tracker would learn who read the answer, and when."""
+
+    hits: ClassVar[list[str]] = []
+
+    def do_GET(self) -> None:
+        Tracker.hits.append(self.path)
+        self.send_response(200)
+        self.send_header("Content-Type", "image/png")
+        self.end_headers()
+
+    def log_message(self, format: str, *args: object) -> None:
+        """No access log on the test output."""
+
+
+@pytest.fixture(scope="module")
+def tracker() -> Iterator[str]:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Tracker)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def docent(
+    tmp_path_factory: pytest.TempPathFactory, embeddings: Embeddings, tracker: str
+) -> Iterator[str]:
+    folder = tmp_path_factory.mktemp("poisoned")
+    document = folder / "mileage.md"
+    document.write_text(
+        "# Mileage\n\n"
+        f"The mileage chart ![rate]({tracker}/pixel.png?doc=travel) shows the allowance "
+        f"per kilometre, see [the chart]({tracker}/phish).\n"
+    )
+    runtime = build_runtime(make_settings(folder / "data"), embeddings=embeddings)
+    runtime.ingestor.ingest([document])
+    with serving(create_app(runtime)) as url:
+        yield url
+
+
+def test_the_chat_shows_a_markdown_image_as_text(
+    browser: Browser, docent: str, tracker: str
+) -> None:
+    page = browser.new_page()
+    page.goto(docent)
+    box = page.locator("#docent-question textarea")
+    expect(box).to_be_visible(timeout=30_000)
+    box.fill(QUESTION)
+    box.press("Enter")
+    chat = page.locator("#docent-chat")
+    expect(chat).to_contain_text(f"![rate]({tracker}/pixel.png", timeout=60_000)
+    expect(page.locator("#docent-sources")).to_contain_text("![rate]")
+    assert chat.locator("img").count() == 0 and chat.locator("a[href^='http']").count() == 0
+    assert Tracker.hits == []
+    page.close()
+
+
+def test_the_widget_shows_a_markdown_image_as_text(
+    browser: Browser, docent: str, tracker: str
+) -> None:
+    page = browser.new_page()
+    page.goto(f"{docent}/embed")
+    page.locator("#docent-input").fill(QUESTION)
+    page.locator("#docent-input").press("Enter")
+    expect(page.locator(".answer").last).to_contain_text("![rate]", timeout=60_000)
+    assert page.locator("img").count() == 0 and page.locator("a").count() == 0
+    assert Tracker.hits == []
+    page.close()
+
+
+def test_the_page_policy_blocks_images_from_elsewhere(
+    browser: Browser, docent: str, tracker: str
+) -> None:
+    """Even an image element that got in would not load: the CSP allows only Docent."""
+    page = browser.new_page()
+    page.goto(f"{docent}/embed")
+    violations = page.evaluate(
+        """url => new Promise(resolve => {
+             document.addEventListener('securitypolicyviolation',
+               e => resolve(e.violatedDirective), {once: true});
+             const img = document.createElement('img');
+             img.src = url;
+             document.body.append(img);
+           })""",
+        f"{tracker}/injected.png",
+    )
+    assert violations.startswith("img-src")
+    assert Tracker.hits == []
+    page.close()
