@@ -7,6 +7,7 @@ readers when the saved copy is newer than the one in memory, so questions never 
 from __future__ import annotations
 
 import json
+import logging
 import shutil
 import threading
 from collections.abc import Sequence
@@ -41,6 +42,8 @@ _EMPTY = _Snapshot(None, [], np.array([], dtype=object), np.array([], dtype=obje
 
 class LexicalIndex:
     def __init__(self, folder: Path) -> None:
+        # bm25s sets its own logger to DEBUG when imported; its progress lines are not ours.
+        logging.getLogger("bm25s").setLevel(logging.WARNING)
         self.folder = folder
         self._stemmer = Stemmer.Stemmer("english")
         self._snapshot = _EMPTY
