@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup run test test-fast lint chromium bench samples screenshots llama test-llama
+.PHONY: setup run test test-fast lint chromium postgresql bench samples screenshots llama test-llama
 
 $(STAMP): requirements.txt requirements-dev.txt
 	python3 -m venv $(VENV)
@@ -22,12 +22,17 @@ run: setup
 chromium:
 	@command -v chromium >/dev/null || ($(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium)
 
+# PostgreSQL for the tests of shared state (they start their own server in a temp dir).
+postgresql:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || ($(SUDO) apt-get update -qq && \
+		$(SUDO) apt-get install -y -qq postgresql)
+
 lint: setup
 	$(PY) -m ruff check .
 	$(PY) -m mypy
 
 # pytest exits 5 when it collects nothing; that is not a failure of the suite.
-test: setup chromium lint
+test: setup chromium postgresql lint
 	$(PY) -m pytest; rc=$$?; [ $$rc -eq 5 ] && echo "pytest: no tests collected" && rc=0; exit $$rc
 
 # The inner loop: no browser, no app.py subprocesses.
@@ -40,6 +45,8 @@ screenshots: setup chromium
 
 bench: setup
 	$(PY) bench/latency.py
+	$(PY) bench/scale.py
+	$(PY) bench/load.py
 
 samples: setup
 	$(PY) scripts/make_samples.py

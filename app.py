@@ -82,7 +82,7 @@ def _ingest(settings: Settings, args: argparse.Namespace) -> int:
     from rag.runtime import build_runtime
 
     if args.rebuild:
-        ChunkStore.drop(settings.chroma_dir, settings.collection)
+        ChunkStore.drop(settings.chroma_dir, settings.collection, settings.chroma_url)
     runtime = build_runtime(settings)
     with tqdm(unit="file", disable=None, file=sys.stderr) as bar:
 
@@ -91,7 +91,10 @@ def _ingest(settings: Settings, args: argparse.Namespace) -> int:
             bar.set_postfix_str(current.name[:40])
             bar.update(done - bar.n)
 
-        report = runtime.ingestor.ingest(args.paths, prune=args.prune, progress=progress)
+        if args.rebuild:
+            report = runtime.ingestor.rebuild(args.paths, progress=progress)
+        else:
+            report = runtime.ingestor.ingest(args.paths, prune=args.prune, progress=progress)
     for path, reason in report.failed:
         print(f"failed: {path}: {reason}", file=sys.stderr)
     print(report.summary())
@@ -142,24 +145,24 @@ def _eval(settings: Settings, args: argparse.Namespace) -> int:
 
 def _apikey(settings: Settings, args: argparse.Namespace) -> int:
     from rag.credentials import ApiKeys
+    from rag.state import open_database
 
-    key = ApiKeys(settings.api_keys_path).create(args.name)
+    key = ApiKeys(open_database(settings)).create(args.name)
     print(key)
-    print(
-        f"API key for {args.name!r}: shown once, stored as a sha256 in {settings.api_keys_path}",
-        file=sys.stderr,
-    )
+    print(f"API key for {args.name!r}: shown once, stored as a sha256", file=sys.stderr)
     return 0
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
     from rag.runtime import build_runtime
+    from rag.state import open_database
     from rag.web.app import check_exposure, serve
 
     settings = settings.model_copy(
         update={"host": args.host or settings.host, "port": args.port or settings.port}
     )
-    check_exposure(settings)  # before the model loads: refuse an open install on the network
+    # Before the model loads: refuse an open install on the network.
+    check_exposure(settings, open_database(settings))
     runtime = build_runtime(settings)
     if report := runtime.ensure_samples():
         print(f"indexed samples: {report.summary()}")

@@ -3,7 +3,8 @@
     DocentError
     ├── ConfigError          a setting cannot be honoured (unknown model folder, bad value)
     ├── LoadError            one file cannot be turned into text (carries the path and the reason)
-    └── IndexMismatchError   the collection was built with another embedding model or chunker
+    ├── IndexMismatchError   the collection was built with another embedding model or chunker
+    └── StoreBusyError       another process already writes to this embedded store
 
 The read path adds its own (`rag/errors.py`, which draws the whole tree) and the HTTP surfaces
 theirs (`rag/web/errors.py`). Library code raises these; only the edges (CLI, HTTP, UI) turn
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-__all__ = ["ConfigError", "DocentError", "IndexMismatchError", "LoadError"]
+__all__ = ["ConfigError", "DocentError", "IndexMismatchError", "LoadError", "StoreBusyError"]
 
 
 class DocentError(Exception):
@@ -36,3 +37,7 @@ class LoadError(DocentError):
 
 class IndexMismatchError(DocentError):
     """The stored collection was built with settings that differ from the current ones."""
+
+
+class StoreBusyError(DocentError):
+    """Another process holds the write lock of this embedded store."""

@@ -1,135 +1,205 @@
-"""BM25 over the same chunks as the vector store (bm25s), persisted beside it.
+"""BM25 over the chunks (tantivy), one index per node beside its data, following the manifest.
 
-The index is rebuilt after an ingestion changes the store, saved to disk, and reloaded by
-readers when the saved copy is newer than the one in memory, so questions never rebuild it.
+Upkeep does not grow with the corpus: `sync` reads the manifest's change log after the index's
+watermark and, per changed document, deletes its chunks and adds the ones Chroma now holds
+(documents still being written are left until their change arrives). The watermark is a
+document of the index itself, so it commits atomically with the chunks: a kill at any point
+leaves the index at a committed watermark, and the next sync replays from there.
+
+One process of a node owns the tantivy writer (a lock file, released when the process dies);
+the others only read, and see each commit on their next reload. Tokens are the ones the
+previous bm25s index used: words of two or more characters, lower case, English stopwords
+removed, Snowball English stems.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import shutil
 import threading
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import cast
+from typing import Any, Protocol
 
-import bm25s
-import numpy as np
-import Stemmer
+import tantivy
+from bm25s.stopwords import STOPWORDS_EN
 
 from index.types import EVERYTHING, Chunk, Scope, indexed_text
 
 __all__ = ["LexicalIndex"]
 
-_IDS_FILE = "chunk_ids.json"
+log = logging.getLogger(__name__)
+
+_ANALYZER = "docent"
+_WRITER_HEAP = 128 * 2**20
+_REBUILD_AFTER = 2000  # changes behind: reading the whole store is faster than one by one
+_BATCH = 5000
 
 
-@dataclass(frozen=True)
-class _Snapshot:
-    """One consistent state of the index; readers take a reference, writers swap in a new one."""
+class ChangeLog(Protocol):
+    """What `sync` reads of the manifest."""
 
-    bm25: bm25s.BM25 | None
-    ids: list[str]
-    documents: np.ndarray
-    collections: np.ndarray
-    stamp: float | None
+    def latest_change(self) -> int: ...
+
+    def changes_since(self, seq: int, limit: int = ...) -> list[tuple[int, str]]: ...
+
+    def get(self, doc_id: str) -> Any: ...
 
 
-_EMPTY = _Snapshot(None, [], np.array([], dtype=object), np.array([], dtype=object), None)
+class ChunkSource(Protocol):
+    """What `sync` reads of the vector store."""
+
+    def chunks_of(self, document: str) -> list[Chunk]: ...
+
+    def iter_chunks(self, where: Any = ...) -> Iterable[Chunk]: ...
+
+
+def _analyzer() -> Any:
+    return (
+        tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.regex(r"\b\w\w+\b"))
+        .filter(tantivy.Filter.lowercase())
+        .filter(tantivy.Filter.custom_stopword(sorted(STOPWORDS_EN)))
+        .filter(tantivy.Filter.stemmer("english"))
+        .build()
+    )
+
+
+def _schema() -> Any:
+    builder = tantivy.SchemaBuilder()
+    builder.add_text_field("body", tokenizer_name=_ANALYZER, index_option="freq")
+    builder.add_text_field("chunk_id", stored=True, tokenizer_name="raw")
+    builder.add_text_field("document", tokenizer_name="raw")
+    builder.add_text_field("collection", tokenizer_name="raw")
+    builder.add_text_field("kind", tokenizer_name="raw")  # "meta": the watermark document
+    builder.add_unsigned_field("watermark", stored=True)
+    return builder.build()
 
 
 class LexicalIndex:
     def __init__(self, folder: Path) -> None:
-        # bm25s sets its own logger to DEBUG when imported; its progress lines are not ours.
-        logging.getLogger("bm25s").setLevel(logging.WARNING)
+        folder.mkdir(parents=True, exist_ok=True)
         self.folder = folder
-        self._stemmer = Stemmer.Stemmer("english")
-        self._snapshot = _EMPTY
-        self._lock = threading.Lock()  # one writer or reloader at a time
+        self._schema = _schema()
+        self._index = tantivy.Index(self._schema, path=str(folder), reuse=True)
+        self._analyzer = _analyzer()
+        self._index.register_tokenizer(_ANALYZER, _analyzer())
+        self._writer: Any = None
+        self._lock = threading.Lock()  # one sync at a time in this process
 
-    def _tokenize(self, texts: list[str]) -> list[list[str]]:
-        tokens = bm25s.tokenize(
-            texts, stopwords="en", stemmer=self._stemmer, return_ids=False, show_progress=False
-        )
-        return cast(list[list[str]], tokens)
-
-    def _stamp(self) -> float | None:
-        ids_file = self.folder / _IDS_FILE
-        return ids_file.stat().st_mtime if ids_file.exists() else None
-
-    def rebuild(self, chunks: Sequence[Chunk]) -> None:
-        """Index `chunks` (all chunks of the collection) and save to disk."""
-        with self._lock:
-            bm25 = None
-            if self.folder.exists():
-                shutil.rmtree(self.folder)
-            self.folder.mkdir(parents=True)
-            if chunks:
-                bm25 = bm25s.BM25()
-                bm25.index(self._tokenize([indexed_text(c) for c in chunks]), show_progress=False)
-                bm25.save(str(self.folder), show_progress=False)
-            payload = {
-                "ids": [c.id for c in chunks],
-                "documents": [c.document_id for c in chunks],
-                "collections": [c.collection for c in chunks],
-            }
-            (self.folder / _IDS_FILE).write_text(json.dumps(payload))
-            self._snapshot = _Snapshot(
-                bm25,
-                payload["ids"],
-                np.array(payload["documents"], dtype=object),
-                np.array(payload["collections"], dtype=object),
-                self._stamp(),
-            )
-
-    def _current(self) -> _Snapshot:
-        """The loaded snapshot, reloaded first when another process saved a newer one."""
-        stamp = self._stamp()
-        if stamp == self._snapshot.stamp:
-            return self._snapshot
-        with self._lock:
-            stamp = self._stamp()
-            if stamp != self._snapshot.stamp:
-                self._snapshot = self._load(stamp)
-            return self._snapshot
-
-    def _load(self, stamp: float | None) -> _Snapshot:
-        if stamp is None:
-            return _EMPTY
-        payload = json.loads((self.folder / _IDS_FILE).read_text())
-        ids = payload["ids"]
-        return _Snapshot(
-            bm25s.BM25.load(str(self.folder)) if ids else None,
-            ids,
-            np.array(payload["documents"], dtype=object),
-            np.array(payload["collections"], dtype=object),
-            stamp,
-        )
-
-    def __len__(self) -> int:
-        return len(self._current().ids)
+    # --- reading ---------------------------------------------------------------------------
 
     def search(self, query: str, k: int, scope: Scope = EVERYTHING) -> list[tuple[str, float]]:
         """Chunk ids and positive BM25 scores, best first, within `scope`."""
-        snapshot = self._current()
-        tokens = self._tokenize([query])
-        if snapshot.bm25 is None or not tokens[0] or scope.empty:
+        tokens = self._analyzer.analyze(query)
+        if not tokens or scope.empty:
             return []
-        mask = None
-        for allowed, values in (
-            (scope.documents, snapshot.documents),
-            (scope.collections, snapshot.collections),
-        ):
-            if allowed is not None:
-                keep = np.isin(values, list(allowed)).astype(np.float32)
-                mask = keep if mask is None else mask * keep
-        found, scores = snapshot.bm25.retrieve(
-            tokens, k=min(k, len(snapshot.ids)), show_progress=False, weight_mask=mask
-        )
-        return [
-            (snapshot.ids[int(i)], float(s))
-            for i, s in zip(found[0], scores[0], strict=True)
-            if s > 0
+        words = [
+            (tantivy.Occur.Should, tantivy.Query.term_query(self._schema, "body", t))
+            for t in dict.fromkeys(tokens)
         ]
+        clauses = [(tantivy.Occur.Must, tantivy.Query.boolean_query(words))]
+        for field, allowed in (("collection", scope.collections), ("document", scope.documents)):
+            if allowed is not None:
+                terms = tantivy.Query.term_set_query(self._schema, field, sorted(allowed))
+                clauses.append((tantivy.Occur.Must, tantivy.Query.const_score_query(terms, 0.0)))
+        searcher = self._index.searcher()
+        hits = searcher.search(tantivy.Query.boolean_query(clauses), limit=k, count=False).hits
+        return [
+            (str(searcher.doc(address).get_first("chunk_id")), float(score))
+            for score, address in hits
+            if score > 0
+        ]
+
+    def __len__(self) -> int:
+        """Chunks in the index (the watermark document aside)."""
+        searcher = self._index.searcher()
+        return int(searcher.num_docs) - (1 if self.watermark() else 0)
+
+    def chunk_ids(self) -> set[str]:
+        """Every chunk id in the index (for checks and maintenance, not for requests)."""
+        searcher = self._index.searcher()
+        everything = tantivy.Query.all_query()
+        hits = searcher.search(everything, limit=max(int(searcher.num_docs), 1), count=False)
+        found = (searcher.doc(address).get_first("chunk_id") for _, address in hits.hits)
+        return {str(chunk_id) for chunk_id in found if chunk_id}
+
+    def watermark(self) -> int:
+        """The last change of the manifest this index has applied."""
+        searcher = self._index.searcher()
+        meta = tantivy.Query.term_query(self._schema, "kind", "meta")
+        hits = searcher.search(meta, limit=1).hits
+        return int(searcher.doc(hits[0][1]).get_first("watermark") or 0) if hits else 0
+
+    # --- following the manifest -----------------------------------------------------------
+
+    def sync(self, changes: ChangeLog, chunks: ChunkSource) -> int:
+        """Apply the manifest's changes since the watermark; returns the new watermark. A
+        process that does not own the writer only reloads what its owner committed."""
+        with self._lock:
+            self._index.reload()
+            watermark, latest = self.watermark(), changes.latest_change()
+            if latest <= watermark or not self._own_writer():
+                return watermark
+            if latest - watermark > _REBUILD_AFTER:
+                self._rebuild(latest, chunks)
+            else:
+                self._replay(watermark, changes, chunks)
+            self._index.reload()
+            return self.watermark()
+
+    def _own_writer(self) -> bool:
+        if self._writer is None:
+            try:
+                self._writer = self._index.writer(heap_size=_WRITER_HEAP, num_threads=1)
+            except ValueError:  # another process of this node holds it and syncs
+                return False
+        return True
+
+    def _replay(self, watermark: int, changes: ChangeLog, chunks: ChunkSource) -> None:
+        while batch := changes.changes_since(watermark):
+            for document in dict.fromkeys(doc for _, doc in batch):
+                record = changes.get(document)
+                if record is not None and record.status != "indexed":
+                    continue  # being written: its own change comes when it is done
+                self._writer.delete_documents_by_term("document", document)
+                if record is not None:
+                    self._add(chunks.chunks_of(document))
+            watermark = batch[-1][0]
+            self._commit(watermark)
+
+    def _rebuild(self, latest: int, chunks: ChunkSource) -> None:
+        """Index every chunk of the store afresh (a new node, or one far behind)."""
+        log.info("lexical index: rebuilding from the store (change %d)", latest)
+        self._writer.delete_all_documents()
+        batch: list[Chunk] = []
+        for chunk in chunks.iter_chunks():
+            batch.append(chunk)
+            if len(batch) == _BATCH:
+                self._add(batch)
+                batch = []
+        self._add(batch)
+        self._commit(latest)
+
+    def _add(self, chunks: Sequence[Chunk]) -> None:
+        for chunk in chunks:
+            document = tantivy.Document()
+            document.add_text("chunk_id", chunk.id)
+            document.add_text("document", chunk.document_id)
+            document.add_text("collection", chunk.collection)
+            document.add_text("body", indexed_text(chunk))
+            self._writer.add_document(document)
+
+    def _commit(self, watermark: int) -> None:
+        """Commit the pending changes together with the watermark they reach."""
+        self._writer.delete_documents_by_term("kind", "meta")
+        meta = tantivy.Document()
+        meta.add_text("kind", "meta")
+        meta.add_unsigned("watermark", watermark)
+        self._writer.add_document(meta)
+        self._writer.commit()
+
+    def close(self) -> None:
+        """Give up the writer (so another process of this node may take it)."""
+        with self._lock:
+            if self._writer is not None:
+                self._writer.wait_merging_threads()
+                self._writer = None

@@ -4,6 +4,7 @@
     ├── ConfigError              a setting cannot be honoured (unknown model folder, bad value)
     ├── LoadError                one file cannot be turned into text (carries path and reason)
     ├── IndexMismatchError       the collection was built with another model or chunker
+    ├── StoreBusyError           another process already writes to this embedded store
     ├── InputError               a request is unusable (empty question, file type not accepted)
     ├── NotFoundError            an id (document, job) names nothing that exists
     ├── PromptError              a prompt file is missing, malformed, or rendered wrongly
@@ -17,7 +18,7 @@ Library code raises these; only the edges (CLI, HTTP, UI) turn them into message
 
 from __future__ import annotations
 
-from index.errors import ConfigError, DocentError, IndexMismatchError, LoadError
+from index.errors import ConfigError, DocentError, IndexMismatchError, LoadError, StoreBusyError
 
 __all__ = [
     "ConfigError",
@@ -28,6 +29,7 @@ __all__ = [
     "LoadError",
     "NotFoundError",
     "PromptError",
+    "StoreBusyError",
 ]
 
 

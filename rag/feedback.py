@@ -1,27 +1,24 @@
-"""Feedback on answers, kept as JSON lines (`rag/evaluation/replay.py` replays them).
+"""Feedback on answers, kept in the shared database (`rag/evaluation/replay.py` replays them).
 
 A person rates an answer 👍 (`up`), 👎 (`down`) or `wrong_source`, optionally with a correction:
-the right answer or the right source in their words. `FeedbackStore` appends one `Feedback`
-per line to `settings.feedback_path`; reading skips (and logs) lines it cannot parse.
+the right answer or the right source in their words.
 """
 
 from __future__ import annotations
 
-import logging
-import threading
 import uuid
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field, model_validator
+from sqlalchemy import select
 
+from index.database import Database
+from rag.state import FeedbackRow
 from rag.types import MAX_ANSWER_CHARS, MAX_QUESTION_CHARS, Answer
 
 __all__ = ["Feedback", "FeedbackStore", "Rating", "unique_in_order"]
-
-log = logging.getLogger(__name__)
 
 Rating = Literal["up", "down", "wrong_source"]
 MAX_CORRECTION_CHARS = 1000
@@ -55,6 +52,15 @@ class Feedback(BaseModel):
     generator: str
     prompt_version: str
 
+    @model_validator(mode="before")
+    @classmethod
+    def _named_documents(cls, values: object) -> object:
+        """Ratings stored before documents had names cited absolute paths: keep file names."""
+        if isinstance(values, dict) and "cited_sources" in values:
+            sources = values.pop("cited_sources")
+            values.setdefault("cited_documents", [str(s).rsplit("/", 1)[-1] for s in sources])
+        return values
+
     @classmethod
     def from_answer(
         cls, question: str, answer: Answer, rating: Rating, correction: str | None = None
@@ -74,36 +80,20 @@ class Feedback(BaseModel):
 
 
 class FeedbackStore:
-    """Append-only JSON lines; safe to share between threads."""
+    """Ratings in the shared database, in the order they were given (to the second)."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._lock = threading.Lock()
+    def __init__(self, database: Database) -> None:
+        self.database = database
 
     def add(self, feedback: Feedback) -> None:
-        line = feedback.model_dump_json() + "\n"
-        with self._lock:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            with self.path.open("a", encoding="utf-8") as file:
-                file.write(line)
-                file.flush()
+        self.add_all([feedback])
+
+    def add_all(self, items: Iterable[Feedback]) -> None:
+        with self.database.write() as session:
+            session.add_all(FeedbackRow(**item.model_dump()) for item in items)
 
     def all(self) -> list[Feedback]:
-        """Every stored feedback in the order given; malformed lines are logged and skipped."""
-        if not self.path.exists():
-            return []
-        items = []
-        with self.path.open(encoding="utf-8", errors="replace") as file:
-            for number, line in enumerate(file, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    items.append(Feedback.model_validate_json(line))
-                except ValidationError as exc:
-                    log.warning(
-                        "%s line %d is not valid feedback, skipped (%d errors)",
-                        self.path,
-                        number,
-                        exc.error_count(),
-                    )
-        return items
+        query = select(FeedbackRow).order_by(FeedbackRow.created_at, FeedbackRow.id)
+        with self.database.read() as session:
+            rows = session.scalars(query).all()
+            return [Feedback.model_validate(row, from_attributes=True) for row in rows]

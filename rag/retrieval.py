@@ -13,7 +13,7 @@ from langchain_core.embeddings import Embeddings
 
 from index.lexical import LexicalIndex
 from index.store import ChunkStore
-from index.types import EVERYTHING, Hit, Scope
+from index.types import EVERYTHING, Hit, Scope, indexed_text
 
 __all__ = ["HybridRetriever", "reciprocal_rank_fusion"]
 
@@ -66,8 +66,13 @@ class HybridRetriever:
         known = {h.chunk.id: h for h in dense}
         missing = [i for i in best if i not in known]
         query_vector = np.asarray(vector)
-        for chunk, stored in self.store.get_with_vectors(missing):
-            known[chunk.id] = Hit(chunk=chunk, score=float(stored @ query_vector))
+        found = self.store.get_with_vectors(missing)
+        unvectored = [chunk for chunk, stored in found if stored is None]
+        embedded = self.embeddings.embed_documents([indexed_text(c) for c in unvectored])
+        vectors = {c.id: np.asarray(v) for c, v in zip(unvectored, embedded, strict=True)}
+        for chunk, stored in found:
+            own = stored if stored is not None else vectors[chunk.id]
+            known[chunk.id] = Hit(chunk=chunk, score=float(own @ query_vector))
         lexical_rank = {chunk_id: rank for rank, chunk_id in enumerate(lexical_ids, start=1)}
         # Both retrievers apply the scope; checking again here means a hit from a stale or
         # racing index can never reach a caller who may not read it.

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 
 from langchain_core.embeddings import Embeddings
 from langchain_core.language_models import BaseChatModel
 
 from index.chunking import Chunker
+from index.database import Database
 from index.embeddings import load_embeddings
 from index.ingest import Ingestor, IngestReport
 from index.lexical import LexicalIndex
+from index.manifest import Manifest
 from index.store import LAYOUT, ChunkStore, IndexSignature
 from rag.assistant import Assistant
 from rag.condense import ChatCondenser, Condenser, RuleCondenser
@@ -21,6 +24,7 @@ from rag.generators import ChatGenerator, ExtractiveGenerator, Generator, load_l
 from rag.prompts import load_prompt
 from rag.retrieval import HybridRetriever
 from rag.settings import Settings
+from rag.state import open_database
 from rag.support import SupportScorer
 
 __all__ = ["Runtime", "build_runtime"]
@@ -31,11 +35,38 @@ log = logging.getLogger(__name__)
 @dataclass
 class Runtime:
     settings: Settings
+    database: Database
     embeddings: Embeddings
     store: ChunkStore
     lexical: LexicalIndex
     ingestor: Ingestor
     assistant: Assistant
+    _following: threading.Event | None = field(default=None, repr=False)
+
+    @property
+    def manifest(self) -> Manifest:
+        return self.ingestor.manifest
+
+    def follow_changes(self, interval: float = 1.0) -> None:
+        """Keep this node's lexical index in step with changes any process or node makes
+        (a daemon thread; `stop_following` ends it)."""
+        if self._following is not None:
+            return
+        stop = self._following = threading.Event()
+
+        def follow() -> None:
+            while not stop.wait(interval):
+                try:
+                    self.ingestor.sync_lexical()
+                except Exception:  # the follower must outlive a database or store hiccup
+                    log.exception("could not follow the change log; trying again")
+
+        threading.Thread(target=follow, name="docent-follow", daemon=True).start()
+
+    def stop_following(self) -> None:
+        if self._following is not None:
+            self._following.set()
+            self._following = None
 
     def ensure_samples(self) -> IngestReport | None:
         """First start of a demo install: index `samples_dir` (unset by default; `make run`
@@ -44,7 +75,7 @@ class Runtime:
         samples = self.settings.samples_dir
         if samples is None or self.store.count() or not samples.is_dir():
             return None
-        if has_credentials(self.settings):
+        if has_credentials(self.settings, self.database):
             log.warning("credentials are configured: the demo samples are not indexed")
             return None
         log.info("empty index: ingesting samples from %s", samples)
@@ -73,6 +104,7 @@ def build_runtime(
 ) -> Runtime:
     """Everything Docent needs. `embeddings` may be passed in to share a loaded model between
     runtimes; `chat_model` stands in for the OpenAI-compatible model (`generator="openai"`)."""
+    database = open_database(settings)
     embeddings = embeddings or load_embeddings(settings.embedding_model, settings.embed_batch_size)
     chunker = Chunker(settings.chunk_size, settings.chunk_overlap)
     signature: IndexSignature = {
@@ -81,8 +113,8 @@ def build_runtime(
         "chunker": chunker.signature,
         "layout": LAYOUT,
     }
-    store = ChunkStore(settings.chroma_dir, settings.collection, signature)
-    lexical = LexicalIndex(settings.bm25_dir)
+    store = ChunkStore(settings.chroma_dir, settings.collection, signature, settings.chroma_url)
+    lexical = LexicalIndex(settings.lexical_dir)
     retriever = HybridRetriever(
         store, lexical, embeddings, settings.top_k, settings.candidates, settings.rrf_k
     )
@@ -106,12 +138,15 @@ def build_runtime(
             embeddings, settings.min_evidence, settings.max_answer_sentences
         )
         condenser = RuleCondenser()
+    ingestor = Ingestor(store, lexical, embeddings, chunker, Manifest(database))
+    ingestor.sync_lexical()
     return Runtime(
         settings=settings,
+        database=database,
         embeddings=embeddings,
         store=store,
         lexical=lexical,
-        ingestor=Ingestor(store, lexical, embeddings, chunker),
+        ingestor=ingestor,
         assistant=Assistant(
             retriever,
             generator,

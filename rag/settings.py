@@ -23,6 +23,16 @@ class Settings(BaseSettings):
 
     # Storage
     data_dir: Path = Field(Path(".docent"), description="Where the Chroma and BM25 indexes live.")
+    chroma_url: str | None = Field(
+        None,
+        description="A Chroma server (http://host:port, `chroma run`) that several processes "
+        "or machines share; default: an embedded store in the data dir.",
+    )
+    database_url: str | None = Field(
+        None,
+        description="SQLAlchemy URL of the shared database (postgresql+psycopg://…), one per "
+        "collection; default: <data_dir>/<collection>.db (SQLite).",
+    )
     collection: str = Field("docent", description="Chroma collection name.")
     samples_dir: Path | None = Field(
         None,
@@ -85,6 +95,9 @@ class Settings(BaseSettings):
     # Serving
     host: str = "127.0.0.1"
     port: int = Field(7860, ge=1, le=65535)
+    run_jobs: bool = Field(
+        True, description="`serve` runs queued ingestion jobs itself (off when workers do)."
+    )
     max_upload_mb: int = Field(50, ge=1, description="Largest file accepted for indexing.")
     max_upload_files: int = Field(20, ge=1, description="Files in one upload request.")
     max_request_kb: int = Field(256, ge=16, description="Largest request body but uploads.")
@@ -101,7 +114,9 @@ class Settings(BaseSettings):
     # Access: one model for every surface. With no API key and no portal secret, Docent is open
     # (a local, single-user install) and serves only on a loopback address unless allow_open.
     api_keys_file: Path | None = Field(
-        None, description="JSON of API key name → sha256; default <data_dir>/api_keys.json."
+        None,
+        description="Where older versions kept API keys (default <data_dir>/api_keys.json); "
+        "imported into the database on first start.",
     )
     jwt_secret: SecretStr | None = Field(None, description="Shared secret of portal tokens.")
     jwt_audience: str = Field("docent", description="Required `aud` claim of portal tokens.")
@@ -110,9 +125,7 @@ class Settings(BaseSettings):
         3600, ge=60, description="Longest accepted lifetime (exp - iat) of a portal token, s."
     )
     session_secret: SecretStr | None = Field(
-        None,
-        description="Signs chat UI sessions; default: a random key kept in <data_dir>/session.key "
-        "(set it when several machines serve Docent).",
+        None, description="Signs chat UI sessions; default: a random key kept in the database."
     )
     session_hours: int = Field(8, ge=1, description="How long a chat UI sign-in lasts.")
     allow_open: bool = Field(
@@ -163,25 +176,21 @@ class Settings(BaseSettings):
         return f"answer.{self.prompt_version}" if self.prompt_version else "answer.v1"
 
     @property
+    def database_address(self) -> str:
+        """The shared state of one index (Chroma collection): DOCENT_DATABASE_URL, else a
+        SQLite file in the data dir named after the collection."""
+        return (
+            self.database_url or f"sqlite:///{(self.data_dir / f'{self.collection}.db').resolve()}"
+        )
+
+    @property
     def chroma_dir(self) -> Path:
         return self.data_dir / "chroma"
 
     @property
-    def bm25_dir(self) -> Path:
-        return self.data_dir / "bm25" / self.collection
-
-    @property
-    def uploads_dir(self) -> Path:
-        return self.data_dir / "uploads"
+    def lexical_dir(self) -> Path:
+        return self.data_dir / "lexical" / self.collection
 
     @property
     def api_keys_path(self) -> Path:
         return self.api_keys_file or self.data_dir / "api_keys.json"
-
-    @property
-    def session_key_path(self) -> Path:
-        return self.data_dir / "session.key"
-
-    @property
-    def feedback_path(self) -> Path:
-        return self.data_dir / "feedback.jsonl"

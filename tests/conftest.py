@@ -10,10 +10,12 @@ from pathlib import Path
 import pytest
 from langchain_core.embeddings import Embeddings
 
+from index.database import Database
 from index.embeddings import BUNDLED_MODEL, load_embeddings
 from rag.runtime import Runtime, build_runtime
 from rag.settings import Settings
-from tests.helpers import SAMPLES, make_settings, serving
+from rag.state import open_database
+from tests.helpers import SAMPLES, PostgresCluster, make_settings, serving
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -80,3 +82,28 @@ def copy_samples(tmp_path: Path) -> Callable[..., Path]:
         return folder
 
     return copy
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresCluster]:
+    """One PostgreSQL server for the session; each test that needs one gets its own database."""
+    cluster = PostgresCluster()
+    cluster.start()
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def state_settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
+    """Settings whose shared state lives in SQLite (the default) or in PostgreSQL."""
+    if request.param == "sqlite":
+        return make_settings(tmp_path / "data")
+    cluster: PostgresCluster = request.getfixturevalue("postgres")
+    return make_settings(tmp_path / "data", database_url=cluster.create_database())
+
+
+@pytest.fixture
+def database(state_settings: Settings) -> Iterator[Database]:
+    database = open_database(state_settings)
+    yield database
+    database.dispose()

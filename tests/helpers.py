@@ -4,12 +4,16 @@ boundary that records what it was sent."""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -98,6 +102,14 @@ def make_settings(data_dir: Path, **overrides: Any) -> Settings:
     """Settings for a test: its own data dir, the bundled samples as demo documents, no .env."""
     values = {"data_dir": data_dir, "samples_dir": SAMPLES, **overrides}
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+def create_key(settings: Settings, name: str) -> str:
+    """An API key for `name` in the database of `settings` (as `app.py apikey create` makes)."""
+    from rag.credentials import ApiKeys
+    from rag.state import open_database
+
+    return ApiKeys(open_database(settings)).create(name)
 
 
 def free_port() -> int:
@@ -264,3 +276,53 @@ UNANSWERABLE: Final[list[str]] = [
     "Am I allowed to bring my dog to work?",
     "Does the company pay for a gym membership?",
 ]
+
+
+class PostgresCluster:
+    """A throw-away PostgreSQL server (Debian's `postgresql`) in a temp dir on a free loopback
+    port; as root, its processes run as the `postgres` user, which initdb requires."""
+
+    def __init__(self) -> None:
+        bins = sorted(Path("/usr/lib/postgresql").glob("*/bin"))
+        initdb = shutil.which("initdb") or (str(bins[-1] / "initdb") if bins else None)
+        if initdb is None:
+            raise RuntimeError("PostgreSQL is missing: run `make test`, which installs it")
+        self.bin = Path(initdb).resolve().parent
+        self.port = free_port()
+        self.folder = Path(tempfile.mkdtemp(prefix="docent-pg-"))
+        self.data = self.folder / "data"
+        self._as_user = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        if self._as_user:
+            shutil.chown(self.folder, "postgres", "postgres")
+
+    def _run(self, *args: str) -> None:
+        subprocess.run([*self._as_user, *args], check=True, capture_output=True, timeout=120)
+
+    def start(self) -> None:
+        self._run(str(self.bin / "initdb"), "-D", str(self.data), "-U", "docent", "-A", "trust")
+        options = (
+            f"-c listen_addresses=127.0.0.1 -c port={self.port} "
+            f"-c unix_socket_directories={self.folder} -c fsync=off -c max_connections=200"
+        )
+        log = str(self.folder / "server.log")  # the server must not hold our pipes open
+        self._run(
+            str(self.bin / "pg_ctl"), "-D", str(self.data), "-l", log, "-o", options, "-w", "start"
+        )
+
+    def stop(self) -> None:
+        with contextlib.suppress(subprocess.CalledProcessError):
+            self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "stop")
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+    def url(self, database: str = "postgres") -> str:
+        return f"postgresql+psycopg://docent@127.0.0.1:{self.port}/{database}"
+
+    def create_database(self) -> str:
+        """A new empty database; returns its URL."""
+        import psycopg
+
+        name = f"docent_{uuid.uuid4().hex[:12]}"
+        with psycopg.connect(f"postgresql://docent@127.0.0.1:{self.port}/postgres") as admin:
+            admin.autocommit = True
+            admin.execute(f"CREATE DATABASE {name}")
+        return self.url(name)

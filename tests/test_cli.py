@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from rag.credentials import ApiKeys
-from tests.helpers import SAMPLES, run_python
+from rag.state import open_database
+from tests.helpers import SAMPLES, make_settings, run_python
 from tests.helpers import run_cli as run
 
 
@@ -59,9 +60,9 @@ def test_apikey_create_prints_the_key_once_and_stores_its_hash(tmp_path: Path) -
     created = run(tmp_path / "data", "apikey", "create", "intranet")
     assert created.returncode == 0, created.stderr
     key = created.stdout.strip()
-    stored = (tmp_path / "data" / "api_keys.json").read_text()
-    assert key.startswith("dk_") and key not in stored
-    assert ApiKeys(tmp_path / "data" / "api_keys.json").name_of(key) == "intranet"
+    assert key.startswith("dk_") and key not in created.stderr
+    database = open_database(make_settings(tmp_path / "data"))
+    assert ApiKeys(database).name_of(key) == "intranet"
 
 
 @pytest.mark.slow

@@ -89,11 +89,12 @@ def _feedback(settings: Settings) -> int:
     from rag.feedback import FeedbackStore
     from rag.runtime import build_runtime
 
-    cases = FeedbackStore(settings.feedback_path).all()
+    runtime = build_runtime(settings)
+    cases = FeedbackStore(runtime.database).all()
     if not cases:
-        print(f"no stored feedback in {settings.feedback_path}")
+        print("no stored feedback")
         return 0
-    results = replay(cases, build_runtime(settings).assistant)
+    results = replay(cases, runtime.assistant)
     print(format_replay(results))
     return 0 if all(r.passed for r in results) else 1
 

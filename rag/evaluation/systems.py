@@ -81,6 +81,8 @@ def eval_runtime(
             "data_dir": settings.data_dir / "eval",
             "collection": _collection_name(dataset, records, "docent"),
             "generator": settings.generator if answers else "extractive",
+            "chroma_url": None,  # throw-away indexes stay on local disk
+            "database_url": None,
         }
     )
     try:
@@ -99,7 +101,7 @@ def index_records(
 
 def docent_rankers(runtime: Runtime, depth: int = CHUNK_DEPTH) -> dict[str, Ranker]:
     """BM25 alone, dense alone, and Docent's hybrid retriever, over `runtime`'s index."""
-    source_of = {chunk.id: chunk.source for chunk in runtime.store.all_chunks()}
+    source_of = {chunk.id: chunk.source for chunk in runtime.store.iter_chunks()}
     retriever = runtime.assistant.retriever
 
     def bm25(query: str) -> list[tuple[str, float]]:

@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import threading
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 import gradio as gr
 import uvicorn
@@ -16,20 +19,25 @@ from fastapi_offline import FastAPIOffline
 from starlette.types import Scope
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
+from index.database import Database
+from rag.conversations import Conversations
 from rag.errors import ConfigError, DocentError
+from rag.feedback import FeedbackStore
+from rag.jobs import JobQueue
 from rag.runtime import Runtime
 from rag.settings import Settings
-from rag.web.ask import Conversations, ask_router
+from rag.web.ask import ask_router
 from rag.web.auth import SESSION_COOKIE, Authenticator, client_address, has_credentials
 from rag.web.chat_ui import ChatUI
 from rag.web.documents import documents_router
 from rag.web.errors import add_error_handlers, unknown_endpoints_router
-from rag.web.jobs import JobRunner, jobs_router
+from rag.web.jobs import jobs_router
 from rag.web.login import login_router
 from rag.web.openai_compat import openai_router
 from rag.web.protect import BodyLimit, GradioGuard, OpenModeGuard, SecurityHeaders
 from rag.web.uploads import Uploads
 from rag.web.widget import STATIC, widget_router
+from rag.worker import Worker
 
 __all__ = ["check_exposure", "create_app", "serve"]
 
@@ -81,22 +89,45 @@ def _guard(app: FastAPI, settings: Settings, authenticator: Authenticator) -> No
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
 
 
+def _background(runtime: Runtime) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    """While the app runs: its lexical index follows changes made by any process or node,
+    and with DOCENT_RUN_JOBS it runs queued ingestion jobs itself (the embedded default)."""
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        runtime.follow_changes()
+        stop = threading.Event()
+        if runtime.settings.run_jobs:
+            worker = Worker(runtime, JobQueue(runtime.database))
+            threading.Thread(
+                target=worker.run, args=(stop,), name="docent-jobs", daemon=True
+            ).start()
+        try:
+            yield
+        finally:
+            stop.set()
+            runtime.stop_following()
+
+    return lifespan
+
+
 def create_app(runtime: Runtime) -> FastAPI:
     settings = runtime.settings
     app = FastAPIOffline(
         title="Docent",
         summary="Answers from your documents, with citations.",
         static_url="/_docent/docs",
+        lifespan=_background(runtime),
     )
     add_error_handlers(app)
-    authenticator = Authenticator(settings)
+    authenticator = Authenticator(settings, runtime.database)
     app.state.authenticator = authenticator
     _guard(app, settings, authenticator)
-    jobs = JobRunner()
-    uploads = Uploads(runtime, jobs)
-    app.include_router(ask_router(runtime, Conversations()))
+    jobs = JobQueue(runtime.database)
+    uploads = Uploads(settings, runtime.manifest, jobs)
+    app.include_router(ask_router(runtime, Conversations(runtime.database)))
     app.include_router(openai_router(runtime))
-    app.include_router(documents_router(runtime, uploads))
+    app.include_router(documents_router(runtime.ingestor, uploads))
     app.include_router(jobs_router(jobs))
     app.include_router(widget_router())
     app.include_router(login_router(authenticator))
@@ -105,10 +136,11 @@ def create_app(runtime: Runtime) -> FastAPI:
 
     @app.get("/api/health")
     def health() -> dict[str, object]:
-        """Cheap enough for a load balancer to poll; says nothing about the documents."""
+        """Cheap enough for a load balancer to poll (counts, no scan)."""
         return {
             "status": "ok",
             "chunks": runtime.store.count(),
+            "documents": runtime.manifest.count(),
             "generator": runtime.assistant.generator.name,
         }
 
@@ -124,7 +156,7 @@ def create_app(runtime: Runtime) -> FastAPI:
             return None
         return principal.caller
 
-    ui = ChatUI(runtime, uploads, authenticator)
+    ui = ChatUI(runtime, uploads, authenticator, FeedbackStore(runtime.database))
     blocks = ui.create_app()
     mounted: FastAPI = gr.mount_gradio_app(
         app,
@@ -144,10 +176,10 @@ def create_app(runtime: Runtime) -> FastAPI:
     return mounted
 
 
-def check_exposure(settings: Settings) -> None:
+def check_exposure(settings: Settings, database: Database) -> None:
     """Open mode (no credentials) only on a loopback address, unless explicitly allowed."""
     host = settings.host
-    if has_credentials(settings) or _is_loopback(host):
+    if has_credentials(settings, database) or _is_loopback(host):
         return
     if not settings.allow_open:
         raise ConfigError(
@@ -167,7 +199,7 @@ def serve(runtime: Runtime) -> None:
     """Serve the app on the settings' host and port until interrupted (forwarding headers are
     believed only from DOCENT_TRUSTED_PROXIES)."""
     settings = runtime.settings
-    check_exposure(settings)
+    check_exposure(settings, runtime.database)
     uvicorn.run(
         create_app(runtime),
         host=settings.host,

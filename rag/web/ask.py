@@ -4,16 +4,14 @@
 - `POST /api/v1/ask/stream` → server-sent events: `token` (text pieces), `citations` (the
   checked citations and per-sentence support), `answer` (the whole `Answer` with timings), then
   `done`; `error` if it fails midway.
-- A conversation keeps its history on the server (bounded); a client may instead send `history`.
+- A conversation keeps its history in the shared database (bounded); a client may instead send
+  `history`.
 
 Errors have the app's one JSON shape (`rag/web/errors.py`).
 """
 
 from __future__ import annotations
 
-import threading
-import uuid
-from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from typing import Annotated
 
@@ -22,59 +20,14 @@ from fastapi.sse import EventSourceResponse, ServerSentEvent
 from pydantic import BaseModel, Field
 
 from index.types import Scope
+from rag.conversations import Conversations
 from rag.errors import InputError
 from rag.runtime import Runtime
-from rag.types import MAX_ANSWER_CHARS, MAX_QUESTION_CHARS, Answer, Message
+from rag.types import MAX_QUESTION_CHARS, Answer, Message
 from rag.web.auth import Caller, Principal, readable_collections
 from rag.web.errors import error_response
 
-__all__ = ["AskRequest", "AskResponse", "Conversations", "ask_router"]
-
-
-class Conversations:
-    """Histories by id, in memory: at most `max_conversations` in all and `per_owner` for one
-    owner (the least recently used go first, so one caller cannot evict everyone else's), each
-    keeping its last `max_messages` messages."""
-
-    def __init__(
-        self, max_conversations: int = 10_000, max_messages: int = 20, per_owner: int = 100
-    ) -> None:
-        self.max_conversations = max_conversations
-        self.max_messages = max_messages
-        self.per_owner = per_owner
-        self._conversations: OrderedDict[str, tuple[str, list[Message]]] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def start(self, owner: str = "") -> str:
-        conversation_id = uuid.uuid4().hex
-        with self._lock:
-            self._conversations[conversation_id] = (owner, [])
-            owned = [i for i, (o, _) in self._conversations.items() if o == owner]
-            for old in owned[: max(0, len(owned) - self.per_owner)]:
-                del self._conversations[old]
-            while len(self._conversations) > self.max_conversations:
-                self._conversations.popitem(last=False)
-        return conversation_id
-
-    def history(self, conversation_id: str, owner: str = "") -> list[Message]:
-        with self._lock:
-            found = self._conversations.get(conversation_id)
-            if found is None or found[0] != owner:
-                raise InputError(f"unknown or expired conversation_id '{conversation_id}'")
-            self._conversations.move_to_end(conversation_id)
-            return list(found[1])
-
-    def record(self, conversation_id: str, question: str, answer: str) -> None:
-        with self._lock:
-            found = self._conversations.get(conversation_id)
-            if found is None:
-                return  # evicted while the question was being answered
-            turns = found[1]
-            turns += [
-                Message(role="user", content=question),
-                Message(role="assistant", content=answer[:MAX_ANSWER_CHARS]),
-            ]
-            del turns[: -self.max_messages]
+__all__ = ["AskRequest", "AskResponse", "ask_router"]
 
 
 class AskRequest(BaseModel):

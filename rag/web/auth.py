@@ -9,33 +9,35 @@ and the Gradio chat UI (which includes everything under /gradio_api).
   A token asks within those collections and manages nothing.
 - Chat UI sessions (cookie `docent_session`): `POST /auth/session` with either credential
   signs the same principal into an HttpOnly, SameSite=Strict cookie, valid at most
-  `DOCENT_SESSION_HOURS` (and never past a token's expiry).
+  `DOCENT_SESSION_HOURS` (and never past a token's expiry), with a key every node shares.
 - Open mode: with neither keys nor a secret, everyone is an anonymous principal who may do
   everything; `serve` allows it only on a loopback address. Keys created later close it at
   once; removing them never opens it.
 
 Every principal gets `DOCENT_RATE_LIMIT_PER_MINUTE` requests per minute; a client address gets
-`DOCENT_FAILED_AUTH_PER_MINUTE` failed authentications, then must wait. Limiter state is bounded.
+`DOCENT_FAILED_AUTH_PER_MINUTE` failed authentications, then must wait. Both are counted in the
+shared database, so they hold across processes and nodes, and old counts are deleted.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import secrets
-import threading
 import time
-from collections import OrderedDict, deque
 from collections.abc import Mapping, Sequence
 from typing import Annotated, Any, Literal
 
 import jwt
 from fastapi import Depends, Request
 from pydantic import BaseModel
+from sqlalchemy import delete, select
+from sqlalchemy.dialects.postgresql import insert as postgres_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from rag.credentials import ApiKeys, has_credentials, write_private
+from index.database import Database
+from rag.credentials import ApiKeys, has_credentials
 from rag.errors import ConfigError
 from rag.settings import Settings
+from rag.state import RateCountRow, shared_secret
 from rag.web.errors import AccessError, RateLimitError
 
 __all__ = [
@@ -83,72 +85,73 @@ def readable_collections(principal: Principal, wanted: Sequence[str] | None) -> 
 
 
 class RateLimiter:
-    """At most `per_minute` events per key in any 60-second window; keeps the windows of the
-    `max_keys` most recently seen keys."""
+    """At most `per_minute` events per key in any 60 seconds, counted in the shared database
+    (so the limit holds across processes and nodes) as a sliding window: this minute's count
+    plus the previous minute's, weighted by how much of it is still inside the window. Counts
+    older than two minutes are deleted as time goes on."""
 
-    def __init__(self, per_minute: int, max_keys: int = _MAX_CALLERS) -> None:
+    def __init__(self, database: Database, per_minute: int, prefix: str) -> None:
+        self.database = database
         self.per_minute = per_minute
-        self.max_keys = max_keys
-        self._seen: OrderedDict[str, deque[float]] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def _window(self, key: str, now: float) -> deque[float]:
-        seen = self._seen.setdefault(key, deque())
-        self._seen.move_to_end(key)
-        while len(self._seen) > self.max_keys:
-            self._seen.popitem(last=False)
-        while seen and seen[0] <= now - 60:
-            seen.popleft()
-        return seen
+        self.prefix = prefix
+        self._last_cleanup = 0
 
     def check(self, key: str, what: str = "requests") -> None:
         """Count one event for `key`; raises `RateLimitError` when the window is full."""
         if not self.per_minute:
             return
-        now = time.monotonic()
-        with self._lock:
-            seen = self._window(key, now)
-            if len(seen) >= self.per_minute:
-                wait = int(60 - (now - seen[0])) + 1
-                raise RateLimitError(
-                    f"rate limit of {self.per_minute} {what} per minute reached; retry in {wait} s",
-                    retry_after=wait,
+        now = time.time()
+        minute, into = int(now // 60), (now % 60) / 60
+        key = f"{self.prefix}:{key}"[:320]
+        dialect = sqlite_insert if self.database.is_sqlite else postgres_insert
+        count = (
+            dialect(RateCountRow)
+            .values(key=key, minute=minute, count=1)
+            .on_conflict_do_update(
+                index_elements=["key", "minute"], set_={"count": RateCountRow.count + 1}
+            )
+            .returning(RateCountRow.count)
+        )
+        with self.database.write() as session:
+            current = int(session.execute(count).scalar_one())
+            previous = session.scalar(
+                select(RateCountRow.count).where(
+                    RateCountRow.key == key, RateCountRow.minute == minute - 1
                 )
-            seen.append(now)
-
-    def __len__(self) -> int:
-        return len(self._seen)
-
-
-def _session_secret(settings: Settings) -> str:
-    """The key that signs UI sessions: the setting, else one kept in the data dir."""
-    if settings.session_secret:
-        return settings.session_secret.get_secret_value()
-    path = settings.session_key_path
-    if not path.exists():
-        with contextlib.suppress(FileExistsError):  # another process wrote it first
-            write_private(path, secrets.token_urlsafe(48), replace=False)
-    return path.read_text(encoding="utf-8").strip()
+            )
+            if minute != self._last_cleanup:
+                self._last_cleanup = minute
+                session.execute(delete(RateCountRow).where(RateCountRow.minute < minute - 1))
+        if (previous or 0) * (1 - into) + current > self.per_minute:
+            wait = int(60 - now % 60) + 1
+            raise RateLimitError(
+                f"rate limit of {self.per_minute} {what} per minute reached; retry in {wait} s",
+                retry_after=wait,
+            )
 
 
 class Authenticator:
     """Turns credentials into a `Principal` (or `AccessError`), for every surface."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, database: Database) -> None:
         self.settings = settings
-        self.keys = ApiKeys(settings.api_keys_path)
+        self.keys = ApiKeys(database)
         self.secret = settings.jwt_secret.get_secret_value() if settings.jwt_secret else None
         if self.secret is not None and len(self.secret) < 32:
             raise ConfigError("DOCENT_JWT_SECRET must be at least 32 characters")
-        self.limiter = RateLimiter(settings.rate_limit_per_minute)
-        self.failures = RateLimiter(settings.failed_auth_per_minute)
-        self._session_key = _session_secret(settings)
+        self.limiter = RateLimiter(database, settings.rate_limit_per_minute, "requests")
+        self.failures = RateLimiter(database, settings.failed_auth_per_minute, "failures")
+        self._session_key = (
+            settings.session_secret.get_secret_value()
+            if settings.session_secret
+            else shared_secret(database, "session")
+        )
         self._closed = bool(self.secret) or bool(self.keys)
 
     @property
     def open(self) -> bool:
         """No credentials exist: anyone may do anything. Keys created later close it."""
-        if not self._closed and self.keys:
+        if not self._closed and self.keys.count():  # uncached: a new key closes it at once
             self._closed = True
             log.warning("an API key now exists: Docent requires credentials from now on")
         return not self._closed

@@ -13,13 +13,14 @@ sentences) is added around text that is already escaped.
 
 Under the chat, 👍 / 👎 / "Wrong source" (with an optional correction) rate the last answer;
 ratings go to `FeedbackStore(settings.feedback_path)` for `eval --feedback`. Files added here
-take the same path as API uploads (`Uploads`: checks, `uploads/<collection>/`, a background job).
+take the same path as API uploads (`Uploads`: checks, the bytes in the database, a queued job).
 """
 
 from __future__ import annotations
 
 import html
 import logging
+import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from pathlib import Path
@@ -32,6 +33,7 @@ from index.loaders import SUPPORTED_SUFFIXES
 from index.types import DEFAULT_COLLECTION, Scope
 from rag.errors import DocentError, InputError
 from rag.feedback import Feedback, FeedbackStore, Rating
+from rag.jobs import Job
 from rag.runtime import Runtime
 from rag.sources import describe_location
 from rag.types import (
@@ -45,7 +47,6 @@ from rag.types import (
 )
 from rag.web.auth import Authenticator, Principal, readable_collections
 from rag.web.errors import AccessError
-from rag.web.jobs import Job
 from rag.web.uploads import Uploads
 
 __all__ = ["ChatUI", "answer_html"]
@@ -77,6 +78,7 @@ _RATING_BUTTONS: list[tuple[str, str, Rating]] = [
 
 _NO_SOURCES = "<p>Sources appear here.</p>"
 _KEPT_MESSAGES = 20  # of a conversation, like the API's
+_UPLOAD_WAIT = 600.0  # seconds the upload handler follows its job
 
 
 def _highlighted(text: str, spans: list[tuple[int, int]]) -> str:
@@ -181,11 +183,17 @@ def _in_upload_folder(path: str) -> bool:
 
 
 class ChatUI:
-    def __init__(self, runtime: Runtime, uploads: Uploads, authenticator: Authenticator) -> None:
+    def __init__(
+        self,
+        runtime: Runtime,
+        uploads: Uploads,
+        authenticator: Authenticator,
+        feedback: FeedbackStore,
+    ) -> None:
         self.runtime = runtime
         self.uploads = uploads
         self.authenticator = authenticator
-        self.feedback_store = FeedbackStore(runtime.settings.feedback_path)
+        self.feedback_store = feedback
 
     def principal(self, request: gr.Request) -> Principal:
         """The caller, exactly as the API would see it (rate limit included)."""
@@ -280,7 +288,8 @@ class ChatUI:
         progress: gr.Progress | None = None,
     ) -> str:
         """Index files Gradio received, the way the API does; waits for the job to finish."""
-        if not self.principal(request).may_manage:
+        principal = self.principal(request)
+        if not principal.may_manage:
             raise AccessError(
                 "portal tokens may ask questions but not manage documents", forbidden=True
             )
@@ -291,10 +300,16 @@ class ChatUI:
         with ExitStack() as stack:
             streams = [(Path(f).name, stack.enter_context(Path(f).open("rb"))) for f in files]
             accepted = self.uploads.accept(
-                streams, collection.strip() or DEFAULT_COLLECTION, replace=bool(replace)
+                streams,
+                collection.strip() or DEFAULT_COLLECTION,
+                replace=bool(replace),
+                owner=principal.caller,
             )
         job: Job | None = accepted.job
+        deadline = time.monotonic() + _UPLOAD_WAIT
         while job is not None and job.status in ("queued", "running"):
+            if time.monotonic() > deadline:
+                return f"**Still indexing** {len(accepted.accepted)} files: see the documents list."
             if progress is not None and job.total:
                 progress(
                     job.done / job.total, desc=f"Indexing {job.current} ({job.done}/{job.total})"

@@ -22,6 +22,7 @@ from rag.errors import (
     LoadError,
     NotFoundError,
     PromptError,
+    StoreBusyError,
 )
 
 __all__ = [
@@ -58,6 +59,7 @@ _STATUS: dict[type[DocentError], tuple[int, str]] = {
     NotFoundError: (404, "not_found"),
     LoadError: (400, "unreadable_document"),
     IndexMismatchError: (409, "index_mismatch"),
+    StoreBusyError: (503, "store_busy"),
     GenerationError: (502, "generation_failed"),
     ConfigError: (500, "configuration"),
     PromptError: (500, "configuration"),

@@ -1,31 +1,32 @@
 """The one way files enter Docent over the web, for the HTTP API and the chat UI alike:
-a safe name, an allowed type and a size limit, saved under `<data_dir>/uploads/<collection>/`,
-then indexed by a background job whose progress both surfaces show."""
+a safe name, an allowed type and a size limit; the bytes go into the shared database (so any
+worker on any machine can read them) and a job on the durable queue indexes them, whose
+progress every surface shows."""
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import BinaryIO
 
 from pydantic import BaseModel
 
-from index.ingest import IngestReport
 from index.loaders import SUPPORTED_SUFFIXES
+from index.manifest import Manifest, StoredFile
+from index.types import document_id
 from rag.errors import InputError
-from rag.runtime import Runtime
-from rag.web.jobs import Job, JobProgress, JobRunner
+from rag.jobs import Job, JobQueue
+from rag.settings import Settings
 
 __all__ = [
     "Refused",
     "UploadAccepted",
     "Uploads",
     "check_collection",
+    "read_upload",
     "safe_filename",
-    "save_upload",
+    "upload_source",
 ]
 
 _COLLECTION = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
@@ -46,32 +47,20 @@ def check_collection(name: str) -> str:
     return name
 
 
-def save_upload(
-    stream: BinaryIO, name: str, folder: Path, max_bytes: int, replace: bool = False
-) -> Path:
-    """Copy an uploaded file to `folder` under a safe name; refuses unsupported types, files
-    over `max_bytes` and, unless `replace`, a name already taken (nothing is left behind)."""
-    filename = safe_filename(name)
-    if Path(filename).suffix.lower() not in SUPPORTED_SUFFIXES:
-        raise InputError(f"{filename}: unsupported file type")
-    folder.mkdir(parents=True, exist_ok=True)
-    destination = folder / filename
-    if destination.exists() and not replace:
-        raise InputError(f"{filename}: a document of this name exists (send replace to update it)")
-    handle, temp_name = tempfile.mkstemp(dir=folder, prefix=f".{filename}.", suffix=".part")
-    partial = Path(temp_name)
-    written = 0
-    try:
-        with os.fdopen(handle, "wb") as out:
-            while block := stream.read(_READ_SIZE):
-                written += len(block)
-                if written > max_bytes:
-                    raise InputError(f"{filename}: larger than {max_bytes // _MB} MB")
-                out.write(block)
-        partial.replace(destination)
-    finally:
-        partial.unlink(missing_ok=True)
-    return destination
+def upload_source(collection: str, filename: str) -> str:
+    """The source key of an uploaded document."""
+    return f"upload:{collection}/{filename}"
+
+
+def read_upload(stream: BinaryIO, filename: str, max_bytes: int) -> bytes:
+    """The bytes of an upload, refused as soon as they pass `max_bytes`."""
+    chunks, size = [], 0
+    while block := stream.read(_READ_SIZE):
+        size += len(block)
+        if size > max_bytes:
+            raise InputError(f"{filename}: larger than {max_bytes // _MB} MB")
+        chunks.append(block)
+    return b"".join(chunks)
 
 
 class Refused(BaseModel):
@@ -85,65 +74,79 @@ class UploadAccepted(BaseModel):
     refused: list[Refused]
 
 
-def _result(report: IngestReport) -> dict[str, Any]:
-    return {
-        "summary": report.summary(),
-        "added": report.added,
-        "replaced": report.replaced,
-        "unchanged": report.unchanged,
-        "failed": [{"name": name, "reason": reason} for name, reason in report.failed],
-        "chunks_written": report.chunks_written,
-    }
-
-
 class Uploads:
-    """Saves uploaded files and indexes them in background jobs (one runner for all surfaces)."""
+    """Checks uploads, keeps their bytes and queues the job that indexes them."""
 
-    def __init__(self, runtime: Runtime, jobs: JobRunner) -> None:
-        self.runtime = runtime
+    def __init__(self, settings: Settings, manifest: Manifest, jobs: JobQueue) -> None:
+        self.settings = settings
+        self.manifest = manifest
         self.jobs = jobs
 
     def accept(
-        self, files: Sequence[tuple[str, BinaryIO]], collection: str, replace: bool = False
+        self,
+        files: Sequence[tuple[str, BinaryIO]],
+        collection: str,
+        replace: bool = False,
+        owner: str = "",
     ) -> UploadAccepted:
-        """Save each (name, stream) that passes the checks and start one job indexing them;
+        """Keep each (name, stream) that passes the checks and queue one job indexing them;
         refusals are reported per file. Raises `InputError` when no file was accepted."""
-        settings = self.runtime.settings
         check_collection(collection)
-        if len(files) > settings.max_upload_files:
-            raise InputError(f"at most {settings.max_upload_files} files in one upload")
-        folder = settings.uploads_dir / collection
-        saved: list[Path] = []
+        if len(files) > self.settings.max_upload_files:
+            raise InputError(f"at most {self.settings.max_upload_files} files in one upload")
+        kept: list[StoredFile] = []
         refused: list[Refused] = []
         for name, stream in files:
             try:
-                limit = settings.max_upload_mb * _MB
-                saved.append(save_upload(stream, name, folder, limit, replace))
+                kept.append(self._checked(stream, name, collection, replace, kept))
             except InputError as exc:
                 refused.append(Refused(name=name, reason=str(exc)))
-        if not saved:
+        if not kept:
             raise InputError(
                 "no file was accepted: " + "; ".join(r.reason for r in refused)
                 if refused
                 else "no file was sent"
             )
-        job = self.submit_indexing(saved, collection, kind="upload")
-        return UploadAccepted(job=job, accepted=[p.name for p in saved], refused=refused)
+        self.manifest.store_files(kept, collection)
+        job = self.jobs.submit(
+            "ingest",
+            {"collection": collection, "sources": [f.source for f in kept]},
+            items=[f.name for f in kept],
+            owner=owner,
+        )
+        return UploadAccepted(job=job, accepted=[f.name for f in kept], refused=refused)
 
-    def submit_indexing(
-        self, paths: list[Path], collection: str, kind: str, remove_first: str | None = None
-    ) -> Job:
-        """A job that indexes `paths` into `collection` (after removing `remove_first`)."""
-        ingestor = self.runtime.ingestor
-
-        def step(progress: JobProgress) -> dict[str, Any]:
-            if remove_first:
-                ingestor.remove(remove_first)
-            report = ingestor.ingest(
-                paths,
-                progress=lambda done, total, path: progress(done, total, path.name),
-                collection=collection,
+    def _checked(
+        self,
+        stream: BinaryIO,
+        name: str,
+        collection: str,
+        replace: bool,
+        kept: Sequence[StoredFile],
+    ) -> StoredFile:
+        filename = safe_filename(name)
+        if Path(filename).suffix.lower() not in SUPPORTED_SUFFIXES:
+            raise InputError(f"{filename}: unsupported file type")
+        source = upload_source(collection, filename)
+        taken = any(f.source == source for f in kept) or self.manifest.get(document_id(source))
+        if taken and not replace:
+            raise InputError(
+                f"{filename}: a document of this name exists (send replace to update it)"
             )
-            return _result(report)
+        content = read_upload(stream, filename, self.settings.max_upload_mb * _MB)
+        return StoredFile(source, filename, content)
 
-        return self.jobs.submit(kind, step, items=[p.name for p in paths])
+    def reindex(self, doc_id: str, owner: str = "") -> Job:
+        """A job that reads one document again (an upload from the database, a file from
+        its path) and indexes it anew."""
+        document = self.manifest.get(doc_id)
+        if document is None:
+            raise InputError(f"no document with id {doc_id}")
+        if not document.source.startswith("upload:") and not Path(document.source).is_file():
+            raise InputError(f"the file behind this document is gone: {document.name}")
+        payload = {
+            "collection": document.collection,
+            "sources": [document.source],
+            "names": [document.name],
+        }
+        return self.jobs.submit("reindex", payload, items=[document.name], owner=owner)

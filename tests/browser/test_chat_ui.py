@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -12,7 +11,9 @@ import pytest
 from fastapi import FastAPI
 from playwright.sync_api import Browser, Page, expect
 
+from rag.feedback import FeedbackStore
 from rag.settings import Settings
+from rag.state import open_database
 from rag.types import SentenceSupport
 from rag.web.chat_ui import FEEDBACK_NO_ANSWER, FEEDBACK_SAVED, ChatUI, answer_html
 from tests.helpers import answer_with, screenshot_path, serving
@@ -78,10 +79,7 @@ def test_unanswerable_question_abstains_and_shows_closest(page: Page) -> None:
 
 def feedback_lines(settings: Settings) -> list[dict[str, Any]]:
     """The live server's stored feedback."""
-    feedback = settings.feedback_path
-    if not feedback.exists():
-        return []
-    return [json.loads(line) for line in feedback.read_text(encoding="utf-8").splitlines()]
+    return [f.model_dump() for f in FeedbackStore(open_database(settings)).all()]
 
 
 def test_rate_the_last_answer(page: Page, live_server_settings: Settings) -> None:

@@ -19,7 +19,7 @@ def test_chunks_carry_exact_offsets_pages_and_metadata(fresh_runtime: Runtime) -
     pdf = SAMPLES / "office-locations.pdf"
     fresh_runtime.ingestor.ingest([pdf])
     text = load_document(pdf).text
-    chunks = fresh_runtime.store.all_chunks()
+    chunks = list(fresh_runtime.store.iter_chunks())
     assert chunks
     for chunk in chunks:
         assert text[chunk.start : chunk.end] == chunk.text
@@ -57,7 +57,7 @@ def test_reingest_unchanged_changed_and_deleted(
     assert len(first.added) == 2
     count = store.count()
     leave = folder / "leave-policy.md"
-    before = store.ids_for(source_key(leave))
+    before = store.ids_of(document_id(source_key(leave)))
 
     again = ingestor.ingest([folder])
     assert len(again.unchanged) == 2 and again.chunks_written == 0 and not again.changed
@@ -69,21 +69,23 @@ def test_reingest_unchanged_changed_and_deleted(
     )
     changed = ingestor.ingest([folder])
     assert changed.replaced == ["leave-policy.md"]
-    after = store.ids_for(source_key(leave))
+    after = store.ids_of(document_id(source_key(leave)))
     assert 1 <= changed.chunks_written < len(after)  # only passages with new text re-embedded
     assert before - after and before & after
     assert store.count() == count
-    texts = " ".join(c.text for c in store.all_chunks())
-    assert {c.name for c in store.all_chunks()} == {"leave-policy.md", "onboarding.txt"}
+    texts = " ".join(c.text for c in list(store.iter_chunks()))
+    assert {c.name for c in list(store.iter_chunks())} == {"leave-policy.md", "onboarding.txt"}
     assert "28 days of paid" in texts and "26 days of paid" not in texts
 
     (folder / "onboarding.txt").unlink()
     kept = ingestor.ingest([folder])
-    assert store.ids_for(source_key(folder / "onboarding.txt"))  # without --prune nothing is lost
+    assert store.ids_of(
+        document_id(source_key(folder / "onboarding.txt"))
+    )  # without --prune nothing is lost
     assert not kept.removed
     pruned = ingestor.ingest([folder], prune=True)
     assert pruned.removed == ["onboarding.txt"]
-    assert store.sources() == [source_key(leave)]
+    assert [d.name for d in fresh_runtime.manifest.documents()] == ["leave-policy.md"]
     assert len(fresh_runtime.lexical) == store.count()
 
 
@@ -94,7 +96,7 @@ def test_lexical_index_follows_ingestion(
     fresh_runtime.ingestor.ingest([folder])
     hits = fresh_runtime.lexical.search("Ledgerly mileage kilometre", 5)
     assert hits and len(fresh_runtime.lexical) == fresh_runtime.store.count()
-    fresh_runtime.ingestor.remove(source_key(folder / "expenses.md"))
+    fresh_runtime.ingestor.remove_document(document_id(source_key(folder / "expenses.md")))
     assert fresh_runtime.lexical.search("Ledgerly mileage kilometre", 5) == []
 
 
@@ -120,8 +122,8 @@ def test_documents_are_named_relative_to_the_folder_they_came_from(
     shutil.copy(SAMPLES / "leave-policy.md", folder / "hr" / "2026" / "leave.md")
     shutil.copy(SAMPLES / "expenses.md", tmp_path / "expenses.md")
     fresh_runtime.ingestor.ingest([folder, tmp_path / "expenses.md"])
-    names = {d["name"]: d for d in fresh_runtime.store.documents()}
+    names = {d.name: d for d in fresh_runtime.manifest.documents()}
     assert set(names) == {"hr/2026/leave.md", "expenses.md"}
-    assert names["expenses.md"]["id"] == document_id(source_key(tmp_path / "expenses.md"))
-    chunk = fresh_runtime.store.all_chunks()[0]
+    assert names["expenses.md"].id == document_id(source_key(tmp_path / "expenses.md"))
+    chunk = next(fresh_runtime.store.iter_chunks())
     assert "source" not in chunk.model_dump() and str(tmp_path) not in chunk.model_dump_json()

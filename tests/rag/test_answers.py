@@ -85,7 +85,7 @@ def test_follow_up_uses_the_conversation(sample_runtime: Runtime) -> None:
 
 
 def test_document_scope_limits_the_answer(sample_runtime: Runtime) -> None:
-    expenses = [d["id"] for d in sample_runtime.store.documents() if d["name"] == "expenses.md"]
+    expenses = [d.id for d in sample_runtime.manifest.documents() if d.name == "expenses.md"]
     assert len(expenses) == 1
     scope = Scope.of(documents=expenses)
     answer = sample_runtime.assistant.answer("Which travel agency do we use?", scope=scope)

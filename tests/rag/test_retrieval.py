@@ -29,7 +29,7 @@ def test_hits_are_fused_and_scored(sample_runtime: Runtime) -> None:
 
 
 def test_scope_limits_documents_and_collections(sample_runtime: Runtime) -> None:
-    (expenses,) = [d["id"] for d in sample_runtime.store.documents() if d["name"] == "expenses.md"]
+    (expenses,) = [d.id for d in sample_runtime.manifest.documents() if d.name == "expenses.md"]
     retrieve = sample_runtime.assistant.retriever.retrieve
     hits = retrieve("Meridian Travel booking agency", scope=Scope.of(documents=[expenses]))
     assert hits and {h.chunk.document_id for h in hits} == {expenses}

@@ -6,9 +6,8 @@ from pathlib import Path
 
 from langchain_core.embeddings import Embeddings
 
-from rag.credentials import ApiKeys
 from rag.runtime import build_runtime
-from tests.helpers import make_settings
+from tests.helpers import create_key, make_settings
 
 
 def test_demo_samples_only_into_an_empty_store_without_credentials(
@@ -23,7 +22,7 @@ def test_demo_samples_only_into_an_empty_store_without_credentials(
     runtime = build_runtime(secured, embeddings=embeddings)
     assert runtime.ensure_samples() is None and runtime.store.count() == 0
     keyed = make_settings(tmp_path / "keyed")
-    ApiKeys(keyed.api_keys_path).create("ops")
+    create_key(keyed, "ops")
     runtime = build_runtime(keyed, embeddings=embeddings)
     assert runtime.ensure_samples() is None and runtime.store.count() == 0
     unset = build_runtime(

@@ -8,9 +8,6 @@ from typing import Any
 import httpx
 import pytest
 
-from rag.errors import InputError
-from rag.web.ask import Conversations
-
 
 def ask(server: str, **body: Any) -> httpx.Response:
     return httpx.post(f"{server}/api/v1/ask", json=body, timeout=60)
@@ -131,18 +128,6 @@ def test_stream_reports_errors_as_an_event(live_server: str) -> None:
     assert events == [
         ("error", {"error": {"type": "invalid_input", "message": "the question is empty"}})
     ]
-
-
-def test_conversations_are_bounded() -> None:
-    conversations = Conversations(max_conversations=2, max_messages=4)
-    first, second = conversations.start(), conversations.start()
-    for n in range(3):
-        conversations.record(first, f"q{n}", f"a{n}")
-    assert [m.content for m in conversations.history(first)] == ["q1", "a1", "q2", "a2"]
-    conversations.start()  # evicts the least recently used: `second`
-    with pytest.raises(InputError):
-        conversations.history(second)
-    assert conversations.history(first)
 
 
 def test_openapi_documents_the_api(live_server: str) -> None:

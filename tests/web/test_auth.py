@@ -4,7 +4,6 @@ and the rate limits."""
 
 from __future__ import annotations
 
-import stat
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,9 +16,11 @@ from gradio_client import Client
 from langchain_core.embeddings import Embeddings
 
 from rag.runtime import build_runtime
+from rag.settings import Settings
+from rag.state import ApiKeyRow, open_database
 from rag.web.app import create_app
-from rag.web.auth import SESSION_COOKIE, ApiKeys
-from tests.helpers import SAMPLES, make_settings, serving
+from rag.web.auth import SESSION_COOKIE
+from tests.helpers import SAMPLES, create_key, make_settings, serving
 
 SECRET = "portal-shared-secret-for-tests-0123456789"
 PORTAL = "https://portal.example.com"
@@ -29,7 +30,7 @@ MILEAGE = "How much is the mileage allowance per kilometre?"
 @pytest.fixture(scope="module")
 def secured(
     tmp_path_factory: pytest.TempPathFactory, embeddings: Embeddings
-) -> Iterator[tuple[str, str, Path]]:
+) -> Iterator[tuple[str, str, Settings]]:
     data = tmp_path_factory.mktemp("secured")
     settings = make_settings(
         data, jwt_secret=SECRET, allowed_origins=[PORTAL], rate_limit_per_minute=1000
@@ -37,9 +38,9 @@ def secured(
     runtime = build_runtime(settings, embeddings=embeddings)
     runtime.ingestor.ingest([SAMPLES / "leave-policy.md"], collection="hr")
     runtime.ingestor.ingest([SAMPLES / "expenses.md"], collection="finance")
-    key = ApiKeys(settings.api_keys_path).create("intranet")
+    key = create_key(settings, "intranet")
     with serving(create_app(runtime)) as url:
-        yield url, key, settings.api_keys_path
+        yield url, key, settings
 
 
 def token(secret: str = SECRET, lifetime: int = 300, **claims: Any) -> str:
@@ -61,10 +62,11 @@ def ask(
     return httpx.post(f"{url}/api/v1/ask", json={"question": question}, headers=headers, timeout=60)
 
 
-def test_api_keys_are_stored_hashed_and_checked(secured: tuple[str, str, Path]) -> None:
-    url, key, keys_file = secured
-    assert key not in keys_file.read_text() and "intranet" in keys_file.read_text()
-    assert stat.S_IMODE(keys_file.stat().st_mode) == 0o600
+def test_api_keys_are_stored_hashed_and_checked(secured: tuple[str, str, Settings]) -> None:
+    url, key, settings = secured
+    with open_database(settings).read() as session:
+        (row,) = session.query(ApiKeyRow).all()
+    assert row.name == "intranet" and key not in row.digest and len(row.digest) == 64
     missing = ask(url, None)
     assert missing.status_code == 401 and missing.headers["www-authenticate"] == "Bearer"
     assert missing.json()["error"]["type"] == "unauthorized"
@@ -74,7 +76,7 @@ def test_api_keys_are_stored_hashed_and_checked(secured: tuple[str, str, Path]) 
     assert "26 days" in ask(url, key).json()["text"]
 
 
-def test_portal_token_only_reads_its_collections(secured: tuple[str, str, Path]) -> None:
+def test_portal_token_only_reads_its_collections(secured: tuple[str, str, Settings]) -> None:
     url, _, _ = secured
     hr_only = ask(url, token(), MILEAGE).json()
     assert hr_only["retrieved"], "something from hr is retrieved"
@@ -104,7 +106,7 @@ def test_portal_token_only_reads_its_collections(secured: tuple[str, str, Path])
     ids=["expired", "forged", "audience", "no-iat", "ten-days", "no-collections"],
 )
 def test_bad_portal_tokens_are_refused(
-    secured: tuple[str, str, Path], kwargs: dict[str, Any], message: str
+    secured: tuple[str, str, Settings], kwargs: dict[str, Any], message: str
 ) -> None:
     """Signed inside the test (an expiry counted from collection time would run out on a slow
     run); the reason a token is invalid stays in the log."""
@@ -114,7 +116,7 @@ def test_bad_portal_tokens_are_refused(
     assert response.json()["error"]["message"] == message
 
 
-def test_portal_tokens_cannot_manage_documents(secured: tuple[str, str, Path]) -> None:
+def test_portal_tokens_cannot_manage_documents(secured: tuple[str, str, Settings]) -> None:
     url, key, _ = secured
     refused = httpx.get(f"{url}/api/v1/documents", headers=bearer(token()), timeout=10)
     assert refused.status_code == 403 and refused.json()["error"]["type"] == "forbidden"
@@ -122,7 +124,7 @@ def test_portal_tokens_cannot_manage_documents(secured: tuple[str, str, Path]) -
     assert {d["collection"] for d in allowed.json()} == {"hr", "finance"}
 
 
-def test_only_allowed_origins_may_call_or_frame(secured: tuple[str, str, Path]) -> None:
+def test_only_allowed_origins_may_call_or_frame(secured: tuple[str, str, Settings]) -> None:
     url, _, _ = secured
     preflight = {
         "Access-Control-Request-Method": "POST",
@@ -140,7 +142,7 @@ def test_only_allowed_origins_may_call_or_frame(secured: tuple[str, str, Path]) 
         assert headers["x-content-type-options"] == "nosniff"
 
 
-def test_the_chat_ui_needs_a_sign_in(secured: tuple[str, str, Path]) -> None:
+def test_the_chat_ui_needs_a_sign_in(secured: tuple[str, str, Settings]) -> None:
     url, key, _ = secured
     with httpx.Client(base_url=url, timeout=10) as browser:
         assert browser.get("/").status_code == 303
@@ -160,7 +162,7 @@ def test_the_chat_ui_needs_a_sign_in(secured: tuple[str, str, Path]) -> None:
         assert browser.get("/config").status_code == 401
 
 
-def test_ui_answers_within_the_callers_collections(secured: tuple[str, str, Path]) -> None:
+def test_ui_answers_within_the_callers_collections(secured: tuple[str, str, Settings]) -> None:
     """The Gradio `/ask` endpoint, called as a portal user would be signed in: bearer header
     or session cookie, the token's collections apply exactly as on the API."""
     url, _, _ = secured
@@ -177,7 +179,7 @@ def test_ui_answers_within_the_callers_collections(secured: tuple[str, str, Path
         Client(url, verbose=False).predict(MILEAGE, api_name="/ask")
 
 
-def test_a_portal_session_ends_with_its_token(secured: tuple[str, str, Path]) -> None:
+def test_a_portal_session_ends_with_its_token(secured: tuple[str, str, Settings]) -> None:
     url, _, _ = secured
     short = token(lifetime=120)
     with httpx.Client(base_url=url, timeout=10) as browser:
@@ -200,7 +202,7 @@ def test_rate_limit_answers_429(tmp_path: Path, embeddings: Embeddings) -> None:
 
 def test_failed_sign_ins_are_limited_per_address(tmp_path: Path, embeddings: Embeddings) -> None:
     settings = make_settings(tmp_path / "data", failed_auth_per_minute=3)
-    key = ApiKeys(settings.api_keys_path).create("ops")
+    key = create_key(settings, "ops")
     runtime = build_runtime(settings, embeddings=embeddings)
     with serving(create_app(runtime)) as url:
         wrong = [ask(url, f"dk_guess{n}").status_code for n in range(3)]
@@ -216,9 +218,10 @@ def test_keys_created_later_close_an_open_install(tmp_path: Path, embeddings: Em
     runtime = build_runtime(settings, embeddings=embeddings)
     with serving(create_app(runtime)) as url:
         assert httpx.get(f"{url}/v1/models", timeout=10).status_code == 200
-        ApiKeys(settings.api_keys_path).create("ops")
+        create_key(settings, "ops")
         assert httpx.get(f"{url}/v1/models", timeout=10).status_code == 401
-        (settings.api_keys_path).write_text("{}")
+        with runtime.database.write() as session:
+            session.query(ApiKeyRow).delete()
         assert httpx.get(f"{url}/v1/models", timeout=10).status_code == 401, "never reopens"
 
 
@@ -230,14 +233,17 @@ def test_unsafe_access_settings_are_refused(tmp_path: Path) -> None:
     from rag.web.auth import Authenticator
 
     with pytest.raises(ConfigError, match="at least 32 characters"):
-        Authenticator(make_settings(tmp_path, jwt_secret="short"))
+        Authenticator(
+            make_settings(tmp_path, jwt_secret="short"), open_database(make_settings(tmp_path))
+        )
     with pytest.raises(ValidationError, match="is not an origin"):
         make_settings(tmp_path, allowed_origins=["https://portal.example/; script-src *"])
+    database = open_database(make_settings(tmp_path))
     with pytest.raises(ConfigError, match="apikey create"):
-        check_exposure(make_settings(tmp_path, host="0.0.0.0"))
-    check_exposure(make_settings(tmp_path, host="0.0.0.0", allow_open=True))
-    check_exposure(make_settings(tmp_path, host="127.0.0.1"))
-    check_exposure(make_settings(tmp_path, host="0.0.0.0", jwt_secret="x" * 32))
+        check_exposure(make_settings(tmp_path, host="0.0.0.0"), database)
+    check_exposure(make_settings(tmp_path, host="0.0.0.0", allow_open=True), database)
+    check_exposure(make_settings(tmp_path, host="127.0.0.1"), database)
+    check_exposure(make_settings(tmp_path, host="0.0.0.0", jwt_secret="x" * 32), database)
     (tmp_path / "api_keys.json").write_text('["not", "an", "object"]')
-    with pytest.raises(ConfigError, match=r"^the API key store cannot be read$"):
-        Authenticator(make_settings(tmp_path))
+    with pytest.raises(ConfigError, match=r"the old API key file api_keys\.json is not"):
+        open_database(make_settings(tmp_path))

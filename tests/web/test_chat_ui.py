@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
-import json
+import threading
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import gradio as gr
@@ -12,7 +14,10 @@ import pytest
 from gradio.utils import get_upload_folder
 
 from rag.errors import InputError
+from rag.feedback import FeedbackStore
+from rag.jobs import JobQueue
 from rag.runtime import Runtime
+from rag.state import open_database
 from rag.types import Answer, SentenceSupport
 from rag.web.auth import Authenticator
 from rag.web.chat_ui import (
@@ -22,13 +27,29 @@ from rag.web.chat_ui import (
     answer_html,
     sources_html,
 )
-from rag.web.jobs import JobRunner
 from rag.web.uploads import Uploads, safe_filename
+from rag.worker import Worker
 from tests.helpers import answer_with
 
 
 def chat_ui(runtime: Runtime) -> ChatUI:
-    return ChatUI(runtime, Uploads(runtime, JobRunner()), Authenticator(runtime.settings))
+    database = runtime.database
+    uploads = Uploads(runtime.settings, runtime.manifest, JobQueue(database))
+    authenticator = Authenticator(runtime.settings, database)
+    return ChatUI(runtime, uploads, authenticator, FeedbackStore(database))
+
+
+@contextmanager
+def worker(runtime: Runtime) -> Iterator[None]:
+    """A real worker thread running queued jobs, as `serve` runs one."""
+    stop = threading.Event()
+    thread = threading.Thread(target=Worker(runtime, JobQueue(runtime.database)).run, args=(stop,))
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
 
 
 def request(authorization: str | None = None) -> gr.Request:
@@ -54,11 +75,12 @@ def test_upload_indexes_files_and_reports_failures(fresh_runtime: Runtime) -> No
         uploaded("tool.exe", b"MZ"),
         uploaded("empty.txt", b""),
     ]
-    status = chat_ui(fresh_runtime).upload(files, "teams", False, request())
+    with worker(fresh_runtime):
+        status = chat_ui(fresh_runtime).upload(files, "teams", False, request())
     assert "1 added" in status and "1 failed" in status
     assert "tool.exe: unsupported file type" in status and "empty.txt: no text" in status
-    stored = fresh_runtime.settings.uploads_dir / "teams" / "Team_notes_final_.md"
-    assert stored.exists()
+    (document,) = fresh_runtime.manifest.documents("teams")
+    assert (document.name, document.status) == ("Team_notes_final_.md", "indexed")
     answer = fresh_runtime.assistant.answer("Where is the offsite?")
     assert "Porto" in answer.text
     cited = answer.citations[0]
@@ -94,9 +116,10 @@ def test_source_cards_escape_document_text(sample_runtime: Runtime) -> None:
 
 
 def feedback_ui(sample_runtime: Runtime, tmp_path: Path) -> ChatUI:
-    """The sample runtime with its feedback file (under data_dir) moved to `tmp_path`."""
+    """The sample runtime with a database of its own under `tmp_path` (for the ratings)."""
     settings = sample_runtime.settings.model_copy(update={"data_dir": tmp_path / "data"})
-    return chat_ui(dataclasses.replace(sample_runtime, settings=settings))
+    database = open_database(settings)
+    return chat_ui(dataclasses.replace(sample_runtime, settings=settings, database=database))
 
 
 def test_rating_the_last_answer_stores_it(sample_runtime: Runtime, tmp_path: Path) -> None:
@@ -108,14 +131,13 @@ def test_rating_the_last_answer_stores_it(sample_runtime: Runtime, tmp_path: Pat
 
     assert ui.rate("down", question, answer, " It is 30 days ", request()) == (FEEDBACK_SAVED, "")
     assert ui.rate("up", question, answer, "", request()) == (FEEDBACK_SAVED, "")
-    lines = (tmp_path / "data" / "feedback.jsonl").read_text(encoding="utf-8").splitlines()
-    stored = [json.loads(line) for line in lines]
-    assert [s["rating"] for s in stored] == ["down", "up"]
+    stored = [f.model_dump() for f in ui.feedback_store.all()]
+    assert sorted(s["rating"] for s in stored) == ["down", "up"]
+    stored.sort(key=lambda s: s["rating"])
     assert [s["correction"] for s in stored] == ["It is 30 days", None]
     assert stored[0]["question"] == VACATION and stored[0]["answer_text"] == answer.text
     assert stored[0]["cited_chunk_ids"] == [c.chunk_id for c in answer.citations]
     assert stored[0]["cited_documents"] == ["leave-policy.md"]
-    assert ui.feedback_store.all()[1].rating == "up"
 
 
 def test_rating_without_an_answer_says_so(sample_runtime: Runtime, tmp_path: Path) -> None:
@@ -129,7 +151,7 @@ def test_rating_without_an_answer_says_so(sample_runtime: Runtime, tmp_path: Pat
     assert chat[-1]["content"] == "Sorry, I could not answer: the question is empty"
     assert answer is None and question == ""
     assert ui.rate("up", question, answer, "", request())[0] == FEEDBACK_NO_ANSWER
-    assert not (tmp_path / "data" / "feedback.jsonl").exists()
+    assert ui.feedback_store.all() == []
 
 
 def test_weakly_supported_sentences_are_marked_and_escaped() -> None:

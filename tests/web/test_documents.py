@@ -8,8 +8,10 @@ import httpx
 import pytest
 from langchain_core.embeddings import Embeddings
 
+from index.manifest import Manifest
 from rag.runtime import build_runtime
 from rag.settings import Settings
+from rag.state import open_database
 from rag.web.app import create_app
 from tests.helpers import SAMPLES, make_settings, serving, wait_for_job
 
@@ -103,8 +105,8 @@ def test_delete_removes_the_document_everywhere(server: str, server_settings: Se
     deleted = httpx.delete(f"{server}/api/v1/documents/{document['id']}", timeout=30).json()
     assert deleted == {"id": document["id"], "removed_chunks": document["chunks"]}
     assert "source" not in document, "no server path leaves the server"
-    stored = server_settings.uploads_dir / "tmp" / "onboarding.txt"
-    assert not stored.exists(), "the uploaded file is deleted too"
+    manifest = Manifest(open_database(server_settings))
+    assert manifest.stored_file("upload:tmp/onboarding.txt") is None, "its bytes are gone too"
     assert (
         httpx.get(f"{server}/api/v1/documents", params={"collection": "tmp"}, timeout=10).json()
         == []
@@ -129,7 +131,7 @@ def test_reindex_runs_as_a_job(server: str) -> None:
     )
     assert job.status_code == 202 and job.json()["kind"] == "reindex"
     finished = wait_for_job(server, job.json()["id"])
-    assert finished["status"] == "done" and finished["result"]["added"] == ["expenses.md"]
+    assert finished["status"] == "done" and finished["result"]["replaced"] == ["expenses.md"]
 
 
 @pytest.mark.parametrize(

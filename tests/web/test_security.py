@@ -14,11 +14,10 @@ from langchain_core.embeddings import Embeddings
 
 from index.types import Hit
 from rag.citations import check_citations
-from rag.credentials import ApiKeys
 from rag.runtime import build_runtime
 from rag.settings import Settings
 from rag.web.app import create_app
-from tests.helpers import SAMPLES, make_settings, serving
+from tests.helpers import SAMPLES, create_key, make_settings, serving
 
 SECRET_LINE = "DOCENT_JWT_SECRET=do-not-leak-this-secret-0123456789"
 
@@ -226,7 +225,7 @@ def test_a_huge_citation_marker_does_not_break_answers(
             timeout=60,
         )
     assert response.status_code == 200 and response.json()["retrieved"]
-    hits = [Hit(chunk=c, score=1.0) for c in runtime.store.all_chunks()]
+    hits = [Hit(chunk=c, score=1.0) for c in list(runtime.store.iter_chunks())]
     checked = check_citations(f"Allowances are listed in table {huge} [1].", hits)
     assert checked.dropped == [] and [c.n for c in checked.citations] == [1]
 
@@ -255,7 +254,7 @@ def test_forwarded_addresses_count_only_from_trusted_proxies(
 def test_the_ui_needs_credentials_once_keys_exist(tmp_path: Path, embeddings: Embeddings) -> None:
     """H1: with an API key, everything under /gradio_api asks for a principal too."""
     settings = make_settings(tmp_path / "data")
-    key = ApiKeys(settings.api_keys_path).create("ops")
+    key = create_key(settings, "ops")
     runtime = build_runtime(settings, embeddings=embeddings)
     runtime.ingestor.ingest([SAMPLES / "expenses.md"])
     with serving(create_app(runtime)) as url:

@@ -12,7 +12,7 @@ import pytest
 from rag.evaluation.calibrate import EvidencePoint, choose_threshold, write_env
 from rag.evaluation.datasets import QAQuestion, load_beir
 from rag.evaluation.metrics import contains_answer, exact_match, ranking_scores, token_f1
-from tests.helpers import SAMPLES
+from tests.helpers import SAMPLES, make_settings
 from tests.helpers import run_cli as run
 
 
@@ -172,6 +172,7 @@ def test_eval_refuses_bad_input(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_eval_feedback_replays_stored_cases(tmp_path: Path) -> None:
     from rag.feedback import Feedback, FeedbackStore
+    from rag.state import open_database
     from rag.types import Answer
 
     data = tmp_path / "data"
@@ -180,7 +181,7 @@ def test_eval_feedback_replays_stored_cases(tmp_path: Path) -> None:
     asked = run(data, "ask", question, "--json", DOCENT_SAMPLES_DIR=str(SAMPLES))
     assert asked.returncode == 0, asked.stderr
     answer = Answer.model_validate_json(asked.stdout)
-    store = FeedbackStore(data / "feedback.jsonl")
+    store = FeedbackStore(open_database(make_settings(data)))
     store.add(Feedback.from_answer(question, answer, "up"))
     store.add(Feedback.from_answer(question, answer, "wrong_source", correction="expenses.md"))
 

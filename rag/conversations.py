@@ -1,0 +1,85 @@
+"""Conversations kept in the shared database, so a follow-up may reach any process or node:
+each belongs to one caller, keeps its last `max_messages` messages, and a caller keeps at most
+`per_owner` conversations (their least recently used go first)."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import delete, select
+
+from index.database import Database, utcnow
+from rag.errors import InputError
+from rag.state import ConversationRow, MessageRow
+from rag.types import MAX_ANSWER_CHARS, Message
+
+__all__ = ["Conversations"]
+
+
+class Conversations:
+    def __init__(self, database: Database, max_messages: int = 20, per_owner: int = 100) -> None:
+        self.database = database
+        self.max_messages = max_messages
+        self.per_owner = per_owner
+
+    def start(self, owner: str) -> str:
+        conversation_id = uuid.uuid4().hex
+        with self.database.write() as session:
+            session.add(ConversationRow(id=conversation_id, owner=owner))
+            session.flush()
+            kept = (
+                select(ConversationRow.id)
+                .where(ConversationRow.owner == owner)
+                .order_by(ConversationRow.updated_at.desc(), ConversationRow.id.desc())
+                .limit(self.per_owner)
+            )
+            stale = select(ConversationRow.id).where(
+                ConversationRow.owner == owner, ConversationRow.id.not_in(kept)
+            )
+            old = list(session.scalars(stale))
+            if old:
+                session.execute(delete(MessageRow).where(MessageRow.conversation_id.in_(old)))
+                session.execute(delete(ConversationRow).where(ConversationRow.id.in_(old)))
+        return conversation_id
+
+    def history(self, conversation_id: str, owner: str) -> list[Message]:
+        """The kept messages, oldest first; only for the conversation's owner."""
+        with self.database.read() as session:
+            found = session.get(ConversationRow, conversation_id)
+            if found is None or found.owner != owner:
+                raise InputError(f"unknown or expired conversation_id '{conversation_id}'")
+            rows = session.scalars(
+                select(MessageRow)
+                .where(MessageRow.conversation_id == conversation_id)
+                .order_by(MessageRow.id)
+            ).all()
+            return [Message(role=row.role, content=row.content) for row in rows]
+
+    def record(self, conversation_id: str, question: str, answer: str) -> None:
+        with self.database.write() as session:
+            found = session.get(ConversationRow, conversation_id)
+            if found is None:
+                return  # dropped while the question was being answered
+            found.updated_at = utcnow()
+            session.add_all(
+                [
+                    MessageRow(conversation_id=conversation_id, role="user", content=question),
+                    MessageRow(
+                        conversation_id=conversation_id,
+                        role="assistant",
+                        content=answer[:MAX_ANSWER_CHARS],
+                    ),
+                ]
+            )
+            session.flush()
+            kept = (
+                select(MessageRow.id)
+                .where(MessageRow.conversation_id == conversation_id)
+                .order_by(MessageRow.id.desc())
+                .limit(self.max_messages)
+            )
+            session.execute(
+                delete(MessageRow).where(
+                    MessageRow.conversation_id == conversation_id, MessageRow.id.not_in(kept)
+                )
+            )

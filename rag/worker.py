@@ -1,0 +1,111 @@
+"""The ingestion worker: claims jobs from the durable queue and runs them with the write path.
+
+Kinds of job: `ingest` (uploaded files, whose bytes the manifest keeps, into a collection) and
+`reindex` (one document read again). `python app.py worker` runs this loop on its own; in the
+embedded default, `serve` runs it in a thread (`DOCENT_RUN_JOBS`). A job a worker dies in is
+claimed again once its beat stops, and redone without duplicates (the write path is
+idempotent per document).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import tempfile
+import threading
+from pathlib import Path
+from typing import Any
+
+from index.ingest import IngestReport, SourceFile
+from rag.errors import DocentError
+from rag.jobs import ClaimedJob, JobQueue
+from rag.runtime import Runtime
+
+__all__ = ["Worker", "report_result"]
+
+log = logging.getLogger(__name__)
+
+_BEAT_SECONDS = 5.0
+
+
+def report_result(report: IngestReport) -> dict[str, Any]:
+    """What a job shows of an ingest: names and counts."""
+    return {
+        "summary": report.summary(),
+        "added": report.added,
+        "replaced": report.replaced,
+        "unchanged": report.unchanged,
+        "failed": [{"name": name, "reason": reason} for name, reason in report.failed],
+        "chunks_written": report.chunks_written,
+    }
+
+
+class Worker:
+    def __init__(self, runtime: Runtime, queue: JobQueue, name: str | None = None) -> None:
+        self.runtime = runtime
+        self.queue = queue
+        self.name = name or f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
+
+    def run(self, stop: threading.Event, poll: float = 0.5) -> None:
+        """Run jobs until `stop` is set; waits `poll` seconds when the queue is empty."""
+        self.runtime.ingestor.resume()
+        while not stop.is_set():
+            try:
+                worked = self.run_one()
+            except Exception:  # the loop must survive a broken job or a database hiccup
+                log.exception("the worker loop failed; going on")
+                worked = False
+            if not worked:
+                stop.wait(poll)
+
+    def run_one(self) -> bool:
+        """Claim and run one job; False when the queue was empty."""
+        job = self.queue.claim(self.name)
+        if job is None:
+            return False
+        beating = threading.Event()
+        beat = threading.Thread(target=self._beat, args=(job.id, beating), daemon=True)
+        beat.start()
+        try:
+            result = self._execute(job)
+        except DocentError as exc:
+            self.queue.fail(job.id, str(exc))
+        except Exception as exc:  # a job must never die silently
+            log.exception("job %s failed", job.id)
+            self.queue.fail(job.id, f"internal error: {type(exc).__name__}")
+        else:
+            self.queue.finish(job.id, result)
+        finally:
+            beating.set()
+            beat.join()
+        return True
+
+    def _beat(self, job_id: str, done: threading.Event) -> None:
+        while not done.wait(_BEAT_SECONDS):
+            self.queue.beat(job_id)
+
+    def _execute(self, job: ClaimedJob) -> dict[str, Any]:
+        manifest = self.runtime.ingestor.manifest
+
+        def progress(done: int, total: int, path: Path) -> None:
+            self.queue.progress(job.id, done, total, path.name)
+
+        collection = str(job.payload["collection"])
+        with tempfile.TemporaryDirectory(prefix="docent-job-") as folder:
+            files = []
+            for number, source in enumerate(job.payload["sources"]):
+                stored = manifest.stored_file(source)
+                if stored is None:
+                    if not source.startswith("/"):
+                        raise DocentError(f"the content of {source.split('/')[-1]} is gone")
+                    path = Path(source)
+                    files.append(SourceFile(path, source, str(job.payload["names"][number])))
+                    continue
+                path = Path(folder) / str(number) / Path(stored.name).name
+                path.parent.mkdir()
+                path.write_bytes(stored.content)
+                files.append(SourceFile(path, source, stored.name))
+            force = job.kind == "reindex"
+            report = self.runtime.ingestor.ingest_files(files, collection, progress, force)
+        return report_result(report)
