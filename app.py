@@ -5,6 +5,7 @@
     python app.py ask "…"      answer one question
     python app.py eval         measure retrieval and answers against baselines
     python app.py apikey create NAME
+    python app.py worker       run queued ingestion jobs (several may run, anywhere)
 
 `Settings` are built once here and passed down; errors become one line and exit code 2.
 """
@@ -12,15 +13,15 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import sys
 from pathlib import Path
 
 from pydantic import ValidationError
 
-from rag.errors import DocentError
+from rag.errors import ConfigError, DocentError, InputError
 from rag.evaluation import SYSTEMS
+from rag.logs import configure_logging
 from rag.settings import Settings
 
 __all__ = ["main"]
@@ -72,6 +73,10 @@ def _parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="serve the chat UI and API (default)")
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
+    serve.add_argument(
+        "--workers", type=int, default=1, help="API processes (more than one share a Chroma server)"
+    )
+    commands.add_parser("worker", help="run queued ingestion jobs until stopped")
     return parser
 
 
@@ -156,32 +161,53 @@ def _apikey(settings: Settings, args: argparse.Namespace) -> int:
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
     from rag.runtime import build_runtime
     from rag.state import open_database
-    from rag.web.app import check_exposure, serve
+    from rag.web.app import check_exposure, serve, serve_workers
 
+    if args.workers < 1:
+        raise InputError("--workers must be at least 1")
     settings = settings.model_copy(
         update={"host": args.host or settings.host, "port": args.port or settings.port}
     )
     # Before the model loads: refuse an open install on the network.
     check_exposure(settings, open_database(settings))
+    print(f"Docent is serving on http://{settings.host}:{settings.port}")
+    if args.workers > 1:
+        serve_workers(settings, args.workers)
+        return 0
     runtime = build_runtime(settings)
     if report := runtime.ensure_samples():
         print(f"indexed samples: {report.summary()}")
-    print(f"Docent is serving on http://{settings.host}:{settings.port}")
     serve(runtime)
     return 0
 
 
-def _configure_logging(level: str) -> None:
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", force=True)
-    for noisy in ("bm25s", "httpx", "chromadb", "sentence_transformers"):
-        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))
+def _worker(settings: Settings, args: argparse.Namespace) -> int:
+    import signal
+    import threading
+
+    from rag.jobs import JobQueue
+    from rag.runtime import build_runtime
+    from rag.worker import Worker
+
+    if not settings.chroma_url:
+        raise ConfigError(
+            "workers write to a Chroma server that every API process reads: set "
+            "DOCENT_CHROMA_URL (with the embedded store, `serve` runs jobs itself)"
+        )
+    runtime = build_runtime(settings, answers=False)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    worker = Worker(runtime, JobQueue(runtime.database, settings.job_stale_seconds))
+    print(f"worker {worker.name} is running jobs", file=sys.stderr)
+    worker.run(stop)
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     # Never reach for a model hub: every model is a local folder.
     for variable in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_HUB_DISABLE_PROGRESS_BARS"):
         os.environ.setdefault(variable, "1")
-    _configure_logging("WARNING")
+    configure_logging("WARNING")
     parser = _parser()
     args = parser.parse_args(argv)
     if args.command is None:  # `python app.py` serves
@@ -192,10 +218,11 @@ def main(argv: list[str] | None = None) -> int:
         "eval": _eval,
         "apikey": _apikey,
         "serve": _serve,
+        "worker": _worker,
     }
     try:
         settings = Settings()
-        _configure_logging(settings.log_level)
+        configure_logging(settings.log_level)
         return handlers[args.command](settings, args)
     except DocentError as exc:
         print(f"error: {exc}", file=sys.stderr)

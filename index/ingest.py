@@ -132,18 +132,21 @@ class Ingestor:
         embeddings: Embeddings,
         chunker: Chunker,
         manifest: Manifest,
+        keep_lexical: bool = True,
     ) -> None:
         self.store = store
         self.lexical = lexical
         self.embeddings = embeddings
         self.chunker = chunker
         self.manifest = manifest
+        self.keep_lexical = keep_lexical  # a worker that answers no questions keeps none
         # One writer at a time in this process (UI uploads, jobs and deletes share it).
         self.lock = threading.RLock()
 
     def sync_lexical(self) -> None:
         """Bring this node's lexical index up to the manifest's change log."""
-        self.lexical.sync(self.manifest, self.store)
+        if self.keep_lexical:
+            self.lexical.sync(self.manifest, self.store)
 
     @_exclusive
     def ingest(

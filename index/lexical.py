@@ -22,6 +22,7 @@ from typing import Any, Protocol
 
 import tantivy
 from bm25s.stopwords import STOPWORDS_EN
+from filelock import FileLock
 
 from index.types import EVERYTHING, Chunk, Scope, indexed_text
 
@@ -79,7 +80,8 @@ class LexicalIndex:
         folder.mkdir(parents=True, exist_ok=True)
         self.folder = folder
         self._schema = _schema()
-        self._index = tantivy.Index(self._schema, path=str(folder), reuse=True)
+        with FileLock(str(folder) + ".create.lock"):  # processes may start together
+            self._index = tantivy.Index(self._schema, path=str(folder), reuse=True)
         self._analyzer = _analyzer()
         self._index.register_tokenizer(_ANALYZER, _analyzer())
         self._writer: Any = None

@@ -25,8 +25,9 @@ from urllib.parse import urlsplit
 import chromadb
 import numpy as np
 from chromadb.api import ClientAPI
+from chromadb.api.models.Collection import Collection
 from chromadb.config import Settings as ChromaSettings
-from chromadb.errors import InternalError
+from chromadb.errors import InternalError, UniqueConstraintError
 
 from index.errors import IndexMismatchError, StoreBusyError
 from index.types import DEFAULT_COLLECTION, EVERYTHING, Chunk, Hit, Scope
@@ -155,13 +156,23 @@ class ChunkStore:
         self.location = url or str(path)
         self._client = connect(path, url)
         self._embedded = url is None
-        self._collection = self._client.get_or_create_collection(
-            collection,
-            metadata={"hnsw:space": "cosine", **signature},
-            embedding_function=None,
-        )
+        self._collection = self._open_collection(collection, signature)
         self._check_signature(collection, signature)
         self._lock = _ReadWriteLock()
+
+    def _open_collection(self, name: str, signature: IndexSignature) -> Collection:
+        """The collection, created on first use; several processes may start at once, and
+        the one that loses the race to create it opens the winner's."""
+        metadata = {"hnsw:space": "cosine", **signature}
+        for attempt in range(3):
+            try:
+                return self._client.get_or_create_collection(
+                    name, metadata=metadata, embedding_function=None
+                )
+            except (UniqueConstraintError, InternalError):
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
 
     def _check_signature(self, name: str, wanted: IndexSignature) -> None:
         stored = self._collection.metadata or {}

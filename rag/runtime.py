@@ -24,7 +24,7 @@ from rag.generators import ChatGenerator, ExtractiveGenerator, Generator, load_l
 from rag.prompts import load_prompt
 from rag.retrieval import HybridRetriever
 from rag.settings import Settings
-from rag.state import open_database
+from rag.state import claim_once, open_database
 from rag.support import SupportScorer
 
 __all__ = ["Runtime", "build_runtime"]
@@ -70,14 +70,16 @@ class Runtime:
 
     def ensure_samples(self) -> IngestReport | None:
         """First start of a demo install: index `samples_dir` (unset by default; `make run`
-        sets it) into an empty store. A deployment (API keys or a portal secret) never gets
-        the demo documents."""
+        sets it) into an empty store, by the one process that claims it first. A deployment
+        (API keys or a portal secret) never gets the demo documents."""
         samples = self.settings.samples_dir
         if samples is None or self.store.count() or not samples.is_dir():
             return None
         if has_credentials(self.settings, self.database):
             log.warning("credentials are configured: the demo samples are not indexed")
             return None
+        if not claim_once(self.database, "demo-samples"):
+            return None  # another process of this install indexes them
         log.info("empty index: ingesting samples from %s", samples)
         return self.ingestor.ingest([samples])
 
@@ -101,9 +103,11 @@ def build_runtime(
     settings: Settings,
     embeddings: Embeddings | None = None,
     chat_model: BaseChatModel | None = None,
+    answers: bool = True,
 ) -> Runtime:
     """Everything Docent needs. `embeddings` may be passed in to share a loaded model between
-    runtimes; `chat_model` stands in for the OpenAI-compatible model (`generator="openai"`)."""
+    runtimes; `chat_model` stands in for the OpenAI-compatible model (`generator="openai"`).
+    Without `answers` (an ingestion worker) the node keeps no lexical index."""
     database = open_database(settings)
     embeddings = embeddings or load_embeddings(settings.embedding_model, settings.embed_batch_size)
     chunker = Chunker(settings.chunk_size, settings.chunk_overlap)
@@ -138,7 +142,7 @@ def build_runtime(
             embeddings, settings.min_evidence, settings.max_answer_sentences
         )
         condenser = RuleCondenser()
-    ingestor = Ingestor(store, lexical, embeddings, chunker, Manifest(database))
+    ingestor = Ingestor(store, lexical, embeddings, chunker, Manifest(database), answers)
     ingestor.sync_lexical()
     return Runtime(
         settings=settings,

@@ -98,6 +98,9 @@ class Settings(BaseSettings):
     run_jobs: bool = Field(
         True, description="`serve` runs queued ingestion jobs itself (off when workers do)."
     )
+    job_stale_seconds: float = Field(
+        30.0, ge=1, description="A running job whose worker is silent this long is redone."
+    )
     max_upload_mb: int = Field(50, ge=1, description="Largest file accepted for indexing.")
     max_upload_files: int = Field(20, ge=1, description="Files in one upload request.")
     max_request_kb: int = Field(256, ge=16, description="Largest request body but uploads.")

@@ -23,7 +23,9 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     DateTime,
+    Float,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -44,8 +46,9 @@ __all__ = [
     "FeedbackRow",
     "JobRow",
     "MessageRow",
-    "RateCountRow",
+    "RateEventRow",
     "SecretRow",
+    "claim_once",
     "open_database",
     "shared_secret",
 ]
@@ -124,14 +127,17 @@ class ApiKeyRow(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
-class RateCountRow(Base):
-    """Requests (or failed sign-ins) of one key in one minute."""
+class RateEventRow(Base):
+    """One request (or failed sign-in) of one key, for the last minute's rate limit."""
 
-    __tablename__ = "rate_counts"
+    __tablename__ = "rate_events"
+    __table_args__ = (Index("ix_rate_events_key_at", "key", "at"),)
 
-    key: Mapped[str] = mapped_column(String(320), primary_key=True)
-    minute: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    count: Mapped[int] = mapped_column(Integer, default=0)
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    key: Mapped[str] = mapped_column(String(320))
+    at: Mapped[float] = mapped_column(Float)
 
 
 class SecretRow(Base):
@@ -153,6 +159,16 @@ def shared_secret(database: Database, name: str) -> str:
         session.add(SecretRow(name=name, value=secrets.token_urlsafe(48)))
     with database.read() as session:
         return session.get_one(SecretRow, name).value
+
+
+def claim_once(database: Database, name: str) -> bool:
+    """True for exactly one caller ever, of all processes sharing the database."""
+    try:
+        with database.write() as session:
+            session.add(SecretRow(name=f"claim:{name}", value=secrets.token_hex(8)))
+    except IntegrityError:
+        return False
+    return True
 
 
 def _alembic(database: Database) -> Config:

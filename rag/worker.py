@@ -26,8 +26,6 @@ __all__ = ["Worker", "report_result"]
 
 log = logging.getLogger(__name__)
 
-_BEAT_SECONDS = 5.0
-
 
 def report_result(report: IngestReport) -> dict[str, Any]:
     """What a job shows of an ingest: names and counts."""
@@ -82,7 +80,8 @@ class Worker:
         return True
 
     def _beat(self, job_id: str, done: threading.Event) -> None:
-        while not done.wait(_BEAT_SECONDS):
+        """Beat several times within the queue's patience, so a live worker is never robbed."""
+        while not done.wait(self.queue.stale_after / 6):
             self.queue.beat(job_id)
 
     def _execute(self, job: ClaimedJob) -> dict[str, Any]:

@@ -177,7 +177,7 @@ def wait_for_job(server: str, job_id: str, headers: dict[str, str] | None = None
         ).json()
         if job["status"] in ("done", "failed"):
             return job
-        time.sleep(0.1)
+        time.sleep(0.25)
     raise AssertionError(f"job {job_id} did not finish")
 
 
@@ -326,3 +326,46 @@ class PostgresCluster:
             admin.autocommit = True
             admin.execute(f"CREATE DATABASE {name}")
         return self.url(name)
+
+
+@contextmanager
+def chroma_server(folder: Path) -> Iterator[str]:
+    """`chroma run` on a free loopback port over `folder`; yields its URL."""
+    port = free_port()
+    command = [str(Path(sys.executable).parent / "chroma"), "run", "--path", str(folder)]
+    command += ["--host", "127.0.0.1", "--port", str(port)]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_up(url, process, "/api/v2/heartbeat")
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def start_app(data: Path, *args: str, **env: str) -> subprocess.Popen[bytes]:
+    """`app.py ARGS` as a background process (a server or a worker) over `data`."""
+    data.mkdir(parents=True, exist_ok=True)
+    return subprocess.Popen(
+        [sys.executable, str(ROOT / "app.py"), *args],
+        env={**os.environ, "DOCENT_DATA_DIR": str(data), **env},
+        cwd=data.parent,
+        stdout=subprocess.DEVNULL,
+        stderr=(data / "stderr.log").open("wb"),
+    )
+
+
+def wait_until_up(
+    url: str, process: subprocess.Popen[bytes], probe: str = "/api/health", timeout: float = 180
+) -> None:
+    """Poll `url + probe` until it answers 200; fails early if the process ended."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{process.args} ended with {process.returncode}")
+        with contextlib.suppress(httpx.TransportError):
+            if httpx.get(f"{url}{probe}", timeout=5).status_code == 200:
+                return
+        time.sleep(0.2)
+    raise RuntimeError(f"{url} did not come up")

@@ -121,12 +121,20 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_jobs_status"), ["status"], unique=False)
 
     op.create_table(
-        "rate_counts",
+        "rate_events",
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
         sa.Column("key", sa.String(length=320), nullable=False),
-        sa.Column("minute", sa.BigInteger(), nullable=False),
-        sa.Column("count", sa.Integer(), nullable=False),
-        sa.PrimaryKeyConstraint("key", "minute"),
+        sa.Column("at", sa.Float(), nullable=False),
+        sa.PrimaryKeyConstraint("id"),
     )
+    with op.batch_alter_table("rate_events", schema=None) as batch_op:
+        batch_op.create_index("ix_rate_events_key_at", ["key", "at"], unique=False)
+
     op.create_table(
         "secrets",
         sa.Column("name", sa.String(length=64), nullable=False),
@@ -159,7 +167,10 @@ def downgrade() -> None:
 
     op.drop_table("messages")
     op.drop_table("secrets")
-    op.drop_table("rate_counts")
+    with op.batch_alter_table("rate_events", schema=None) as batch_op:
+        batch_op.drop_index("ix_rate_events_key_at")
+
+    op.drop_table("rate_events")
     with op.batch_alter_table("jobs", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_jobs_status"))
 

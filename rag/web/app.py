@@ -6,9 +6,16 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import os
+import socket
+import subprocess
+import sys
 import threading
+import time
+import urllib.request
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from pathlib import Path
 
 import gradio as gr
 import uvicorn
@@ -24,7 +31,8 @@ from rag.conversations import Conversations
 from rag.errors import ConfigError, DocentError
 from rag.feedback import FeedbackStore
 from rag.jobs import JobQueue
-from rag.runtime import Runtime
+from rag.logs import configure_logging
+from rag.runtime import Runtime, build_runtime
 from rag.settings import Settings
 from rag.web.ask import ask_router
 from rag.web.auth import SESSION_COOKIE, Authenticator, client_address, has_credentials
@@ -39,7 +47,7 @@ from rag.web.uploads import Uploads
 from rag.web.widget import STATIC, widget_router
 from rag.worker import Worker
 
-__all__ = ["check_exposure", "create_app", "serve"]
+__all__ = ["app_from_environment", "check_exposure", "create_app", "serve", "serve_workers"]
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +106,8 @@ def _background(runtime: Runtime) -> Callable[[FastAPI], AbstractAsyncContextMan
         runtime.follow_changes()
         stop = threading.Event()
         if runtime.settings.run_jobs:
-            worker = Worker(runtime, JobQueue(runtime.database))
+            queue = JobQueue(runtime.database, runtime.settings.job_stale_seconds)
+            worker = Worker(runtime, queue)
             threading.Thread(
                 target=worker.run, args=(stop,), name="docent-jobs", daemon=True
             ).start()
@@ -123,7 +132,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     authenticator = Authenticator(settings, runtime.database)
     app.state.authenticator = authenticator
     _guard(app, settings, authenticator)
-    jobs = JobQueue(runtime.database)
+    jobs = JobQueue(runtime.database, settings.job_stale_seconds)
     uploads = Uploads(settings, runtime.manifest, jobs)
     app.include_router(ask_router(runtime, Conversations(runtime.database)))
     app.include_router(openai_router(runtime))
@@ -207,3 +216,65 @@ def serve(runtime: Runtime) -> None:
         log_level=settings.log_level.lower(),
         proxy_headers=False,
     )
+
+
+def app_from_environment() -> FastAPI:
+    """The app of one `serve --workers` process: settings from the environment its parent
+    prepared (the same data dir, database and Chroma server for every process)."""
+    settings = Settings()
+    configure_logging(settings.log_level)
+    runtime = build_runtime(settings)
+    runtime.ensure_samples()
+    return create_app(runtime)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _start_chroma(settings: Settings) -> tuple[subprocess.Popen[bytes], str]:
+    """A Chroma server on loopback over the data dir's store, for processes to share."""
+    port = _free_port()
+    executable = Path(sys.executable).parent / "chroma"
+    command = [str(executable), "run", "--path", str(settings.chroma_dir)]
+    command += ["--host", "127.0.0.1", "--port", str(port)]
+    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise ConfigError(f"the Chroma server stopped at start (exit {server.returncode})")
+        try:
+            with urllib.request.urlopen(f"{url}/api/v2/heartbeat", timeout=2):
+                return server, url
+        except OSError:
+            time.sleep(0.2)
+    server.terminate()
+    raise ConfigError("the Chroma server did not start within 2 minutes")
+
+
+def serve_workers(settings: Settings, workers: int) -> None:
+    """`workers` API processes on one port, sharing the database, one Chroma server (started
+    here over the data dir's store unless DOCENT_CHROMA_URL names one) and this node's lexical
+    index. Each runs queued jobs too, unless DOCENT_RUN_JOBS is off."""
+    chroma = None
+    environment = {"DOCENT_HOST": settings.host, "DOCENT_PORT": str(settings.port)}
+    if not settings.chroma_url:
+        chroma, environment["DOCENT_CHROMA_URL"] = _start_chroma(settings)
+    os.environ.update(environment)  # read by the worker processes' Settings
+    try:
+        uvicorn.run(
+            "rag.web.app:app_from_environment",
+            factory=True,
+            host=settings.host,
+            port=settings.port,
+            workers=workers,
+            log_level=settings.log_level.lower(),
+            proxy_headers=False,
+        )
+    finally:
+        if chroma is not None:
+            chroma.terminate()
+            chroma.wait()

@@ -29,15 +29,13 @@ from typing import Annotated, Any, Literal
 import jwt
 from fastapi import Depends, Request
 from pydantic import BaseModel
-from sqlalchemy import delete, select
-from sqlalchemy.dialects.postgresql import insert as postgres_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import delete, func, select
 
 from index.database import Database
 from rag.credentials import ApiKeys, has_credentials
 from rag.errors import ConfigError
 from rag.settings import Settings
-from rag.state import RateCountRow, shared_secret
+from rag.state import RateEventRow, shared_secret
 from rag.web.errors import AccessError, RateLimitError
 
 __all__ = [
@@ -86,44 +84,35 @@ def readable_collections(principal: Principal, wanted: Sequence[str] | None) -> 
 
 class RateLimiter:
     """At most `per_minute` events per key in any 60 seconds, counted in the shared database
-    (so the limit holds across processes and nodes) as a sliding window: this minute's count
-    plus the previous minute's, weighted by how much of it is still inside the window. Counts
-    older than two minutes are deleted as time goes on."""
+    so that the limit holds across processes and nodes. Events older than a minute are
+    deleted as time goes on."""
 
     def __init__(self, database: Database, per_minute: int, prefix: str) -> None:
         self.database = database
         self.per_minute = per_minute
         self.prefix = prefix
-        self._last_cleanup = 0
+        self._last_cleanup = 0.0
 
     def check(self, key: str, what: str = "requests") -> None:
         """Count one event for `key`; raises `RateLimitError` when the window is full."""
         if not self.per_minute:
             return
         now = time.time()
-        minute, into = int(now // 60), (now % 60) / 60
         key = f"{self.prefix}:{key}"[:320]
-        dialect = sqlite_insert if self.database.is_sqlite else postgres_insert
-        count = (
-            dialect(RateCountRow)
-            .values(key=key, minute=minute, count=1)
-            .on_conflict_do_update(
-                index_elements=["key", "minute"], set_={"count": RateCountRow.count + 1}
-            )
-            .returning(RateCountRow.count)
-        )
+        recent = (RateEventRow.key == key) & (RateEventRow.at > now - 60)
         with self.database.write() as session:
-            current = int(session.execute(count).scalar_one())
-            previous = session.scalar(
-                select(RateCountRow.count).where(
-                    RateCountRow.key == key, RateCountRow.minute == minute - 1
-                )
-            )
-            if minute != self._last_cleanup:
-                self._last_cleanup = minute
-                session.execute(delete(RateCountRow).where(RateCountRow.minute < minute - 1))
-        if (previous or 0) * (1 - into) + current > self.per_minute:
-            wait = int(60 - now % 60) + 1
+            if not self.database.is_sqlite:  # SQLite's write lock already serializes this
+                session.execute(select(func.pg_advisory_xact_lock(func.hashtext(key))))
+            count, oldest = session.execute(
+                select(func.count(), func.min(RateEventRow.at)).where(recent)
+            ).one()
+            if count < self.per_minute:
+                session.add(RateEventRow(key=key, at=now))
+            if now - self._last_cleanup > 60:
+                self._last_cleanup = now
+                session.execute(delete(RateEventRow).where(RateEventRow.at <= now - 60))
+        if count >= self.per_minute:
+            wait = max(1, int(oldest + 60 - now) + 1)
             raise RateLimitError(
                 f"rate limit of {self.per_minute} {what} per minute reached; retry in {wait} s",
                 retry_after=wait,

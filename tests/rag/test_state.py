@@ -18,7 +18,7 @@ from rag.errors import InputError
 from rag.feedback import FeedbackStore
 from rag.jobs import MAX_ATTEMPTS, JobQueue
 from rag.settings import Settings
-from rag.state import RateCountRow, open_database, shared_secret
+from rag.state import RateEventRow, open_database, shared_secret
 from rag.web.auth import RateLimiter
 from rag.web.errors import RateLimitError
 from tests.helpers import feedback_case
@@ -153,12 +153,12 @@ def test_the_rate_limit_holds_across_limiters(database: Database) -> None:
     one.check("key:other")  # each caller has its own window: no error
 
 
-def test_old_rate_counts_are_deleted(database: Database) -> None:
+def test_old_rate_events_are_deleted(database: Database) -> None:
     with database.write() as session:
-        session.add(RateCountRow(key="requests:old", minute=1, count=5))
+        session.add(RateEventRow(key="requests:old", at=time.time() - 3600))
     RateLimiter(database, per_minute=10, prefix="requests").check("key:new")
     with database.read() as session:
-        keys = set(session.scalars(select(RateCountRow.key)))
+        keys = set(session.scalars(select(RateEventRow.key)))
     assert keys == {"requests:key:new"}
 
 
