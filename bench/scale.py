@@ -1,5 +1,5 @@
-"""How Docent's store scales: bulk load, one-document ingest, hybrid retrieval, listing, health
-and the API process's memory at 10k, 100k and 1M chunks; prints a table.
+"""How Docent's store scales: bulk load, one-document ingest and delete, hybrid retrieval,
+listing, health and the API process's memory at 10k, 100k and 1M chunks; prints a table.
 
     .venv/bin/python bench/scale.py [--sizes 10000,100000,1000000] [--queries 200]
 
@@ -32,6 +32,7 @@ sys.path.insert(0, str(ROOT))
 
 from index.chunking import Chunker  # noqa: E402
 from index.embeddings import load_embeddings  # noqa: E402
+from index.ingest import source_key  # noqa: E402
 from index.loaders import LoadedDocument  # noqa: E402
 from index.manifest import ChangeRow, DocumentRow  # noqa: E402
 from index.types import document_id, indexed_text  # noqa: E402
@@ -146,6 +147,9 @@ def measure(size: int, work: Path, embeddings, base, queries, keep: bool) -> dic
     started = time.perf_counter()
     runtime.ingestor.ingest([note])
     row["one-doc ingest s"] = time.perf_counter() - started
+    started = time.perf_counter()
+    runtime.ingestor.remove_document(document_id(source_key(note)))
+    row["one-doc delete s"] = time.perf_counter() - started
 
     retriever = runtime.assistant.retriever
     for query in queries[:5]:
