@@ -5,13 +5,17 @@ Any failure becomes a `LoadError` with a short human reason.
 
 Inputs are bounded before the work: a file larger than MAX_FILE_BYTES, a Word file whose parts
 unpack to more than MAX_UNPACKED_BYTES (or any part compressed more than MAX_COMPRESSION
-times), a PDF of more than MAX_PAGES pages, or more than MAX_CHARS characters of text is
-refused; a title is cut to MAX_TITLE_CHARS.
+times), a PDF of more than MAX_PAGES pages, a PDF part that decompresses past pypdf's limits, a PDF
+whose text takes more than MAX_PDF_SECONDS to read, or more than MAX_CHARS characters of text
+is refused; a title is cut to MAX_TITLE_CHARS. A parser failing in any other way fails that
+file only.
 """
 
 from __future__ import annotations
 
+import logging
 import re
+import time
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -22,7 +26,7 @@ from bs4 import BeautifulSoup
 from charset_normalizer import from_bytes
 from docx.opc.exceptions import PackageNotFoundError
 from pypdf import PdfReader
-from pypdf.errors import PdfReadError
+from pypdf.errors import PyPdfError
 
 from index.errors import LoadError
 
@@ -32,6 +36,9 @@ MAX_COMPRESSION = 100
 MAX_PAGES = 2000
 MAX_CHARS = 20_000_000
 MAX_TITLE_CHARS = 200
+MAX_PDF_SECONDS = 120  # a small PDF can make every page decode the same huge stream
+
+log = logging.getLogger(__name__)
 
 __all__ = ["SUPPORTED_SUFFIXES", "LoadedDocument", "is_soft_wrap", "load_document"]
 
@@ -171,16 +178,18 @@ def _load_pdf(path: Path) -> LoadedDocument:
             raise LoadError(path, "encrypted PDF (a password is required)")
         if len(reader.pages) > MAX_PAGES:
             raise LoadError(path, f"more than {MAX_PAGES:,} pages")
-        pages, size = [], 0
+        pages, size, deadline = [], 0, time.monotonic() + MAX_PDF_SECONDS
         for page in reader.pages:
             pages.append(_unwrap((page.extract_text() or "").strip()))
             size += len(pages[-1])
             if size > MAX_CHARS:
                 raise LoadError(path, f"more than {MAX_CHARS:,} characters of text")
+            if time.monotonic() > deadline:
+                raise LoadError(path, f"reading its text took over {MAX_PDF_SECONDS} s")
         meta_title = str((reader.metadata.title if reader.metadata else None) or "")
     except LoadError:
         raise
-    except (PdfReadError, ValueError, KeyError, TypeError) as exc:
+    except (PyPdfError, ValueError, KeyError, TypeError) as exc:  # PyPdfError: bombs too
         raise LoadError(path, f"not a readable PDF ({exc})") from exc
     text, starts = "", []
     for page_text in pages:
@@ -240,8 +249,13 @@ def load_document(path: Path) -> LoadedDocument:
         if path.stat().st_size > MAX_FILE_BYTES:
             raise LoadError(path, f"larger than {MAX_FILE_BYTES // 2**20} MB")
         document = reader(path)
+    except LoadError:
+        raise
     except OSError as exc:
         raise LoadError(path, f"cannot be read ({exc.strerror or exc})") from exc
+    except Exception as exc:  # a parser meeting hostile input: this file fails, not the batch
+        log.warning("parser failure on %s", path.name, exc_info=exc)
+        raise LoadError(path, f"could not be parsed ({type(exc).__name__})") from exc
     if len(document.text) > MAX_CHARS:
         raise LoadError(path, f"more than {MAX_CHARS:,} characters of text")
     if not document.text.strip():

@@ -80,7 +80,7 @@ class Runtime:
             return None
         if not claim_once(self.database, "demo-samples"):
             return None  # another process of this install indexes them
-        log.info("empty index: ingesting samples from %s", samples)
+        log.info("empty index: ingesting the demo samples (%s)", samples.name)
         return self.ingestor.ingest([samples])
 
 

@@ -14,6 +14,7 @@ import tempfile
 import threading
 import time
 import uuid
+import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -179,6 +180,32 @@ def wait_for_job(server: str, job_id: str, headers: dict[str, str] | None = None
             return job
         time.sleep(0.25)
     raise AssertionError(f"job {job_id} did not finish")
+
+
+def flate_bomb_pdf() -> bytes:
+    """A one-page PDF of about 200 KB whose content stream inflates to 200 MB (past pypdf's
+    75 MB limit for one stream)."""
+    stream = zlib.compress(b"BT /F1 12 Tf 72 712 Td (boom) Tj ET\n" + b" " * 200 * 10**6, 9)
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [4 0 R] /Count 1 >>",
+        b"<< /Length %d /Filter /FlateDecode >>\nstream\n%s\nendstream" % (len(stream), stream),
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 3 0 R "
+        b"/Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    pdf, offsets = bytearray(b"%PDF-1.4\n"), []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(pdf))
+        pdf += b"%d 0 obj\n%s\nendobj\n" % (number, body)
+    table = len(pdf)
+    pdf += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    pdf += b"".join(b"%010d 00000 n \n" % at for at in offsets)
+    pdf += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
+        len(objects) + 1,
+        table,
+    )
+    return bytes(pdf)
 
 
 def screenshot_path(name: str, tmp_path: Path) -> Path:

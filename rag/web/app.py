@@ -42,7 +42,7 @@ from rag.web.errors import add_error_handlers, unknown_endpoints_router
 from rag.web.jobs import jobs_router
 from rag.web.login import login_router
 from rag.web.openai_compat import openai_router
-from rag.web.protect import BodyLimit, GradioGuard, OpenModeGuard, SecurityHeaders
+from rag.web.protect import BodyLimit, GradioGuard, OpenModeGuard, SecurityHeaders, SignInFirst
 from rag.web.uploads import Uploads
 from rag.web.widget import STATIC, widget_router
 from rag.worker import Worker
@@ -83,6 +83,9 @@ def _guard(app: FastAPI, settings: Settings, authenticator: Authenticator) -> No
         allow_headers=["Authorization", "Content-Type"],
     )
     app.add_middleware(GradioGuard, signed_in=signed_in)
+    app.add_middleware(
+        SignInFirst, signed_in=signed_in, prefixes=["/gradio_api/", "/api/v1/documents"]
+    )
     hosts = [*_LOOPBACK_NAMES, settings.host, *settings.allowed_hosts]
     app.add_middleware(OpenModeGuard, is_open=lambda: authenticator.open, hosts=hosts)
     upload_bytes = settings.max_upload_mb * settings.max_upload_files * 2**20 + 2**20

@@ -15,7 +15,8 @@ and the Gradio chat UI (which includes everything under /gradio_api).
   once; removing them never opens it.
 
 Every principal gets `DOCENT_RATE_LIMIT_PER_MINUTE` requests per minute; a client address gets
-`DOCENT_FAILED_AUTH_PER_MINUTE` failed authentications, then must wait. Both are counted in the
+`DOCENT_FAILED_AUTH_PER_MINUTE` failed authentications in any 60 seconds; beyond that, every
+credential it sends is refused unchecked until the window has room. Both are counted in the
 shared database, so they hold across processes and nodes, and old counts are deleted.
 """
 
@@ -93,12 +94,35 @@ class RateLimiter:
         self.prefix = prefix
         self._last_cleanup = 0.0
 
+    def _key(self, key: str) -> str:
+        return f"{self.prefix}:{key}"[:320]
+
+    def _refusal(self, what: str, oldest: float, now: float) -> RateLimitError:
+        wait = max(1, int(oldest + 60 - now) + 1)
+        return RateLimitError(
+            f"rate limit of {self.per_minute} {what} per minute reached; retry in {wait} s",
+            retry_after=wait,
+        )
+
+    def ensure_room(self, key: str, what: str = "requests") -> None:
+        """Raise `RateLimitError` if `key`'s window is full, without counting an event."""
+        if not self.per_minute:
+            return
+        now = time.time()
+        recent = (RateEventRow.key == self._key(key)) & (RateEventRow.at > now - 60)
+        with self.database.read() as session:
+            count, oldest = session.execute(
+                select(func.count(), func.min(RateEventRow.at)).where(recent)
+            ).one()
+        if count >= self.per_minute:
+            raise self._refusal(what, oldest, now)
+
     def check(self, key: str, what: str = "requests") -> None:
         """Count one event for `key`; raises `RateLimitError` when the window is full."""
         if not self.per_minute:
             return
         now = time.time()
-        key = f"{self.prefix}:{key}"[:320]
+        key = self._key(key)
         recent = (RateEventRow.key == key) & (RateEventRow.at > now - 60)
         with self.database.write() as session:
             if not self.database.is_sqlite:  # SQLite's write lock already serializes this
@@ -112,11 +136,7 @@ class RateLimiter:
                 self._last_cleanup = now
                 session.execute(delete(RateEventRow).where(RateEventRow.at <= now - 60))
         if count >= self.per_minute:
-            wait = max(1, int(oldest + 60 - now) + 1)
-            raise RateLimitError(
-                f"rate limit of {self.per_minute} {what} per minute reached; retry in {wait} s",
-                retry_after=wait,
-            )
+            raise self._refusal(what, oldest, now)
 
 
 class Authenticator:
@@ -155,10 +175,13 @@ class Authenticator:
 
     def identify(self, authorization: str | None, session: str | None, client: str) -> Principal:
         """The principal behind a bearer credential or a UI session cookie. Failed attempts
-        are counted per client address, and refused once too many."""
+        are counted per client address; once too many, every credential from that address is
+        refused unchecked until the window has room again (so guessing learns nothing)."""
         if self.open:
             return Principal(name=client, kind="anonymous")
         scheme, _, credential = (authorization or "").partition(" ")
+        if credential.strip() or session:
+            self.failures.ensure_room(client, "failed sign-ins")
         try:
             if scheme.lower() == "bearer" and credential.strip():
                 return self.verify(credential.strip())

@@ -330,7 +330,9 @@ class ChatUI:
         return "\n".join(lines)
 
     def create_app(self) -> gr.Blocks:
-        with gr.Blocks(title="Docent") as app:
+        # Gradio's upload cache is emptied of files older than an hour (uploads are kept in
+        # the database as soon as they are accepted).
+        with gr.Blocks(title="Docent", delete_cache=(3600, 3600)) as app:
             gr.Markdown(
                 "## Docent\nAsk a question about your documents. Answers cite their sources."
             )

@@ -9,6 +9,8 @@
   own host names (DNS rebinding) and refuses cross-site writes: a browser's `Sec-Fetch-Site`
   must say same-origin, and form-like API posts must carry `X-Requested-With`, a header a
   simple cross-site request cannot send.
+- `SignInFirst`: uploads and every Gradio route need a signed-in principal before their body
+  is read (an open install signs everyone in).
 - `GradioGuard`: the Gradio app never reads a path a client names. Files may only come from
   Gradio's upload folder (in request bodies and under `/gradio_api/file=`), remote URLs are never
   fetched, and Gradio routes Docent does not use are closed. A browser that is not signed in is
@@ -30,16 +32,23 @@ from starlette.middleware.body_limit import RequestBodyLimitResponder
 from starlette.responses import JSONResponse, RedirectResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from rag.web.errors import error_body
+from rag.errors import DocentError, InputError, NotFoundError
+from rag.web.errors import AccessError, error_response
 
-__all__ = ["BodyLimit", "GradioGuard", "OpenModeGuard", "SecurityHeaders"]
+__all__ = ["BodyLimit", "GradioGuard", "OpenModeGuard", "SecurityHeaders", "SignInFirst"]
 
 _UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 _SIMPLE_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded", "text/plain")
 
 
-def _refuse(status: int, kind: str, message: str) -> JSONResponse:
-    return JSONResponse(error_body(kind, message), status_code=status)
+def _refuse(exc: DocentError) -> JSONResponse:
+    status, body = error_response(exc)
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def _not_found() -> JSONResponse:
+    return _refuse(NotFoundError("not found"))
 
 
 class BodyLimit:
@@ -111,7 +120,15 @@ class SecurityHeaders:
 
 
 def _host_name(host: str) -> str:
-    return (urlsplit(f"//{host}").hostname or "").lower()
+    """The name in a Host header or a bound address, without its port: `[::1]:7860`, `::1`,
+    `localhost:7860` and `LocalHost` give `::1`, `::1`, `localhost`, `localhost`."""
+    host = host.strip()
+    if host.count(":") > 1 and not host.startswith("["):
+        return host.lower()  # a bare IPv6 address (how a bind address is written)
+    try:
+        return (urlsplit(f"//{host}").hostname or "").lower()
+    except ValueError:  # a malformed Host header
+        return ""
 
 
 class OpenModeGuard:
@@ -121,7 +138,7 @@ class OpenModeGuard:
     def __init__(self, app: ASGIApp, is_open: Callable[[], bool], hosts: Iterable[str]) -> None:
         self.app = app
         self.is_open = is_open
-        self.hosts = {_host_name(h) for h in hosts}
+        self.hosts = {_host_name(h) for h in hosts} - {""}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not self.is_open():
@@ -130,13 +147,13 @@ class OpenModeGuard:
         headers = Headers(scope=scope)
         refusal = None
         if _host_name(headers.get("host", "")) not in self.hosts:
-            refusal = _refuse(400, "invalid_host", "this host name is not served")
+            refusal = _refuse(InputError("this host name is not served"))
         elif scope["method"] in _UNSAFE_METHODS:
             site = headers.get("sec-fetch-site")
             media = headers.get("content-type", "").split(";")[0].strip().lower()
             api = scope["path"].startswith(("/api/", "/v1/", "/auth/"))
             if site is not None and site not in ("same-origin", "none"):
-                refusal = _refuse(403, "forbidden", "cross-site requests are refused")
+                refusal = _refuse(AccessError("cross-site requests are refused", forbidden=True))
             elif (
                 api
                 and scope["method"] == "POST"  # other methods need a CORS preflight anyway
@@ -144,12 +161,37 @@ class OpenModeGuard:
                 and "x-requested-with" not in headers
             ):
                 refusal = _refuse(
-                    403,
-                    "forbidden",
-                    "send the header X-Requested-With with form posts to an install without "
-                    "credentials (it keeps other web pages from posting here)",
+                    AccessError(
+                        "send the header X-Requested-With with form posts to an install "
+                        "without credentials (it keeps other web pages from posting here)",
+                        forbidden=True,
+                    )
                 )
         if refusal is not None:
+            await refusal(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
+class SignInFirst:
+    """Requests under `prefixes` need a signed-in principal before anything of them is read:
+    an upload's body is not received, nor a Gradio route reached, on behalf of a stranger."""
+
+    def __init__(
+        self, app: ASGIApp, signed_in: Callable[[Scope], bool], prefixes: Iterable[str]
+    ) -> None:
+        self.app = app
+        self.signed_in = signed_in
+        self.prefixes = tuple(prefixes)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] == "http"
+            and scope["path"].startswith(self.prefixes)
+            and scope["method"] != "OPTIONS"  # CORS preflights carry no credentials
+            and not self.signed_in(scope)
+        ):
+            refusal = _refuse(AccessError("sign in first: send an API key or portal token"))
             await refusal(scope, receive, send)
             return
         await self.app(scope, receive, send)
@@ -209,12 +251,12 @@ class GradioGuard:
             return
         path: str = scope["path"]  # percent-decoded, as the router sees it
         if path.startswith(_CLOSED_GRADIO_ROUTES):
-            await _refuse(404, "not_found", "not found")(scope, receive, send)
+            await _not_found()(scope, receive, send)
             return
         if path.startswith("/gradio_api/file=") and not _inside_uploads(
             path.removeprefix("/gradio_api/file=")
         ):
-            await _refuse(404, "not_found", "not found")(scope, receive, send)
+            await _not_found()(scope, receive, send)
             return
         if path == "/" and scope["method"] == "GET" and not self.signed_in(scope):
             await RedirectResponse("/login", status_code=303)(scope, receive, send)
@@ -244,7 +286,7 @@ class GradioGuard:
         except ValueError:
             value = None  # not JSON: Gradio answers it as it would
         if _names_outside_file(value):
-            refusal = _refuse(403, "forbidden", "files can only come from an upload")
+            refusal = _refuse(AccessError("files can only come from an upload", forbidden=True))
             await refusal(scope, receive, send)
             return
         replayed = False

@@ -86,6 +86,8 @@ def test_the_widget_shows_a_markdown_image_as_text(
     page.locator("#docent-input").fill(QUESTION)
     page.locator("#docent-input").press("Enter")
     expect(page.locator(".answer").last).to_contain_text("![rate]", timeout=60_000)
+    expect(page.locator(".answer.pending")).to_have_count(0)  # cards are drawn
+    page.wait_for_load_state("networkidle")  # anything the answer would load has been asked
     assert page.locator("img").count() == 0 and page.locator("a").count() == 0
     assert Tracker.hits == []
     page.close()

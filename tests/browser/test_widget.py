@@ -169,4 +169,5 @@ def test_the_portal_token_decides_what_the_widget_may_read(
     chat.locator("#docent-input").fill("How many vacation days does a full-time employee get?")
     chat.locator("#docent-input").press("Enter")
     expect(chat.locator(".answer").last).to_contain_text(expected, timeout=60_000)
+    expect(chat.locator(".answer.pending")).to_have_count(0)  # the whole answer is drawn
     assert chat.locator(".card").count() == 0

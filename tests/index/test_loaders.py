@@ -9,10 +9,11 @@ import docx
 import pytest
 from pypdf import PdfReader, PdfWriter
 
+from index import loaders
 from index.errors import LoadError
 from index.loaders import MAX_COMPRESSION, MAX_PAGES, MAX_TITLE_CHARS, load_document
 from rag.runtime import Runtime
-from tests.helpers import SAMPLES
+from tests.helpers import SAMPLES, flate_bomb_pdf
 
 
 @pytest.mark.parametrize(
@@ -132,6 +133,21 @@ def test_a_pdf_with_too_many_pages_is_refused(tmp_path: Path) -> None:
         writer.write(handle)
     with pytest.raises(LoadError, match=f"more than {MAX_PAGES:,} pages"):
         load_document(path)
+
+
+def test_a_pdf_decompression_bomb_is_refused(tmp_path: Path) -> None:
+    """200 KB that would inflate to 200 MB: refused in one line by pypdf's stream limit."""
+    path = tmp_path / "bomb.pdf"
+    path.write_bytes(flate_bomb_pdf())
+    with pytest.raises(LoadError, match="not a readable PDF \\(Limit reached"):
+        load_document(path)
+
+
+def test_reading_a_pdf_is_bounded_in_time(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pages can share one costly stream; the reader stops at MAX_PDF_SECONDS (here 0)."""
+    monkeypatch.setattr(loaders, "MAX_PDF_SECONDS", 0)
+    with pytest.raises(LoadError, match="reading its text took over 0 s"):
+        load_document(SAMPLES / "travel-policy.pdf")
 
 
 def test_titles_are_bounded(tmp_path: Path) -> None:

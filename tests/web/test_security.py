@@ -4,6 +4,7 @@ against a live server, each asserting the refusal."""
 from __future__ import annotations
 
 import json
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,14 @@ from rag.citations import check_citations
 from rag.runtime import build_runtime
 from rag.settings import Settings
 from rag.web.app import create_app
-from tests.helpers import SAMPLES, create_key, make_settings, serving
+from tests.helpers import (
+    SAMPLES,
+    create_key,
+    flate_bomb_pdf,
+    make_settings,
+    serving,
+    wait_for_job,
+)
 
 SECRET_LINE = "DOCENT_JWT_SECRET=do-not-leak-this-secret-0123456789"
 
@@ -118,7 +126,7 @@ def test_a_huge_body_is_refused_before_it_is_read(open_install: tuple[str, Setti
 
     def chunks() -> Iterator[bytes]:
         for at in range(0, len(body), 1 << 20):
-            yield body[at : at + 1 << 20].encode()
+            yield body[at : at + (1 << 20)].encode()
 
     streamed = httpx.post(
         f"{url}/api/v1/ask", content=chunks(), headers={"Content-Type": "application/json"}
@@ -132,10 +140,11 @@ def test_a_huge_body_is_refused_before_it_is_read(open_install: tuple[str, Setti
     ("path", "body"),
     [
         ("/api/v1/ask", {"question": "x", "history": [{"role": "user", "content": "a" * 100_000}]}),
+        ("/api/v1/ask", {"question": "x", "history": [{"role": "user", "content": "a" * 2001}]}),
         ("/api/v1/ask", {"question": "x", "documents": ["a" * 1000]}),
         ("/v1/chat/completions", {"messages": [{"role": "user", "content": "a" * 100_000}]}),
     ],
-    ids=["history", "document-id", "openai-message"],
+    ids=["history", "history-user-message", "document-id", "openai-message"],
 )
 def test_long_messages_are_refused(
     open_install: tuple[str, Settings], path: str, body: dict[str, Any]
@@ -174,8 +183,13 @@ def test_dns_rebinding_is_refused_in_open_mode(open_install: tuple[str, Settings
     """M5: an open install answers only requests addressed to its own host names."""
     url, _ = open_install
     rebound = httpx.get(f"{url}/api/v1/documents", headers={"Host": "evil.example:7860"})
-    assert rebound.status_code == 400 and rebound.json()["error"]["type"] == "invalid_host"
-    assert httpx.get(f"{url}/api/v1/documents", headers={"Host": "localhost"}).status_code == 200
+    assert rebound.status_code == 400 and rebound.json()["error"]["type"] == "invalid_input"
+    port = url.rsplit(":", 1)[1]
+    for host in ("localhost", f"LocalHost:{port}", f"127.0.0.1:{port}", f"[::1]:{port}"):
+        response = httpx.get(f"{url}/api/v1/documents", headers={"Host": host})
+        assert response.status_code == 200, host
+    for host in ("", "[::1", "127.0.0.1.evil.example"):
+        assert httpx.get(f"{url}/api/health", headers={"Host": host}).status_code == 400, host
 
 
 def test_cross_site_form_posts_are_refused_in_open_mode(
@@ -268,3 +282,53 @@ def test_the_ui_needs_credentials_once_keys_exist(tmp_path: Path, embeddings: Em
         )
     assert [anonymous.status_code, upload.status_code, config.status_code] == [401, 401, 401]
     assert keyed.status_code == 200
+
+
+def test_strangers_reach_no_gradio_route_and_send_no_upload_body(
+    tmp_path: Path, embeddings: Embeddings
+) -> None:
+    """H1, M2: with a key, every /gradio_api route asks for it, and an upload is refused from
+    its headers alone: a stranger cannot make the server receive hundreds of megabytes."""
+    settings = make_settings(tmp_path / "data")
+    key = create_key(settings, "ops")
+    runtime = build_runtime(settings, embeddings=embeddings)
+    with serving(create_app(runtime)) as url:
+        for path in ("/gradio_api/heartbeat/x", "/gradio_api/startup-events", "/gradio_api/info"):
+            response = httpx.get(f"{url}{path}", timeout=10)
+            assert response.status_code == 401, path
+        keyed = httpx.get(
+            f"{url}/gradio_api/info", headers={"Authorization": f"Bearer {key}"}, timeout=10
+        )
+        assert keyed.status_code == 200
+        host, port = url.removeprefix("http://").split(":")
+        for path in ("/api/v1/documents", "/gradio_api/upload"):
+            with socket.create_connection((host, int(port)), timeout=10) as connection:
+                connection.sendall(
+                    f"POST {path} HTTP/1.1\r\nHost: {host}\r\n"
+                    "Content-Type: multipart/form-data; boundary=x\r\n"
+                    f"Content-Length: {400 * 2**20}\r\n\r\n".encode()
+                )
+                status_line = connection.recv(4096).split(b"\r\n", 1)[0]  # no body was sent
+            assert status_line == b"HTTP/1.1 401 Unauthorized", path
+
+
+def test_a_pdf_bomb_fails_alone_and_the_batch_goes_on(
+    open_install: tuple[str, Settings],
+) -> None:
+    """M3: a 100 KB PDF whose page decompresses past pypdf's limit is refused in one line; the
+    file uploaded with it is indexed."""
+    url, _ = open_install
+    files = [
+        ("files", ("bomb.pdf", flate_bomb_pdf(), "application/pdf")),
+        ("files", ("parking.md", b"# Parking\n\nVisitor parking is on level minus two.\n")),
+    ]
+    headers = {"X-Requested-With": "test"}
+    accepted = httpx.post(f"{url}/api/v1/documents", files=files, headers=headers, timeout=30)
+    assert accepted.status_code == 202, accepted.text
+    job = wait_for_job(url, accepted.json()["job"]["id"])
+    assert job["status"] == "done", job
+    assert [f["name"] for f in job["result"]["failed"]] == ["bomb.pdf"]
+    assert "not a readable PDF" in job["result"]["failed"][0]["reason"]
+    listed = httpx.get(f"{url}/api/v1/documents", timeout=10).json()
+    assert {d["name"]: d["status"] for d in listed}.get("parking.md") == "indexed"
+    assert "bomb.pdf" not in {d["name"] for d in listed}
