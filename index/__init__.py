@@ -1,5 +1,7 @@
 """Docent's write path: file → text (loaders) → chunks with exact offsets (chunking) → vectors
-(embeddings) → Chroma (store) and the BM25 index beside it (lexical), driven by `Ingestor`.
+(embeddings) → Chroma (store), recorded in the document manifest (manifest, in the relational
+database of `database`), whose change log each node's BM25 index (lexical, tantivy) follows;
+`Ingestor` (ingest) drives it. Its errors are in `errors`.
 
 It takes plain arguments (never the read path's `Settings`) and imports nothing from `rag`.
 Heavy modules (Chroma, models) load on first use of the names that need them.
@@ -9,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from index.errors import ConfigError, DocentError, IndexMismatchError, LoadError
+from index.errors import ConfigError, DocentError, IndexMismatchError, LoadError, StoreBusyError
 from index.types import DEFAULT_COLLECTION, Chunk, Hit
 
 if TYPE_CHECKING:
@@ -29,6 +31,7 @@ __all__ = [
     "Ingestor",
     "LexicalIndex",
     "LoadError",
+    "StoreBusyError",
 ]
 
 _LAZY = {

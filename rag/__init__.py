@@ -3,8 +3,13 @@
 
 Start here: `Settings` (all configuration), `build_runtime(settings)` (wires every component),
 `runtime.assistant.answer(question)`. The surfaces over it live in `rag/web/` (HTTP, widget,
-Gradio UI) and `app.py` (CLI); measurement lives in `rag/evaluation/`. Heavy modules (models,
-Chroma) load on first use of the names that need them.
+Gradio UI) and `app.py` (CLI); measurement lives in `rag/evaluation/`.
+
+Beside the read path, `rag/` keeps the state every process and node shares, in the database:
+`state` (schema and migrations, rate-limit events, shared secrets), `conversations`,
+`feedback`, `credentials` (API keys), and the ingestion queue (`jobs`) with the `worker` that
+runs it through the write path. Heavy modules (models, Chroma) load on first use of the names
+that need them.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from rag.errors import (
     LoadError,
     NotFoundError,
     PromptError,
+    StoreBusyError,
 )
 from rag.settings import Settings
 from rag.types import Answer, Citation, Hit, Message, SentenceSupport
@@ -45,6 +51,7 @@ __all__ = [
     "Runtime",
     "SentenceSupport",
     "Settings",
+    "StoreBusyError",
     "build_runtime",
 ]
 

@@ -94,7 +94,11 @@ def test_importing_every_module_leaves_the_environment_alone(tmp_path: Path) -> 
     assert result.stdout.strip().splitlines()[-1] == "changed: []"
 
 
-def test_every_module_imports() -> None:
+def test_every_module_imports_and_says_what_it_is_for() -> None:
+    undocumented = []
     for path in _modules("index", "rag"):
         name = ".".join(path.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")
-        importlib.import_module(name)
+        module = importlib.import_module(name)
+        if path.name == "__init__.py" and not (module.__doc__ or "").strip():
+            undocumented.append(name)
+    assert undocumented == [], "every package has a docstring"

@@ -1,7 +1,8 @@
 """Every surface that speaks HTTP, each a thin client of the read path (`Assistant`) and the
 write path (`Ingestor`): the app factory (`app.py`), the ask, documents and jobs routers, the
 OpenAI-compatible router, auth, uploads (one path for the UI and the API), the widget and its
-static files, the Gradio chat UI, and the one mapping of errors to HTTP responses (`errors.py`).
+static files, the Gradio chat UI, the sign-in page (`login.py`), the request guards that run
+before any route (`protect.py`), and the one mapping of errors to HTTP responses (`errors.py`).
 
 Nothing outside this package imports fastapi, starlette, gradio or uvicorn.
 """

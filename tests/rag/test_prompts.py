@@ -44,7 +44,12 @@ def test_every_shipped_prompt_loads_and_renders(path: Path) -> None:
     assert SAMPLE_VALUES["question"] in rendered
     if prompt.name == "answer":
         assert NOT_FOUND in rendered, "the abstention sentence comes from the code"
-        assert is_abstention(f'Sorry: "{NOT_FOUND}"')
+
+
+def test_abstention_is_recognised_by_the_one_sentence() -> None:
+    assert is_abstention(f'Sorry: "{NOT_FOUND}"')
+    assert is_abstention(NOT_FOUND.upper())
+    assert not is_abstention("The documents say the probation period is six months.")
 
 
 def test_name_and_version_inside_the_file_must_match_its_name(tmp_path: Path) -> None:
