@@ -4,7 +4,7 @@
   authentication (uploads have their own, larger limit).
 - `SecurityHeaders`: a Content-Security-Policy that lets pages load scripts, styles, images and
   fonts only from Docent itself and be framed only by the allowed origins, plus
-  `X-Content-Type-Options: nosniff` and `Referrer-Policy: no-referrer`.
+  `X-Content-Type-Options: nosniff` and `Referrer-Policy: no-referrer` (and HSTS over https).
 - `OpenModeGuard`: while Docent has no credentials, it answers only requests addressed to its
   own host names (DNS rebinding) and refuses cross-site writes: a browser's `Sec-Fetch-Site`
   must say same-origin, and form-like API posts must carry `X-Requested-With`, a header a
@@ -113,6 +113,8 @@ class SecurityHeaders:
                     (b"x-content-type-options", b"nosniff"),
                     (b"referrer-policy", b"no-referrer"),
                 ]
+                if scope.get("scheme") == "https":  # behind TLS: browsers keep to it
+                    headers.append((b"strict-transport-security", b"max-age=31536000"))
                 message = {**message, "headers": headers}
             await send(message)
 

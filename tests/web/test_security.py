@@ -332,3 +332,14 @@ def test_a_pdf_bomb_fails_alone_and_the_batch_goes_on(
     listed = httpx.get(f"{url}/api/v1/documents", timeout=10).json()
     assert {d["name"]: d["status"] for d in listed}.get("parking.md") == "indexed"
     assert "bomb.pdf" not in {d["name"] for d in listed}
+
+
+def test_https_behind_a_trusted_proxy_gets_hsts(tmp_path: Path, embeddings: Embeddings) -> None:
+    """L9: browsers are told to keep to https when Docent is served over it."""
+    settings = make_settings(tmp_path / "data", trusted_proxies=["127.0.0.1"])
+    runtime = build_runtime(settings, embeddings=embeddings)
+    with serving(create_app(runtime)) as url:
+        tls = httpx.get(f"{url}/api/health", headers={"X-Forwarded-Proto": "https"}, timeout=10)
+        plain = httpx.get(f"{url}/api/health", timeout=10)
+    assert tls.headers["strict-transport-security"] == "max-age=31536000"
+    assert "strict-transport-security" not in plain.headers
