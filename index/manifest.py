@@ -146,6 +146,12 @@ class Manifest:
         with self.database.read() as session:
             return int(session.scalar(select(func.count()).select_from(DocumentRow)) or 0)
 
+    def chunk_count(self) -> int:
+        """Chunks of the indexed documents (what the store holds once writes are done)."""
+        query = select(func.coalesce(func.sum(DocumentRow.chunks), 0))
+        with self.database.read() as session:
+            return int(session.scalar(query.where(DocumentRow.status == "indexed")) or 0)
+
     def collections(self) -> dict[str, int]:
         """Documents per collection."""
         query = select(DocumentRow.collection, func.count()).group_by(DocumentRow.collection)

@@ -261,8 +261,7 @@ class ChunkStore:
         """Nearest chunks by cosine similarity, within `scope`."""
         filters = {"document_id": scope.documents, "collection": scope.collections}
         allowed = {key: sorted(values) for key, values in filters.items() if values is not None}
-        count = self.count()
-        if scope.empty or count == 0:
+        if scope.empty:
             return []
         clauses = [{key: {"$in": values}} for key, values in allowed.items()]
         where: Any = ({"$and": clauses} if len(clauses) > 1 else clauses[0]) if clauses else None
@@ -270,7 +269,7 @@ class ChunkStore:
             try:
                 found = self._collection.query(
                     query_embeddings=np.asarray([vector], dtype=np.float32),
-                    n_results=min(k, count),
+                    n_results=k,  # Chroma returns fewer when fewer exist (count() costs a scan)
                     where=where,
                     include=["documents", "metadatas", "distances"],
                 )

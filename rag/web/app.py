@@ -148,10 +148,10 @@ def create_app(runtime: Runtime) -> FastAPI:
 
     @app.get("/api/health")
     def health() -> dict[str, object]:
-        """Cheap enough for a load balancer to poll (counts, no scan)."""
+        """Cheap enough for a load balancer to poll (counts from the manifest, not the store)."""
         return {
             "status": "ok",
-            "chunks": runtime.store.count(),
+            "chunks": runtime.manifest.chunk_count(),
             "documents": runtime.manifest.count(),
             "generator": runtime.assistant.generator.name,
         }

@@ -16,6 +16,7 @@ import pytest
 
 from index.chunking import Chunker
 from index.loaders import LoadedDocument
+from index.store import connect
 from tests.helpers import (
     SAMPLES,
     PostgresCluster,
@@ -182,7 +183,9 @@ def test_a_killed_worker_s_job_is_finished_by_another(cluster: Cluster) -> None:
     assert job["status"] == "done", job
     listed = httpx.get(f"{cluster.b}/api/v1/documents", headers=cluster.headers(), timeout=30)
     (rooms,) = [d for d in listed.json() if d["name"] == "rooms.txt"]
-    assert rooms["chunks"] == expected == health(cluster.b)["chunks"] - before, "no duplicates"
+    assert rooms["chunks"] == expected == health(cluster.b)["chunks"] - before
+    stored = stored_chunk_ids(cluster.shared["DOCENT_CHROMA_URL"], {"document_id": rooms["id"]})
+    assert len(stored) == expected, "Chroma holds each chunk once, none missing"
 
     def found() -> bool:
         answer = cluster.ask(
@@ -191,6 +194,12 @@ def test_a_killed_worker_s_job_is_finished_by_another(cluster: Cluster) -> None:
         return "Room 17 seats 10 people" in answer["text"]
 
     assert eventually(found, VISIBLE_WITHIN)
+
+
+def stored_chunk_ids(chroma_url: str, where: dict[str, Any] | None = None) -> list[str]:
+    """The ids Chroma itself holds (asked directly, not through Docent's counts)."""
+    collection = connect(Path(), chroma_url).get_collection("docent")
+    return list(collection.get(where=where, include=[])["ids"])
 
 
 def health(node: str) -> dict[str, Any]:
@@ -226,6 +235,7 @@ def test_processes_starting_together_on_an_empty_store_agree(
                 within=120,
             )
             final = [health(f"http://127.0.0.1:{port}") for port in ports]
+            stored = stored_chunk_ids(chroma)
         finally:
             for process in processes:
                 process.terminate()
@@ -233,3 +243,4 @@ def test_processes_starting_together_on_an_empty_store_agree(
                 process.wait(timeout=60)
     assert len({h["chunks"] for h in final}) == 1
     assert final[0]["chunks"] == 60 and final[0]["documents"] == 9, "the samples, once"
+    assert len(stored) == len(set(stored)) == 60
