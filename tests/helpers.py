@@ -182,6 +182,17 @@ def wait_for_job(server: str, job_id: str, headers: dict[str, str] | None = None
     raise AssertionError(f"job {job_id} did not finish")
 
 
+def portal_token(secret: str, lifetime: int = 300, **claims: Any) -> str:
+    """A portal token signed now, as a portal's backend makes it: user `ana`, collections
+    `["hr"]` unless `claims` say otherwise; a claim given as None is left out."""
+    import jwt
+
+    now = int(time.time())
+    payload: dict[str, Any] = {"sub": "ana", "aud": "docent", "iat": now, "exp": now + lifetime}
+    payload |= {"collections": ["hr"], **claims}
+    return jwt.encode({k: v for k, v in payload.items() if v is not None}, secret, "HS256")
+
+
 def flate_bomb_pdf() -> bytes:
     """A one-page PDF of about 200 KB whose content stream inflates to 200 MB (past pypdf's
     75 MB limit for one stream)."""

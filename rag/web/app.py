@@ -35,7 +35,7 @@ from rag.logs import configure_logging
 from rag.runtime import Runtime, build_runtime
 from rag.settings import Settings
 from rag.web.ask import ask_router
-from rag.web.auth import SESSION_COOKIE, Authenticator, client_address, has_credentials
+from rag.web.auth import Authenticator, Principal, has_credentials
 from rag.web.chat_ui import ChatUI
 from rag.web.documents import documents_router
 from rag.web.errors import add_error_handlers, unknown_endpoints_router
@@ -64,27 +64,22 @@ def _is_loopback(host: str) -> bool:
 def _guard(app: FastAPI, settings: Settings, authenticator: Authenticator) -> None:
     """The request guards, innermost first (the last added runs first)."""
 
-    def signed_in(scope: Scope) -> bool:
-        request = Request(scope)
-        try:
-            authenticator.identify(
-                request.headers.get("authorization"),
-                request.cookies.get(SESSION_COOKIE),
-                client_address(request),
-            )
-        except DocentError:
-            return False
-        return True
+    def identify(scope: Scope) -> Principal:
+        return authenticator.principal_of(Request(scope))
 
+    upload_paths = ["/api/v1/documents", "/gradio_api/upload"]
+    app.add_middleware(GradioGuard, identify=identify)
     app.add_middleware(
+        SignInFirst,
+        identify=identify,
+        prefixes=["/gradio_api/", "/api/v1/documents"],
+        upload_paths=upload_paths,
+    )
+    app.add_middleware(  # outside the guards, so their refusals carry CORS headers too
         CORSMiddleware,
         allow_origins=settings.allowed_origins,
         allow_methods=["GET", "POST", "DELETE"],
         allow_headers=["Authorization", "Content-Type"],
-    )
-    app.add_middleware(GradioGuard, signed_in=signed_in)
-    app.add_middleware(
-        SignInFirst, signed_in=signed_in, prefixes=["/gradio_api/", "/api/v1/documents"]
     )
     hosts = [*_LOOPBACK_NAMES, settings.host, *settings.allowed_hosts]
     app.add_middleware(OpenModeGuard, is_open=lambda: authenticator.open, hosts=hosts)
@@ -93,7 +88,7 @@ def _guard(app: FastAPI, settings: Settings, authenticator: Authenticator) -> No
         BodyLimit,
         limit=settings.max_request_kb * 1024,
         upload_limit=upload_bytes,
-        upload_paths=["/api/v1/documents", "/gradio_api/upload"],
+        upload_paths=upload_paths,
     )
     app.add_middleware(SecurityHeaders, allowed_origins=settings.allowed_origins)
     if settings.trusted_proxies:
@@ -159,14 +154,9 @@ def create_app(runtime: Runtime) -> FastAPI:
     def gradio_user(request: Request) -> str | None:
         """Gradio's own gate for `/`, `/config` and everything under `/gradio_api`."""
         try:
-            principal = authenticator.identify(
-                request.headers.get("authorization"),
-                request.cookies.get(SESSION_COOKIE),
-                client_address(request),
-            )
+            return authenticator.principal_of(request).caller
         except DocentError:
             return None
-        return principal.caller
 
     ui = ChatUI(runtime, uploads, authenticator, FeedbackStore(runtime.database))
     blocks = ui.create_app()

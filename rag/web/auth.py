@@ -15,9 +15,11 @@ and the Gradio chat UI (which includes everything under /gradio_api).
   once; removing them never opens it.
 
 Every principal gets `DOCENT_RATE_LIMIT_PER_MINUTE` requests per minute; a client address gets
-`DOCENT_FAILED_AUTH_PER_MINUTE` failed authentications in any 60 seconds; beyond that, every
-credential it sends is refused unchecked until the window has room. Both are counted in the
-shared database, so they hold across processes and nodes, and old counts are deleted.
+`DOCENT_FAILED_AUTH_PER_MINUTE` failed authentications in any 60 seconds, beyond which its
+failures are answered 429 (a valid credential still passes: keys and portal secrets are 256
+bits, so a lock-out would only let one client of a shared address lock out the others). Both
+are counted in the shared database, so they hold across processes and nodes, and old counts
+are deleted.
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ __all__ = [
     "RateLimiter",
     "has_credentials",
     "readable_collections",
+    "require_manager",
 ]
 
 log = logging.getLogger(__name__)
@@ -94,35 +97,12 @@ class RateLimiter:
         self.prefix = prefix
         self._last_cleanup = 0.0
 
-    def _key(self, key: str) -> str:
-        return f"{self.prefix}:{key}"[:320]
-
-    def _refusal(self, what: str, oldest: float, now: float) -> RateLimitError:
-        wait = max(1, int(oldest + 60 - now) + 1)
-        return RateLimitError(
-            f"rate limit of {self.per_minute} {what} per minute reached; retry in {wait} s",
-            retry_after=wait,
-        )
-
-    def ensure_room(self, key: str, what: str = "requests") -> None:
-        """Raise `RateLimitError` if `key`'s window is full, without counting an event."""
-        if not self.per_minute:
-            return
-        now = time.time()
-        recent = (RateEventRow.key == self._key(key)) & (RateEventRow.at > now - 60)
-        with self.database.read() as session:
-            count, oldest = session.execute(
-                select(func.count(), func.min(RateEventRow.at)).where(recent)
-            ).one()
-        if count >= self.per_minute:
-            raise self._refusal(what, oldest, now)
-
     def check(self, key: str, what: str = "requests") -> None:
         """Count one event for `key`; raises `RateLimitError` when the window is full."""
         if not self.per_minute:
             return
         now = time.time()
-        key = self._key(key)
+        key = f"{self.prefix}:{key}"[:320]
         recent = (RateEventRow.key == key) & (RateEventRow.at > now - 60)
         with self.database.write() as session:
             if not self.database.is_sqlite:  # SQLite's write lock already serializes this
@@ -136,7 +116,11 @@ class RateLimiter:
                 self._last_cleanup = now
                 session.execute(delete(RateEventRow).where(RateEventRow.at <= now - 60))
         if count >= self.per_minute:
-            raise self._refusal(what, oldest, now)
+            wait = max(1, int(oldest + 60 - now) + 1)
+            raise RateLimitError(
+                f"rate limit of {self.per_minute} {what} per minute reached; retry in {wait} s",
+                retry_after=wait,
+            )
 
 
 class Authenticator:
@@ -175,13 +159,10 @@ class Authenticator:
 
     def identify(self, authorization: str | None, session: str | None, client: str) -> Principal:
         """The principal behind a bearer credential or a UI session cookie. Failed attempts
-        are counted per client address; once too many, every credential from that address is
-        refused unchecked until the window has room again (so guessing learns nothing)."""
+        are counted per client address, and refused once too many."""
         if self.open:
             return Principal(name=client, kind="anonymous")
         scheme, _, credential = (authorization or "").partition(" ")
-        if credential.strip() or session:
-            self.failures.ensure_room(client, "failed sign-ins")
         try:
             if scheme.lower() == "bearer" and credential.strip():
                 return self.verify(credential.strip())
@@ -270,6 +251,15 @@ class Authenticator:
         session = cookies.get(SESSION_COOKIE)
         return self.authenticate(headers.get("authorization"), session, client)
 
+    def principal_of(self, request: Request) -> Principal:
+        """`identify` for a request, without counting it against the rate limit (for guards
+        and Gradio's own gate, which run before the route that counts it)."""
+        return self.identify(
+            request.headers.get("authorization"),
+            request.cookies.get(SESSION_COOKIE),
+            client_address(request),
+        )
+
 
 def client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
@@ -284,13 +274,18 @@ def current_principal(request: Request) -> Principal:
 Caller = Annotated[Principal, Depends(current_principal)]
 
 
-def document_manager(principal: Caller) -> Principal:
+def require_manager(principal: Principal) -> Principal:
     """Managing documents needs an API key (or an open install); portal tokens only ask."""
     if not principal.may_manage:
         raise AccessError(
             "portal tokens may ask questions but not manage documents", forbidden=True
         )
     return principal
+
+
+def document_manager(principal: Caller) -> Principal:
+    """FastAPI dependency: the caller, who must be allowed to manage documents."""
+    return require_manager(principal)
 
 
 Manager = Annotated[Principal, Depends(document_manager)]

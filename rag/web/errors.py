@@ -31,6 +31,7 @@ __all__ = [
     "add_error_handlers",
     "error_body",
     "error_response",
+    "json_error",
     "unknown_endpoints_router",
 ]
 
@@ -85,18 +86,24 @@ def error_response(exc: Exception) -> tuple[int, dict[str, dict[str, str]]]:
     return 500, error_body("internal", "internal server error")
 
 
+def json_error(exc: DocentError) -> JSONResponse:
+    """The response for one of our errors, with `Retry-After` or `WWW-Authenticate` when due
+    (route handlers and the request guards alike)."""
+    status, body = error_response(exc)
+    headers = {}
+    if isinstance(exc, RateLimitError):
+        headers["Retry-After"] = str(exc.retry_after)
+    if status == 401:
+        headers["WWW-Authenticate"] = "Bearer"
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
 def add_error_handlers(app: FastAPI) -> None:
     """Every error of the app as `{"error": {"type", "message"}}` with a fitting status."""
 
     @app.exception_handler(DocentError)
     async def on_docent_error(_: Request, exc: DocentError) -> JSONResponse:
-        status, body = error_response(exc)
-        headers = {}
-        if isinstance(exc, RateLimitError):
-            headers["Retry-After"] = str(exc.retry_after)
-        if status == 401:
-            headers["WWW-Authenticate"] = "Bearer"
-        return JSONResponse(body, status_code=status, headers=headers)
+        return json_error(exc)
 
     @app.exception_handler(RequestValidationError)
     async def on_invalid(_: Request, exc: RequestValidationError) -> JSONResponse:

@@ -9,8 +9,9 @@
   own host names (DNS rebinding) and refuses cross-site writes: a browser's `Sec-Fetch-Site`
   must say same-origin, and form-like API posts must carry `X-Requested-With`, a header a
   simple cross-site request cannot send.
-- `SignInFirst`: uploads and every Gradio route need a signed-in principal before their body
-  is read (an open install signs everyone in).
+- `SignInFirst`: uploads and every route under `/gradio_api` need a signed-in principal (one
+  who may manage documents, for uploads) before their body is read (an open install signs
+  everyone in).
 - `GradioGuard`: the Gradio app never reads a path a client names. Files may only come from
   Gradio's upload folder (in request bodies and under `/gradio_api/file=`), remote URLs are never
   fetched, and Gradio routes Docent does not use are closed. A browser that is not signed in is
@@ -27,13 +28,17 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from gradio.utils import get_upload_folder
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
 from starlette.middleware.body_limit import RequestBodyLimitResponder
 from starlette.responses import JSONResponse, RedirectResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from rag.errors import DocentError, InputError, NotFoundError
-from rag.web.errors import AccessError, error_response
+from rag.web.auth import Principal, require_manager
+from rag.web.errors import AccessError, json_error
+
+Identify = Callable[[Scope], Principal]  # the caller of a request, or a DocentError
 
 __all__ = ["BodyLimit", "GradioGuard", "OpenModeGuard", "SecurityHeaders", "SignInFirst"]
 
@@ -41,10 +46,7 @@ _UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 _SIMPLE_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded", "text/plain")
 
 
-def _refuse(exc: DocentError) -> JSONResponse:
-    status, body = error_response(exc)
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-    return JSONResponse(body, status_code=status, headers=headers)
+_refuse = json_error
 
 
 def _not_found() -> JSONResponse:
@@ -123,8 +125,11 @@ class SecurityHeaders:
 
 def _host_name(host: str) -> str:
     """The name in a Host header or a bound address, without its port: `[::1]:7860`, `::1`,
-    `localhost:7860` and `LocalHost` give `::1`, `::1`, `localhost`, `localhost`."""
+    `localhost:7860` and `LocalHost` give `::1`, `::1`, `localhost`, `localhost`; anything
+    that is not a plain host (`a@localhost`, `localhost/x`) gives ''."""
     host = host.strip()
+    if any(c in host for c in "@/?#\\ \t"):
+        return ""
     if host.count(":") > 1 and not host.startswith("["):
         return host.lower()  # a bare IPv6 address (how a bind address is written)
     try:
@@ -176,25 +181,32 @@ class OpenModeGuard:
 
 
 class SignInFirst:
-    """Requests under `prefixes` need a signed-in principal before anything of them is read:
-    an upload's body is not received, nor a Gradio route reached, on behalf of a stranger."""
+    """Requests under `prefixes` need a signed-in principal before anything of them is read,
+    and POSTs to `upload_paths` one who may manage documents: no upload body is received, and
+    no Gradio route reached, on behalf of a stranger or a portal token."""
 
     def __init__(
-        self, app: ASGIApp, signed_in: Callable[[Scope], bool], prefixes: Iterable[str]
+        self,
+        app: ASGIApp,
+        identify: Identify,
+        prefixes: Iterable[str],
+        upload_paths: Iterable[str],
     ) -> None:
         self.app = app
-        self.signed_in = signed_in
+        self.identify = identify
         self.prefixes = tuple(prefixes)
+        self.upload_paths = frozenset(upload_paths)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if (
-            scope["type"] == "http"
-            and scope["path"].startswith(self.prefixes)
-            and scope["method"] != "OPTIONS"  # CORS preflights carry no credentials
-            and not self.signed_in(scope)
-        ):
-            refusal = _refuse(AccessError("sign in first: send an API key or portal token"))
-            await refusal(scope, receive, send)
+        if scope["type"] != "http" or not scope["path"].startswith(self.prefixes):
+            await self.app(scope, receive, send)
+            return
+        try:
+            principal = await run_in_threadpool(self.identify, scope)  # reads the database
+            if scope["method"] == "POST" and scope["path"] in self.upload_paths:
+                require_manager(principal)
+        except DocentError as exc:
+            await _refuse(exc)(scope, receive, send)
             return
         await self.app(scope, receive, send)
 
@@ -243,9 +255,16 @@ def _names_outside_file(value: Any) -> bool:
 class GradioGuard:
     """Defence in depth around the mounted Gradio app (whose own path check is also on)."""
 
-    def __init__(self, app: ASGIApp, signed_in: Callable[[Scope], bool]) -> None:
+    def __init__(self, app: ASGIApp, identify: Identify) -> None:
         self.app = app
-        self.signed_in = signed_in
+        self.identify = identify
+
+    def _signed_in(self, scope: Scope) -> bool:
+        try:
+            self.identify(scope)
+        except DocentError:
+            return False
+        return True
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -260,7 +279,11 @@ class GradioGuard:
         ):
             await _not_found()(scope, receive, send)
             return
-        if path == "/" and scope["method"] == "GET" and not self.signed_in(scope):
+        if (
+            path == "/"
+            and scope["method"] == "GET"
+            and not await run_in_threadpool(self._signed_in, scope)
+        ):
             await RedirectResponse("/login", status_code=303)(scope, receive, send)
             return
         if (

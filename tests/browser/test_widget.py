@@ -6,30 +6,26 @@ from __future__ import annotations
 import functools
 import http.server
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import jwt
 import pytest
 from langchain_core.embeddings import Embeddings
 from playwright.sync_api import Browser, Page, expect
 
 from rag.runtime import build_runtime
 from rag.web.app import create_app
-from tests.helpers import SAMPLES, make_settings, screenshot_path, serving
+from tests.helpers import SAMPLES, make_settings, portal_token, screenshot_path, serving
 
 pytestmark = pytest.mark.browser
 
 SECRET = "widget-test-shared-secret-0123456789abcdef"
 
 
-def portal_token(collections: list[str], expires_in: int = 3000) -> str:
+def widget_token(collections: list[str], expires_in: int = 3000) -> str:
     """What the portal's backend signs for the signed-in user (pages are written once per
     module, so the token lives close to the accepted maximum of an hour)."""
-    now = int(time.time())
-    claims = {"sub": "ana", "aud": "docent", "iat": now, "exp": now + expires_in}
-    return jwt.encode({**claims, "collections": collections}, SECRET, algorithm="HS256")
+    return portal_token(SECRET, expires_in, collections=collections)
 
 
 PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>Northwind intranet</title></head>
@@ -76,10 +72,10 @@ def portal(portal_site: tuple[str, Path], docent: str) -> str:
     """The portal's pages, each embedding Docent with the token its backend signed."""
     origin, folder = portal_site
     pages = {
-        "index.html": ("Northwind help", portal_token(["default"])),
-        "hostile.html": ("&lt;img src=x onerror=alert(2)&gt; help", portal_token(["default"])),
-        "hr-only.html": ("HR help", portal_token(["hr"])),
-        "expired.html": ("Northwind help", portal_token(["default"], expires_in=-60)),
+        "index.html": ("Northwind help", widget_token(["default"])),
+        "hostile.html": ("&lt;img src=x onerror=alert(2)&gt; help", widget_token(["default"])),
+        "hr-only.html": ("HR help", widget_token(["hr"])),
+        "expired.html": ("Northwind help", widget_token(["default"], expires_in=-60)),
     }
     for name, (title, token) in pages.items():
         (folder / name).write_text(PAGE.format(docent=docent, title=title, token=token))

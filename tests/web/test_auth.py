@@ -4,13 +4,11 @@ and the rate limits."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
-import jwt
 import pytest
 from gradio_client import Client
 from langchain_core.embeddings import Embeddings
@@ -20,7 +18,7 @@ from rag.settings import Settings
 from rag.state import ApiKeyRow, open_database
 from rag.web.app import create_app
 from rag.web.auth import SESSION_COOKIE
-from tests.helpers import SAMPLES, create_key, make_settings, serving
+from tests.helpers import SAMPLES, create_key, make_settings, portal_token, serving
 
 SECRET = "portal-shared-secret-for-tests-0123456789"
 PORTAL = "https://portal.example.com"
@@ -44,11 +42,7 @@ def secured(
 
 
 def token(secret: str = SECRET, lifetime: int = 300, **claims: Any) -> str:
-    """A portal token signed now; a claim given as None is left out."""
-    now = int(time.time())
-    payload = {"sub": "ana", "aud": "docent", "iat": now, "exp": now + lifetime}
-    payload |= {"collections": ["hr"], **claims}
-    return jwt.encode({k: v for k, v in payload.items() if v is not None}, secret, "HS256")
+    return portal_token(secret, lifetime, **claims)
 
 
 def bearer(credential: str) -> dict[str, str]:
@@ -210,8 +204,7 @@ def test_failed_sign_ins_are_limited_per_address(tmp_path: Path, embeddings: Emb
         right = ask(url, key)
     assert wrong == [401, 401, 401]
     assert login.status_code == 429 and login.json()["error"]["type"] == "rate_limited"
-    assert right.status_code == 429, "once blocked, even the right key is refused unchecked"
-    assert int(right.headers["retry-after"]) >= 1
+    assert right.status_code == 200, "a valid key is not locked out by others' guesses"
 
 
 def test_keys_created_later_close_an_open_install(tmp_path: Path, embeddings: Embeddings) -> None:
