@@ -164,7 +164,13 @@ def main() -> None:
         for process in reversed(processes):
             process.terminate()
             process.wait()
-    setup = f"{args.workers} worker(s), Chroma {'server' if args.chroma_server else 'embedded'}"
+    if args.chroma_server:
+        chroma = "Chroma server"
+    elif args.workers > 1:
+        chroma = "Chroma server started by serve"  # processes cannot share an embedded store
+    else:
+        chroma = "Chroma embedded"
+    setup = f"{args.workers} worker(s), {chroma}"
     print("| setup | clients | seconds | answers | errors | answers/s | p50 s | p95 s | p99 s |")
     print("|---|---|---|---|---|---|---|---|---|")
     print(
