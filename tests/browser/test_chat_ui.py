@@ -105,7 +105,7 @@ def test_rate_the_last_answer(page: Page, live_server_settings: Settings) -> Non
     assert [(s["rating"], s["correction"]) for s in stored] == [
         ("up", None),
         ("wrong_source", "onboarding.txt"),
-    ]
+    ], stored
     assert all(s["question"] == question for s in stored)
     assert (
         stored[0]["cited_chunk_ids"]
