@@ -31,7 +31,7 @@ from gradio.utils import get_upload_folder
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
 from starlette.middleware.body_limit import RequestBodyLimitResponder
-from starlette.responses import JSONResponse, RedirectResponse
+from starlette.responses import RedirectResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from rag.errors import DocentError, InputError, NotFoundError
@@ -44,13 +44,6 @@ __all__ = ["BodyLimit", "GradioGuard", "OpenModeGuard", "SecurityHeaders", "Sign
 
 _UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 _SIMPLE_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded", "text/plain")
-
-
-_refuse = json_error
-
-
-def _not_found() -> JSONResponse:
-    return _refuse(NotFoundError("not found"))
 
 
 class BodyLimit:
@@ -154,20 +147,20 @@ class OpenModeGuard:
         headers = Headers(scope=scope)
         refusal = None
         if _host_name(headers.get("host", "")) not in self.hosts:
-            refusal = _refuse(InputError("this host name is not served"))
+            refusal = json_error(InputError("this host name is not served"))
         elif scope["method"] in _UNSAFE_METHODS:
             site = headers.get("sec-fetch-site")
             media = headers.get("content-type", "").split(";")[0].strip().lower()
             api = scope["path"].startswith(("/api/", "/v1/", "/auth/"))
             if site is not None and site not in ("same-origin", "none"):
-                refusal = _refuse(AccessError("cross-site requests are refused", forbidden=True))
+                refusal = json_error(AccessError("cross-site requests are refused", forbidden=True))
             elif (
                 api
                 and scope["method"] == "POST"  # other methods need a CORS preflight anyway
                 and (media in _SIMPLE_TYPES or not media)
                 and "x-requested-with" not in headers
             ):
-                refusal = _refuse(
+                refusal = json_error(
                     AccessError(
                         "send the header X-Requested-With with form posts to an install "
                         "without credentials (it keeps other web pages from posting here)",
@@ -206,7 +199,7 @@ class SignInFirst:
             if scope["method"] == "POST" and scope["path"] in self.upload_paths:
                 require_manager(principal)
         except DocentError as exc:
-            await _refuse(exc)(scope, receive, send)
+            await json_error(exc)(scope, receive, send)
             return
         await self.app(scope, receive, send)
 
@@ -271,13 +264,11 @@ class GradioGuard:
             await self.app(scope, receive, send)
             return
         path: str = scope["path"]  # percent-decoded, as the router sees it
-        if path.startswith(_CLOSED_GRADIO_ROUTES):
-            await _not_found()(scope, receive, send)
-            return
-        if path.startswith("/gradio_api/file=") and not _inside_uploads(
-            path.removeprefix("/gradio_api/file=")
+        if path.startswith(_CLOSED_GRADIO_ROUTES) or (
+            path.startswith("/gradio_api/file=")
+            and not _inside_uploads(path.removeprefix("/gradio_api/file="))
         ):
-            await _not_found()(scope, receive, send)
+            await json_error(NotFoundError("not found"))(scope, receive, send)
             return
         if (
             path == "/"
@@ -311,7 +302,7 @@ class GradioGuard:
         except ValueError:
             value = None  # not JSON: Gradio answers it as it would
         if _names_outside_file(value):
-            refusal = _refuse(AccessError("files can only come from an upload", forbidden=True))
+            refusal = json_error(AccessError("files can only come from an upload", forbidden=True))
             await refusal(scope, receive, send)
             return
         replayed = False
