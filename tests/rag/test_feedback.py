@@ -39,6 +39,14 @@ def test_store_round_trip(database: Database) -> None:
     assert created.utcoffset() == UTC.utcoffset(None)
 
 
+def test_ratings_in_the_same_second_keep_their_order(database: Database) -> None:
+    store = FeedbackStore(database)
+    items = [make("up", f"Question {n}?") for n in range(20)]
+    for item in items:
+        store.add(item)
+    assert [f.question for f in store.all()] == [i.question for i in items]
+
+
 def test_concurrent_ratings_are_all_kept(database: Database) -> None:
     store = FeedbackStore(database)
 
