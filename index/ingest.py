@@ -26,15 +26,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Concatenate, NamedTuple, ParamSpec, TypeVar
 
-from langchain_core.embeddings import Embeddings
-
 from index.chunking import Chunker
+from index.embeddings import Encoder
 from index.errors import LoadError
 from index.lexical import LexicalIndex
 from index.loaders import SUPPORTED_SUFFIXES, LoadedDocument, load_document
 from index.manifest import Manifest
 from index.store import ChunkStore
-from index.types import DEFAULT_COLLECTION, Chunk, document_id, indexed_text
+from index.types import DEFAULT_COLLECTION, Chunk, document_id
+from index.units import UnitVectors, encode_chunks
 
 __all__ = ["IngestReport", "Ingestor", "Progress", "SourceFile", "source_key"]
 
@@ -129,14 +129,16 @@ class Ingestor:
         self,
         store: ChunkStore,
         lexical: LexicalIndex,
-        embeddings: Embeddings,
+        embeddings: Encoder,
         chunker: Chunker,
         manifest: Manifest,
+        units: UnitVectors,
         keep_lexical: bool = True,
     ) -> None:
         self.store = store
         self.lexical = lexical
         self.embeddings = embeddings
+        self.units = units
         self.chunker = chunker
         self.manifest = manifest
         self.keep_lexical = keep_lexical  # a worker that answers no questions keeps none
@@ -214,6 +216,7 @@ class Ingestor:
         uploaded document the manifest keeps; documents neither covers are forgotten."""
         started = time.perf_counter()
         self.manifest.forget_hashes()
+        self.units.clear()
         report = self._ingest_files(list(_expand(paths)), DEFAULT_COLLECTION, progress)
         with tempfile.TemporaryDirectory(prefix="docent-rebuild-") as folder:
             for document in self.manifest.unfinished():
@@ -242,6 +245,7 @@ class Ingestor:
         if self.manifest.mark_deleting(doc_id) is None:
             return None
         removed = self.store.delete_document(doc_id)
+        self.units.delete_document(doc_id)
         self.manifest.remove(doc_id)
         return removed
 
@@ -326,12 +330,15 @@ class Ingestor:
             ]
             plans.append((changed, chunks, self.store.ids_of(document_id(changed.source))))
         new = [c for _, chunks, old_ids in plans for c in chunks if c.id not in old_ids]
-        vectors = self.embeddings.embed_documents([indexed_text(c) for c in new]) if new else []
-        by_id = dict(zip((c.id for c in new), vectors, strict=True))
+        vectors, unit_vectors = encode_chunks(self.embeddings, new) if new else ([], [])
+        by_id = dict(zip((c.id for c in new), zip(vectors, unit_vectors, strict=True), strict=True))
         for changed, chunks, old_ids in plans:
             fresh = [c for c in chunks if c.id not in old_ids]
-            self.store.delete(old_ids - {c.id for c in chunks})
-            self.store.add(fresh, [by_id[c.id] for c in fresh], changed.file_hash)
+            gone = old_ids - {c.id for c in chunks}
+            self.store.delete(gone)
+            self.units.delete(gone)
+            self.units.put(fresh, [by_id[c.id][1] for c in fresh])
+            self.store.add(fresh, [by_id[c.id][0] for c in fresh], changed.file_hash)
             self.store.update_metadata([c for c in chunks if c.id in old_ids], changed.file_hash)
             self.manifest.finish(changed.source, changed.file_hash, len(chunks))
             report.chunks_written += len(fresh)

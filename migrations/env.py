@@ -7,7 +7,8 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine
 
-import index.manifest  # noqa: F401  (registers the manifest tables)
+import index.manifest
+import index.units  # noqa: F401  (registers the unit vector table)
 import rag.state  # noqa: F401  (registers the shared-state tables)
 from index.database import Base
 

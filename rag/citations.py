@@ -8,8 +8,8 @@ import logging
 import re
 from collections.abc import Sequence
 
+from index.sentences import content_tokens, passage_units, sentence_spans
 from index.types import Hit
-from rag.sentences import content_tokens, passage_units, sentence_spans
 from rag.types import Citation
 
 __all__ = ["MARKER", "CheckedText", "check_citations"]
@@ -29,9 +29,11 @@ class CheckedText:
 def _best_sentence(claim: str, passage: str) -> tuple[int, int]:
     """Span of the passage unit sharing most content words with `claim`."""
     claim_tokens = content_tokens(claim)
-    units = passage_units(passage) or [(0, len(passage), passage)]
-    start, end, _ = max(units, key=lambda unit: len(claim_tokens & content_tokens(unit[2])))
-    return start, end
+    units = passage_units(passage)
+    if not units:
+        return 0, len(passage)
+    best = max(units, key=lambda unit: len(claim_tokens & content_tokens(unit.reading)))
+    return best.start, best.end
 
 
 def check_citations(text: str, hits: Sequence[Hit]) -> CheckedText:

@@ -6,16 +6,16 @@ import logging
 import threading
 from dataclasses import dataclass, field
 
-from langchain_core.embeddings import Embeddings
 from langchain_core.language_models import BaseChatModel
 
 from index.chunking import Chunker
 from index.database import Database
-from index.embeddings import load_embeddings
+from index.embeddings import Encoder, load_embeddings
 from index.ingest import Ingestor, IngestReport
 from index.lexical import LexicalIndex
 from index.manifest import Manifest
 from index.store import LAYOUT, ChunkStore, IndexSignature
+from index.units import UnitVectors
 from rag.assistant import Assistant
 from rag.condense import ChatCondenser, Condenser, RuleCondenser
 from rag.credentials import has_credentials
@@ -27,7 +27,7 @@ from rag.settings import Settings
 from rag.state import claim_once, open_database
 from rag.support import SupportScorer
 
-__all__ = ["Runtime", "build_runtime"]
+__all__ = ["Runtime", "build_runtime", "load_encoder"]
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 class Runtime:
     settings: Settings
     database: Database
-    embeddings: Embeddings
+    embeddings: Encoder
     store: ChunkStore
     lexical: LexicalIndex
     ingestor: Ingestor
@@ -99,9 +99,15 @@ def _chat_model(settings: Settings) -> BaseChatModel:
     )
 
 
+def load_encoder(settings: Settings) -> Encoder:
+    return load_embeddings(
+        settings.embedding_model, settings.model_cache, settings.embed_batch_size
+    )
+
+
 def build_runtime(
     settings: Settings,
-    embeddings: Embeddings | None = None,
+    embeddings: Encoder | None = None,
     chat_model: BaseChatModel | None = None,
     answers: bool = True,
 ) -> Runtime:
@@ -109,16 +115,17 @@ def build_runtime(
     runtimes; `chat_model` stands in for the OpenAI-compatible model (`generator="openai"`).
     Without `answers` (an ingestion worker) the node keeps no lexical index."""
     database = open_database(settings)
-    embeddings = embeddings or load_embeddings(settings.embedding_model, settings.embed_batch_size)
+    embeddings = embeddings or load_encoder(settings)
     chunker = Chunker(settings.chunk_size, settings.chunk_overlap)
     signature: IndexSignature = {
         "embedding_model": settings.embedding_model,
-        "dimension": len(embeddings.embed_query("dimension probe")),
+        "dimension": embeddings.dimension,
         "chunker": chunker.signature,
         "layout": LAYOUT,
     }
     store = ChunkStore(settings.chroma_dir, settings.collection, signature, settings.chroma_url)
     lexical = LexicalIndex(settings.lexical_dir)
+    units = UnitVectors(database, embeddings)
     retriever = HybridRetriever(
         store, lexical, embeddings, settings.top_k, settings.candidates, settings.rrf_k
     )
@@ -138,11 +145,9 @@ def build_runtime(
         generator = load_llamacpp(settings)
         condenser = RuleCondenser()
     else:
-        generator = ExtractiveGenerator(
-            embeddings, settings.min_evidence, settings.max_answer_sentences
-        )
+        generator = ExtractiveGenerator(units, settings.min_evidence, settings.max_answer_sentences)
         condenser = RuleCondenser()
-    ingestor = Ingestor(store, lexical, embeddings, chunker, Manifest(database), answers)
+    ingestor = Ingestor(store, lexical, embeddings, chunker, Manifest(database), units, answers)
     ingestor.sync_lexical()
     return Runtime(
         settings=settings,
@@ -155,7 +160,7 @@ def build_runtime(
             retriever,
             generator,
             condenser,
-            SupportScorer(embeddings, settings.min_support),
+            SupportScorer(units, settings.min_support),
             settings.history_turns,
         ),
     )

@@ -9,7 +9,7 @@ from typing import Literal
 from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from index.embeddings import BUNDLED_MODEL
+from index.embeddings import BUNDLED_MODEL, DEFAULT_CACHE, INT8_MODEL
 
 __all__ = ["Settings"]
 
@@ -42,9 +42,15 @@ class Settings(BaseSettings):
 
     # Ingestion
     embedding_model: str = Field(
-        BUNDLED_MODEL, description="'all-MiniLM-L6-v2' (bundled) or a local model folder."
+        BUNDLED_MODEL,
+        description=f"'{BUNDLED_MODEL}' (bundled, fp32), '{INT8_MODEL}' (int8 ONNX; another "
+        "index) or a local folder with model.onnx and tokenizer.json.",
     )
     embed_batch_size: int = Field(32, ge=1)
+    model_cache: Path = Field(
+        DEFAULT_CACHE,
+        description="Where the bundled model's ONNX export is kept (written once).",
+    )
     chunk_size: int = Field(800, ge=100, description="Maximum characters per chunk.")
     chunk_overlap: int = Field(120, ge=0, description="Characters shared by neighbouring chunks.")
 

@@ -14,10 +14,10 @@ import re
 from collections.abc import Sequence
 
 import numpy as np
-from langchain_core.embeddings import Embeddings
 
+from index.sentences import content_tokens, sentence_spans
+from index.units import UnitVectors
 from rag.citations import MARKER
-from rag.sentences import content_tokens, passage_units, sentence_spans
 from rag.types import Citation, SentenceSupport
 
 __all__ = ["SupportScorer"]
@@ -28,10 +28,8 @@ def _squash(text: str) -> str:
 
 
 class SupportScorer:
-    def __init__(
-        self, embeddings: Embeddings, threshold: float, semantic_weight: float = 0.5
-    ) -> None:
-        self.embeddings = embeddings
+    def __init__(self, units: UnitVectors, threshold: float, semantic_weight: float = 0.5) -> None:
+        self.units = units
         self.threshold = threshold
         self.semantic_weight = semantic_weight
 
@@ -67,14 +65,15 @@ class SupportScorer:
         squashed = _squash(claim)
         if squashed and any(squashed in _squash(c.passage) for c in cited):
             return 1.0
-        units = [reading for c in cited for _, _, reading in passage_units(c.passage)]
-        if not units:
+        passages = self.units.units_of([(c.chunk_id, c.passage) for c in cited])
+        readings = [unit.reading for units, _ in passages for unit in units]
+        if not readings:
             return 0.0
         wanted = content_tokens(claim)
         coverage = np.array(
-            [len(wanted & content_tokens(u)) / len(wanted) if wanted else 0.0 for u in units]
+            [len(wanted & content_tokens(u)) / len(wanted) if wanted else 0.0 for u in readings]
         )
-        claim_vector = np.asarray(self.embeddings.embed_query(claim))
-        cosines = np.asarray(self.embeddings.embed_documents(units)) @ claim_vector
+        claim_vector = np.asarray(self.units.encoder.embed_query(claim))
+        cosines = np.concatenate([vectors for _, vectors in passages]) @ claim_vector
         combined = self.semantic_weight * cosines + (1 - self.semantic_weight) * coverage
         return float(np.clip(combined.max(), 0.0, 1.0))

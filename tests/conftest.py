@@ -8,10 +8,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from langchain_core.embeddings import Embeddings
 
 from index.database import Database
-from index.embeddings import BUNDLED_MODEL, load_embeddings
+from index.embeddings import BUNDLED_MODEL, Encoder, load_embeddings
 from rag.runtime import Runtime, build_runtime
 from rag.settings import Settings
 from rag.state import open_database
@@ -35,18 +34,18 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 @pytest.fixture(scope="session")
-def embeddings() -> Embeddings:
+def embeddings() -> Encoder:
     return load_embeddings(BUNDLED_MODEL)
 
 
 @pytest.fixture
-def fresh_runtime(tmp_path: Path, embeddings: Embeddings) -> Runtime:
+def fresh_runtime(tmp_path: Path, embeddings: Encoder) -> Runtime:
     """An empty index in a temp dir."""
     return build_runtime(make_settings(tmp_path / "data"), embeddings=embeddings)
 
 
 @pytest.fixture(scope="session")
-def sample_runtime(tmp_path_factory: pytest.TempPathFactory, embeddings: Embeddings) -> Runtime:
+def sample_runtime(tmp_path_factory: pytest.TempPathFactory, embeddings: Encoder) -> Runtime:
     """The bundled samples indexed once for the session (read-only use)."""
     runtime = build_runtime(
         make_settings(tmp_path_factory.mktemp("samples-index")), embeddings=embeddings
@@ -62,7 +61,7 @@ def live_server_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
 
 
 @pytest.fixture(scope="session")
-def live_server(live_server_settings: Settings, embeddings: Embeddings) -> Iterator[str]:
+def live_server(live_server_settings: Settings, embeddings: Encoder) -> Iterator[str]:
     """The app over a fresh copy of the samples, shared by the session (read-only use)."""
     from rag.web.app import create_app
 

@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from index.embeddings import load_embeddings
 from rag.errors import ConfigError, InputError
 from rag.evaluation import SYSTEMS
 from rag.evaluation.datasets import load_beir, load_squad
@@ -68,7 +67,9 @@ def _calibrate(settings: Settings, options: EvalOptions) -> int:
         raise ConfigError("calibration tunes the extractive generator: unset DOCENT_GENERATOR")
     data = load_squad(_folder(options.squad, settings.eval_dir / "squad2", "SQuAD"))
     questions = data.questions[: options.limit] if options.limit else data.questions
-    embeddings = load_embeddings(settings.embedding_model, settings.embed_batch_size)
+    from rag.runtime import load_encoder
+
+    embeddings = load_encoder(settings)
     runtime = prepare(settings, embeddings, data.name, data.passages)
     with progress_bar("evidence", len(questions), "q") as advance:
         points = measure_evidence(runtime, questions, advance)
@@ -119,7 +120,9 @@ def run_eval(settings: Settings, options: EvalOptions) -> int:
         else None
     )
     systems = list(options.systems)
-    embeddings = load_embeddings(settings.embedding_model, settings.embed_batch_size)
+    from rag.runtime import load_encoder
+
+    embeddings = load_encoder(settings)
     results: dict[str, Any] = {
         "settings": settings.model_dump(mode="json", exclude={"openai_api_key"})
     }

@@ -8,9 +8,9 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from langchain_core.embeddings import Embeddings
 from tqdm import tqdm
 
+from index.embeddings import Encoder
 from rag.errors import InputError
 from rag.evaluation import SYSTEMS
 from rag.evaluation.answers import run_qa, summarize_qa
@@ -53,7 +53,7 @@ def progress_bar(description: str, total: int, unit: str) -> Iterator[Bar]:
 
 def prepare(
     settings: Settings,
-    embeddings: Embeddings,
+    embeddings: Encoder,
     dataset: str,
     records: Sequence[Record],
     answers: bool = True,
@@ -69,7 +69,7 @@ def prepare(
 
 def _rankers(
     settings: Settings,
-    embeddings: Embeddings,
+    embeddings: Encoder,
     dataset: str,
     records: Sequence[Record],
     runtime: Runtime,
@@ -105,7 +105,7 @@ def _score(
 
 def evaluate_retrieval(
     settings: Settings,
-    embeddings: Embeddings,
+    embeddings: Encoder,
     data: RetrievalSet,
     systems: Sequence[str],
     limit: int | None = None,
@@ -126,7 +126,7 @@ def evaluate_retrieval(
 
 def evaluate_qa(
     settings: Settings,
-    embeddings: Embeddings,
+    embeddings: Encoder,
     data: QASet,
     systems: Sequence[str],
     limit: int | None = None,

@@ -3,7 +3,7 @@
 - `bm25`, `dense` and `hybrid` share one Docent index (Chroma + BM25, Docent's chunker);
   `hybrid` is Docent's own retriever, the other two are its halves alone.
 - `langchain` is the plain baseline from the tutorials: RecursiveCharacterTextSplitter
-  1000/200, HuggingFaceEmbeddings (the same model) and `Chroma.similarity_search`.
+  1000/200, the same encoder as Docent and `Chroma.similarity_search`.
 
 Every system ranks chunks; a document scores as its best chunk.
 """
@@ -17,9 +17,9 @@ from pathlib import Path
 
 from langchain_chroma import Chroma
 from langchain_core.documents import Document
-from langchain_core.embeddings import Embeddings
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
+from index.embeddings import Encoder
 from index.ingest import IngestReport, Progress
 from index.loaders import LoadedDocument
 from index.store import ChunkStore
@@ -68,7 +68,7 @@ def best_per_document(
 
 def eval_runtime(
     settings: Settings,
-    embeddings: Embeddings,
+    embeddings: Encoder,
     dataset: str,
     records: Sequence[Record],
     answers: bool = True,
@@ -122,7 +122,7 @@ class LangChainBaseline:
     """The plain LangChain pipeline, persisted under `<data_dir>/eval/langchain`."""
 
     def __init__(
-        self, settings: Settings, embeddings: Embeddings, dataset: str, records: Sequence[Record]
+        self, settings: Settings, embeddings: Encoder, dataset: str, records: Sequence[Record]
     ) -> None:
         self.records = records
         self.splitter = RecursiveCharacterTextSplitter(chunk_size=1000, chunk_overlap=200)

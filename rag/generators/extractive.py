@@ -7,11 +7,11 @@ import re
 from collections.abc import Iterator, Sequence
 
 import numpy as np
-from langchain_core.embeddings import Embeddings
 
+from index.sentences import content_tokens
 from index.types import Hit
+from index.units import UnitVectors
 from rag.generators.base import NOT_FOUND
-from rag.sentences import content_tokens, passage_units
 
 __all__ = ["ExtractiveGenerator"]
 
@@ -33,42 +33,42 @@ def _cite(sentence: str, number: int) -> str:
 
 class ExtractiveGenerator:
     """Scores every sentence of the passages by meaning (embedding cosine) and word overlap
-    with the question, and answers with the best one or few, each cited."""
+    with the question, and answers with the best one or few, each cited. Sentence vectors
+    come from ingestion (`index/units.py`); the question's vector is the one retrieval made."""
 
     name = "extractive"
     prompt_version = "extractive.v1"
 
     def __init__(
         self,
-        embeddings: Embeddings,
+        units: UnitVectors,
         min_evidence: float,
         max_sentences: int,
         semantic_weight: float = 0.6,
     ) -> None:
-        self.embeddings = embeddings
+        self.units = units
         self.min_evidence = min_evidence
         self.max_sentences = max_sentences
         self.semantic_weight = semantic_weight
 
     def score_sentences(self, question: str, hits: Sequence[Hit]) -> list[tuple[float, int, str]]:
         """(score, passage number, plain sentence) for every candidate sentence, best first."""
-        candidates = []
-        for number, hit in enumerate(hits, start=1):
-            units = passage_units(hit.chunk.text)
-            for index, (_, _, reading) in enumerate(units):
-                sentence = _plain(" ".join(reading.split()))
+        candidates: list[tuple[int, str, np.ndarray]] = []
+        passages = [(hit.chunk.id, hit.chunk.text) for hit in hits]
+        for number, (units, vectors) in enumerate(self.units.units_of(passages), start=1):
+            for index, (unit, vector) in enumerate(zip(units, vectors, strict=True)):
+                sentence = _plain(" ".join(unit.reading.split()))
                 cut_at_start = index == 0 and sentence[:1].islower()
                 cut_at_end = index == len(units) - 1 and sentence[-1:] not in ".!?:)\"'"
                 if len(sentence.split()) >= 4 and not cut_at_start and not cut_at_end:
-                    candidates.append((number, sentence))
+                    candidates.append((number, sentence, vector))
         if not candidates:
             return []
-        question_vector = np.asarray(self.embeddings.embed_query(question))
-        vectors = np.asarray(self.embeddings.embed_documents([s for _, s in candidates]))
-        cosines = vectors @ question_vector
+        question_vector = np.asarray(self.units.encoder.embed_query(question))
+        cosines = np.stack([vector for _, _, vector in candidates]) @ question_vector
         wanted = content_tokens(question)
         scored = []
-        for (number, sentence), cosine in zip(candidates, cosines, strict=True):
+        for (number, sentence, _), cosine in zip(candidates, cosines, strict=True):
             overlap = len(wanted & content_tokens(sentence)) / len(wanted) if wanted else 0.0
             score = self.semantic_weight * float(cosine) + (1 - self.semantic_weight) * overlap
             scored.append((score, number, sentence))
@@ -82,7 +82,7 @@ class ExtractiveGenerator:
         best = scored[0][0]
         chosen: list[tuple[float, int, str]] = []
         for score, number, sentence in scored:
-            if len(chosen) == self.max_sentences or score < max(min_evidence, best - 0.08):
+            if len(chosen) == self.max_sentences or score < max(min_evidence, best - 0.05):
                 break
             if all(sentence != other for _, _, other in chosen):
                 chosen.append((score, number, sentence))

@@ -9,9 +9,9 @@ from collections.abc import Iterator
 from typing import ClassVar
 
 import pytest
-from langchain_core.embeddings import Embeddings
 from playwright.sync_api import Browser, Page, expect
 
+from index.embeddings import Encoder
 from rag.runtime import build_runtime
 from rag.web.app import create_app
 from tests.helpers import make_settings, serving
@@ -46,7 +46,7 @@ def tracker() -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def docent(
-    tmp_path_factory: pytest.TempPathFactory, embeddings: Embeddings, tracker: str
+    tmp_path_factory: pytest.TempPathFactory, embeddings: Encoder, tracker: str
 ) -> Iterator[str]:
     folder = tmp_path_factory.mktemp("poisoned")
     document = folder / "mileage.md"

@@ -10,9 +10,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from langchain_core.embeddings import Embeddings
 from playwright.sync_api import Browser, Page, expect
 
+from index.embeddings import Encoder
 from rag.runtime import build_runtime
 from rag.web.app import create_app
 from tests.helpers import SAMPLES, make_settings, portal_token, screenshot_path, serving
@@ -54,7 +54,7 @@ def portal_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str,
 @pytest.fixture(scope="module")
 def docent(
     tmp_path_factory: pytest.TempPathFactory,
-    embeddings: Embeddings,
+    embeddings: Encoder,
     portal_site: tuple[str, Path],
 ) -> Iterator[str]:
     origin, _ = portal_site

@@ -11,8 +11,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from langchain_core.embeddings import Embeddings
 
+from index.embeddings import Encoder
 from index.lexical import LexicalIndex
 from rag.runtime import Runtime, build_runtime
 from rag.settings import Settings
@@ -64,7 +64,7 @@ def ingest_killed(settings: Settings, folder: Path, after: float) -> None:
 
 
 def test_kills_during_ingestion_leave_nothing_a_rerun_cannot_mend(
-    state_settings: Settings, tmp_path: Path, embeddings: Embeddings
+    state_settings: Settings, tmp_path: Path, embeddings: Encoder
 ) -> None:
     folder = make_corpus(tmp_path / "corpus", files=60)
     clean = build_runtime(make_settings(tmp_path / "clean"), embeddings=embeddings)

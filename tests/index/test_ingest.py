@@ -5,8 +5,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from langchain_core.embeddings import Embeddings
 
+from index.embeddings import Encoder
 from index.errors import IndexMismatchError
 from index.ingest import source_key
 from index.loaders import load_document
@@ -101,7 +101,7 @@ def test_lexical_index_follows_ingestion(
 
 
 def test_opening_with_other_model_or_chunker_is_refused(
-    tmp_path: Path, embeddings: Embeddings, copy_samples: Callable[..., Path]
+    tmp_path: Path, embeddings: Encoder, copy_samples: Callable[..., Path]
 ) -> None:
     data = tmp_path / "data"
     runtime = build_runtime(make_settings(data), embeddings=embeddings)

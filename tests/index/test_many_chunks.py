@@ -8,8 +8,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from langchain_core.embeddings import Embeddings
 
+from index.embeddings import Encoder
 from rag.runtime import build_runtime
 from rag.web.app import create_app
 from tests.helpers import SAMPLES, make_settings, run_cli, serving
@@ -30,7 +30,7 @@ def make_corpus(folder: Path) -> Path:
     return folder
 
 
-def test_more_than_32766_chunks(tmp_path: Path, embeddings: Embeddings) -> None:
+def test_more_than_32766_chunks(tmp_path: Path, embeddings: Encoder) -> None:
     data = tmp_path / "data"
     folder = make_corpus(tmp_path / "notes")
     bulk = run_cli(data, "ingest", str(folder), **SMALL)

@@ -7,8 +7,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from langchain_core.embeddings import Embeddings
 
+from index.embeddings import Encoder
 from index.ingest import source_key
 from index.types import Scope, document_id
 from rag.runtime import Runtime, build_runtime
@@ -22,7 +22,7 @@ def chroma_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture(params=["embedded", "server"])
-def runtime(request: pytest.FixtureRequest, tmp_path: Path, embeddings: Embeddings) -> Runtime:
+def runtime(request: pytest.FixtureRequest, tmp_path: Path, embeddings: Encoder) -> Runtime:
     url = request.getfixturevalue("chroma_url") if request.param == "server" else None
     settings = make_settings(tmp_path / "data", chroma_url=url, collection=f"t{tmp_path.name[-8:]}")
     return build_runtime(settings, embeddings=embeddings)

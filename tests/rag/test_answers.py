@@ -17,10 +17,11 @@ QUOTED = [
     if row[2]
     in {
         "26 days",
+        "18 weeks",
+        "€165",
         "€0.36",
         "14 characters",
         "6 months",
-        "Avenida da Liberdade 245",
         "3 days",
         "€600",
         "9 hours",

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from langchain_core.embeddings import Embeddings
 from langchain_core.messages import BaseMessage
 
+from index.embeddings import Encoder
 from rag.condense import RuleCondenser
 from rag.runtime import build_runtime
 from rag.types import Message
@@ -28,7 +28,7 @@ def test_rule_condenser_adds_the_previous_question_to_references() -> None:
     assert condenser.condense("And hotels?", []) == "And hotels?"
 
 
-def test_llm_condenses_follow_ups_with_the_prompt(tmp_path: Path, embeddings: Embeddings) -> None:
+def test_llm_condenses_follow_ups_with_the_prompt(tmp_path: Path, embeddings: Encoder) -> None:
     def reply(messages: list[BaseMessage]) -> str:
         if "Standalone question:" in str(messages[-1].content):
             return "How early must trips outside Europe be booked with Meridian Travel?"

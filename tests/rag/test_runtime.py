@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from langchain_core.embeddings import Embeddings
-
+from index.embeddings import Encoder
 from rag.runtime import build_runtime
 from tests.helpers import create_key, make_settings
 
 
 def test_demo_samples_only_into_an_empty_store_without_credentials(
-    tmp_path: Path, embeddings: Embeddings
+    tmp_path: Path, embeddings: Encoder
 ) -> None:
     open_install = build_runtime(make_settings(tmp_path / "open"), embeddings=embeddings)
     report = open_install.ensure_samples()

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from langchain_core.embeddings import Embeddings
+import pytest
 
+from index.database import Database
+from index.embeddings import Encoder
+from index.units import UnitVectors
 from rag.support import SupportScorer
 from rag.types import Citation
 
@@ -29,7 +32,13 @@ def _citation(n: int, passage: str = PASSAGE) -> Citation:
     )
 
 
-def test_each_sentence_is_scored_against_what_it_cites(embeddings: Embeddings) -> None:
+@pytest.fixture
+def scorer(database: Database, embeddings: Encoder) -> SupportScorer:
+    """Passages without stored unit vectors: their sentences are embedded when scored."""
+    return SupportScorer(UnitVectors(database, embeddings), threshold=0.45)
+
+
+def test_each_sentence_is_scored_against_what_it_cites(scorer: SupportScorer) -> None:
     text = (
         "Full-time staff receive 26 days of paid annual leave per year [1]. "
         "Staff may carry unused leave days over until March [1]. "
@@ -37,9 +46,7 @@ def test_each_sentence_is_scored_against_what_it_cites(embeddings: Embeddings) -
         "Ask your manager."
     )
     citations = [_citation(1), _citation(2, "The canteen serves lunch from noon.")]
-    quote, paraphrase, invented, uncited = SupportScorer(embeddings, threshold=0.45).score(
-        text, citations
-    )
+    quote, paraphrase, invented, uncited = scorer.score(text, citations)
     assert (quote.cites, quote.score, quote.supported) == ([1], 1.0, True), "verbatim quote"
     assert text[quote.start : quote.end].startswith("Full-time staff")
     assert paraphrase.cites == [1] and paraphrase.supported and 0.6 < paraphrase.score < 1.0
@@ -47,14 +54,14 @@ def test_each_sentence_is_scored_against_what_it_cites(embeddings: Embeddings) -
     assert (uncited.cites, uncited.score, uncited.supported) == ([], 0.0, False)
 
 
-def test_a_piece_split_off_a_cited_sentence_shares_its_citation(embeddings: Embeddings) -> None:
+def test_a_piece_split_off_a_cited_sentence_shares_its_citation(scorer: SupportScorer) -> None:
     passage = "The U.S. Army was founded in 1775 by the Continental Congress."
     text = "The U.S. Army was founded in 1775 by the Continental Congress [1]."
-    pieces = SupportScorer(embeddings, threshold=0.45).score(text, [_citation(1, passage)])
+    pieces = scorer.score(text, [_citation(1, passage)])
     assert pieces and pieces[0].start == 0 and pieces[-1].end == len(text), "the whole answer"
     assert all(p.cites == [1] and p.score == 1.0 and p.supported for p in pieces)
 
 
-def test_a_marker_without_a_citation_counts_as_citing_nothing(embeddings: Embeddings) -> None:
-    (sentence,) = SupportScorer(embeddings, threshold=0.45).score("Leave is 26 days [3].", [])
+def test_a_marker_without_a_citation_counts_as_citing_nothing(scorer: SupportScorer) -> None:
+    (sentence,) = scorer.score("Leave is 26 days [3].", [])
     assert sentence.cites == [3] and sentence.score == 0.0 and not sentence.supported

@@ -11,8 +11,8 @@ from typing import Any
 import httpx
 import pytest
 from gradio_client import Client
-from langchain_core.embeddings import Embeddings
 
+from index.embeddings import Encoder
 from rag.runtime import build_runtime
 from rag.settings import Settings
 from rag.state import ApiKeyRow, open_database
@@ -27,7 +27,7 @@ MILEAGE = "How much is the mileage allowance per kilometre?"
 
 @pytest.fixture(scope="module")
 def secured(
-    tmp_path_factory: pytest.TempPathFactory, embeddings: Embeddings
+    tmp_path_factory: pytest.TempPathFactory, embeddings: Encoder
 ) -> Iterator[tuple[str, str, Settings]]:
     data = tmp_path_factory.mktemp("secured")
     settings = make_settings(
@@ -182,7 +182,7 @@ def test_a_portal_session_ends_with_its_token(secured: tuple[str, str, Settings]
     assert 0 < max_age <= 120
 
 
-def test_rate_limit_answers_429(tmp_path: Path, embeddings: Embeddings) -> None:
+def test_rate_limit_answers_429(tmp_path: Path, embeddings: Encoder) -> None:
     runtime = build_runtime(
         make_settings(tmp_path / "data", rate_limit_per_minute=3), embeddings=embeddings
     )
@@ -194,7 +194,7 @@ def test_rate_limit_answers_429(tmp_path: Path, embeddings: Embeddings) -> None:
     assert 1 <= int(limited.headers["retry-after"]) <= 61
 
 
-def test_failed_sign_ins_are_limited_per_address(tmp_path: Path, embeddings: Embeddings) -> None:
+def test_failed_sign_ins_are_limited_per_address(tmp_path: Path, embeddings: Encoder) -> None:
     settings = make_settings(tmp_path / "data", failed_auth_per_minute=3)
     key = create_key(settings, "ops")
     runtime = build_runtime(settings, embeddings=embeddings)
@@ -207,7 +207,7 @@ def test_failed_sign_ins_are_limited_per_address(tmp_path: Path, embeddings: Emb
     assert right.status_code == 200, "a valid key is not locked out by others' guesses"
 
 
-def test_keys_created_later_close_an_open_install(tmp_path: Path, embeddings: Embeddings) -> None:
+def test_keys_created_later_close_an_open_install(tmp_path: Path, embeddings: Encoder) -> None:
     settings = make_settings(tmp_path / "data")
     runtime = build_runtime(settings, embeddings=embeddings)
     with serving(create_app(runtime)) as url:

@@ -9,8 +9,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
-from langchain_core.embeddings import Embeddings
 
+from index.embeddings import Encoder
 from rag.runtime import build_runtime
 from rag.web.app import create_app
 from tests.helpers import ANSWERABLE, SAMPLES, make_settings, serving, wait_for_job
@@ -21,7 +21,7 @@ FORM = {"X-Requested-With": "tests"}
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory, embeddings: Embeddings) -> Iterator[str]:
+def server(tmp_path_factory: pytest.TempPathFactory, embeddings: Encoder) -> Iterator[str]:
     settings = make_settings(tmp_path_factory.mktemp("concurrency"), rate_limit_per_minute=0)
     runtime = build_runtime(settings, embeddings=embeddings)
     runtime.ingestor.ingest([SAMPLES])

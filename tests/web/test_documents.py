@@ -6,8 +6,8 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from langchain_core.embeddings import Embeddings
 
+from index.embeddings import Encoder
 from index.manifest import Manifest
 from rag.runtime import build_runtime
 from rag.settings import Settings
@@ -22,7 +22,7 @@ def server_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
 
 
 @pytest.fixture(scope="module")
-def server(server_settings: Settings, embeddings: Embeddings) -> Iterator[str]:
+def server(server_settings: Settings, embeddings: Encoder) -> Iterator[str]:
     runtime = build_runtime(server_settings, embeddings=embeddings)
     runtime.ingestor.ingest([SAMPLES / "expenses.md"])
     with serving(create_app(runtime)) as url:

@@ -7,16 +7,16 @@ from collections.abc import Iterator
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
-from langchain_core.embeddings import Embeddings
 from schemathesis.checks import not_a_server_error
 
+from index.embeddings import Encoder
 from rag.runtime import build_runtime
 from rag.web.app import create_app
 from tests.helpers import SAMPLES, make_settings, serving
 
 
 @pytest.fixture(scope="module")
-def fuzz_server(tmp_path_factory: pytest.TempPathFactory, embeddings: Embeddings) -> Iterator[str]:
+def fuzz_server(tmp_path_factory: pytest.TempPathFactory, embeddings: Encoder) -> Iterator[str]:
     """Its own index (uploads and deletes must not disturb other tests), no rate limit."""
     settings = make_settings(tmp_path_factory.mktemp("fuzz"), rate_limit_per_minute=0)
     runtime = build_runtime(settings, embeddings=embeddings)

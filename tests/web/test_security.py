@@ -11,8 +11,8 @@ from typing import Any
 
 import httpx
 import pytest
-from langchain_core.embeddings import Embeddings
 
+from index.embeddings import Encoder
 from index.types import Hit
 from rag.citations import check_citations
 from rag.runtime import build_runtime
@@ -33,7 +33,7 @@ SECRET_LINE = "DOCENT_JWT_SECRET=do-not-leak-this-secret-0123456789"
 
 @pytest.fixture(scope="module")
 def open_install(
-    tmp_path_factory: pytest.TempPathFactory, embeddings: Embeddings
+    tmp_path_factory: pytest.TempPathFactory, embeddings: Encoder
 ) -> Iterator[tuple[str, Settings]]:
     """A fresh `make run`: no credentials, loopback; beside it a .env holding a secret."""
     data = tmp_path_factory.mktemp("open-install")
@@ -223,9 +223,7 @@ def test_every_page_forbids_remote_content(open_install: tuple[str, Settings]) -
     assert "script-src 'self';" in httpx.get(f"{url}/embed").headers["content-security-policy"]
 
 
-def test_a_huge_citation_marker_does_not_break_answers(
-    tmp_path: Path, embeddings: Embeddings
-) -> None:
+def test_a_huge_citation_marker_does_not_break_answers(tmp_path: Path, embeddings: Encoder) -> None:
     """L5: a sentence holding a 5,000-digit marker neither breaks answering nor is taken for
     a citation."""
     huge = f"[{'9' * 5000}]"
@@ -246,7 +244,7 @@ def test_a_huge_citation_marker_does_not_break_answers(
 
 
 def test_forwarded_addresses_count_only_from_trusted_proxies(
-    tmp_path: Path, embeddings: Embeddings
+    tmp_path: Path, embeddings: Encoder
 ) -> None:
     """M6: X-Forwarded-For cannot buy a fresh rate-limit window unless a proxy is trusted."""
 
@@ -266,7 +264,7 @@ def test_forwarded_addresses_count_only_from_trusted_proxies(
     assert statuses(proxied) == [200, 200, 200]
 
 
-def test_the_ui_needs_credentials_once_keys_exist(tmp_path: Path, embeddings: Embeddings) -> None:
+def test_the_ui_needs_credentials_once_keys_exist(tmp_path: Path, embeddings: Encoder) -> None:
     """H1: with an API key, everything under /gradio_api asks for a principal too."""
     settings = make_settings(tmp_path / "data")
     key = create_key(settings, "ops")
@@ -286,7 +284,7 @@ def test_the_ui_needs_credentials_once_keys_exist(tmp_path: Path, embeddings: Em
 
 
 def test_strangers_reach_no_gradio_route_and_send_no_upload_body(
-    tmp_path: Path, embeddings: Embeddings
+    tmp_path: Path, embeddings: Encoder
 ) -> None:
     """H1, M2: with a key, every /gradio_api route asks for it, and an upload is refused from
     its headers alone: a stranger cannot make the server receive hundreds of megabytes."""
@@ -345,7 +343,7 @@ def test_a_pdf_bomb_fails_alone_and_the_batch_goes_on(
     assert deleted.status_code == 200, "the module's other tests see the install as it was"
 
 
-def test_https_behind_a_trusted_proxy_gets_hsts(tmp_path: Path, embeddings: Embeddings) -> None:
+def test_https_behind_a_trusted_proxy_gets_hsts(tmp_path: Path, embeddings: Encoder) -> None:
     """L9: browsers are told to keep to https when Docent is served over it."""
     settings = make_settings(tmp_path / "data", trusted_proxies=["127.0.0.1"])
     runtime = build_runtime(settings, embeddings=embeddings)

@@ -5,15 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from langchain_core.embeddings import Embeddings
 from pydantic import ValidationError
 
+from index.embeddings import Encoder
 from rag.runtime import Runtime, build_runtime
 from tests.helpers import SAMPLES, ScriptedChatModel, make_settings
 
 
 def _llm_runtime(
-    tmp_path: Path, embeddings: Embeddings, reply: str
+    tmp_path: Path, embeddings: Encoder, reply: str
 ) -> tuple[Runtime, ScriptedChatModel]:
     model = ScriptedChatModel(reply=lambda messages: reply, received=[])
     runtime = build_runtime(
@@ -25,7 +25,7 @@ def _llm_runtime(
     return runtime, model
 
 
-def test_llm_answer_is_checked_and_streamed(tmp_path: Path, embeddings: Embeddings) -> None:
+def test_llm_answer_is_checked_and_streamed(tmp_path: Path, embeddings: Encoder) -> None:
     runtime, model = _llm_runtime(
         tmp_path, embeddings, "Flights are booked through Meridian Travel [1]. Also see [12]."
     )
@@ -46,14 +46,14 @@ def test_llm_answer_is_checked_and_streamed(tmp_path: Path, embeddings: Embeddin
 
 
 def test_llm_answer_without_valid_citation_is_unsupported(
-    tmp_path: Path, embeddings: Embeddings
+    tmp_path: Path, embeddings: Encoder
 ) -> None:
     runtime, _ = _llm_runtime(tmp_path, embeddings, "Everyone flies first class [42].")
     answer = runtime.assistant.answer("Which class do we fly?")
     assert not answer.supported and answer.citations == [] and answer.dropped_markers == [42]
 
 
-def test_llm_abstention_is_recognised(tmp_path: Path, embeddings: Embeddings) -> None:
+def test_llm_abstention_is_recognised(tmp_path: Path, embeddings: Encoder) -> None:
     runtime, _ = _llm_runtime(
         tmp_path, embeddings, "The documents do not contain an answer to this question."
     )
@@ -62,7 +62,7 @@ def test_llm_abstention_is_recognised(tmp_path: Path, embeddings: Embeddings) ->
 
 
 def test_the_old_prompt_version_setting_selects_only_the_answer_prompt(
-    tmp_path: Path, embeddings: Embeddings
+    tmp_path: Path, embeddings: Encoder
 ) -> None:
     """DOCENT_PROMPT_VERSION=v2 used to ask for a condense.v2 that does not exist."""
     model = ScriptedChatModel(reply=lambda messages: "Meridian Travel [1].", received=[])

@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from langchain_core.embeddings import Embeddings
 
+from index.embeddings import Encoder
 from index.types import Chunk, Hit
 from rag.errors import ConfigError, GenerationError
 from rag.generators.llamacpp import LlamaCppGenerator, load_llamacpp
@@ -136,7 +136,7 @@ def test_a_failure_while_streaming_is_a_generation_error(
 
 
 @pytest.fixture(scope="module")
-def llama_runtime(tmp_path_factory: pytest.TempPathFactory, embeddings: Embeddings) -> Runtime:
+def llama_runtime(tmp_path_factory: pytest.TempPathFactory, embeddings: Encoder) -> Runtime:
     settings = make_settings(
         tmp_path_factory.mktemp("llama-index"), generator="llamacpp", llamacpp_model_path=MODEL
     )

@@ -1,15 +1,18 @@
-"""Sentence spans and content-word tokens, shared by the extractive answerer and citation checks."""
+"""Sentence spans, answerable units and content-word tokens: the write path stores a vector per
+unit of each passage (`index/units.py`); the extractive answerer and the citation and support
+checks read them."""
 
 from __future__ import annotations
 
 import re
+from typing import NamedTuple
 
 import bm25s
 import Stemmer
 
 from index.loaders import is_soft_wrap
 
-__all__ = ["content_tokens", "sentence_spans"]
+__all__ = ["Unit", "content_tokens", "passage_units", "sentence_spans"]
 
 # A sentence ends after . ! ? (plus closing quotes and [n] citation markers) before a capital
 # or a digit, or at a line break.
@@ -72,34 +75,50 @@ _TABLE_ROW = re.compile(r"^\s*\|.*\|\s*$")
 _TABLE_RULE = re.compile(r"^[\s|:\-]+$")
 
 
-def passage_units(text: str) -> list[tuple[int, int, str]]:
-    """The answerable units of a passage as (start, end, reading text).
+class Unit(NamedTuple):
+    """One answerable unit of a passage: its span, the text it reads as, and the spans of the
+    passage that text comes from (a table row reads with its caption)."""
+
+    start: int
+    end: int
+    reading: str
+    spans: tuple[tuple[int, int], ...]
+
+
+def passage_units(text: str) -> list[Unit]:
+    """The answerable units of a passage.
 
     Mostly sentences; a label line ending in ':' reads together with the line after it, and a
     Markdown table row reads after the sentence that introduces the table, so 'Berlin | €165'
-    becomes 'Hotel bookings must not exceed these nightly caps: Berlin | €165'.
+    becomes 'Hotel bookings must not exceed these nightly caps: Berlin | €165' (header and rule
+    rows are no units).
     """
     spans = sentence_spans(text)
-    units: list[tuple[int, int, str]] = []
-    caption = ""
+    units: list[Unit] = []
+    caption, caption_span = "", (0, 0)
     index = 0
     while index < len(spans):
         start, end = spans[index]
         segment = text[start:end]
         if _TABLE_ROW.match(segment):
-            if not _TABLE_RULE.match(segment):
+            following = (
+                text[spans[index + 1][0] : spans[index + 1][1]] if index + 1 < len(spans) else ""
+            )
+            header = bool(_TABLE_ROW.match(following) and _TABLE_RULE.match(following))
+            if not _TABLE_RULE.match(segment) and not header:
                 cells = " | ".join(c.strip() for c in segment.strip().strip("|").split("|"))
-                units.append((start, end, f"{caption} {cells}".strip()))
+                read_from = (caption_span, (start, end)) if caption else ((start, end),)
+                units.append(Unit(start, end, f"{caption} {cells}".strip(), read_from))
         elif (
             segment.endswith(":")
             and index + 1 < len(spans)
             and not _TABLE_ROW.match(text[spans[index + 1][0] : spans[index + 1][1]])
         ):
             end = spans[index + 1][1]
-            units.append((start, end, " ".join(text[start:end].split())))
+            units.append(Unit(start, end, " ".join(text[start:end].split()), ((start, end),)))
             index += 1
         else:
-            caption = segment
-            units.append((start, end, segment))
+            caption, caption_span = segment, (start, end)
+            units.append(Unit(start, end, segment, ((start, end),)))
         index += 1
     return units
