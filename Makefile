@@ -11,6 +11,7 @@ $(STAMP): requirements.txt requirements-dev.txt
 	python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -r requirements.txt -r requirements-dev.txt
+	$(PY) -c 'from index.embeddings import *; resolve_model(BUNDLED_MODEL, DEFAULT_CACHE)'
 	touch $(STAMP)
 
 setup: $(STAMP)

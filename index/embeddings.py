@@ -193,6 +193,10 @@ class Encoder(Embeddings):
     def embed_query(self, text: str) -> list[float]:
         return list(self._query(text))
 
+    def forget_queries(self) -> None:
+        """Empty the query-vector cache (so a benchmark times every embedding)."""
+        self._query.cache_clear()
+
     @property
     def dimension(self) -> int:
         return len(self.embed_query("dimension probe"))

@@ -30,7 +30,7 @@ from chromadb.config import Settings as ChromaSettings
 from chromadb.errors import InternalError, UniqueConstraintError
 
 from index.errors import IndexMismatchError, StoreBusyError
-from index.types import DEFAULT_COLLECTION, EVERYTHING, Chunk, Hit, Scope
+from index.types import DEFAULT_COLLECTION, EVERYTHING, Chunk, Scope
 
 __all__ = ["LAYOUT", "ChunkStore", "IndexSignature", "connect"]
 
@@ -257,8 +257,11 @@ class ChunkStore:
         }
         return [by_id[i] for i in ids if i in by_id]
 
-    def search(self, vector: Sequence[float], k: int, scope: Scope = EVERYTHING) -> list[Hit]:
-        """Nearest chunks by cosine similarity, within `scope`."""
+    def nearest(
+        self, vector: Sequence[float], k: int, scope: Scope = EVERYTHING
+    ) -> list[tuple[str, float]]:
+        """Ids of the nearest chunks within `scope` and their cosine similarity, best first
+        (ids and distances only: texts are read for the few a caller keeps)."""
         filters = {"document_id": scope.documents, "collection": scope.collections}
         allowed = {key: sorted(values) for key, values in filters.items() if values is not None}
         if scope.empty:
@@ -271,20 +274,13 @@ class ChunkStore:
                     query_embeddings=np.asarray([vector], dtype=np.float32),
                     n_results=k,  # Chroma returns fewer when fewer exist (count() costs a scan)
                     where=where,
-                    include=["documents", "metadatas", "distances"],
+                    include=["distances"],
                 )
             except InternalError as exc:
                 log.warning("dense search failed, answering from lexical hits only: %s", exc)
                 return []
-        docs = (found["documents"] or [[]])[0]
-        metas = (found["metadatas"] or [[]])[0]
         distances = (found["distances"] or [[]])[0]
-        rows = zip(found["ids"][0], docs, metas, distances, strict=True)
-        present = [(i, d, m, dist) for i, d, m, dist in rows if d is not None and m is not None]
-        return [
-            Hit(chunk=_chunk(i, d, m), score=1.0 - float(dist), dense_rank=rank)
-            for rank, (i, d, m, dist) in enumerate(present, start=1)
-        ]
+        return [(i, 1.0 - float(d)) for i, d in zip(found["ids"][0], distances, strict=True)]
 
     # --- writes ----------------------------------------------------------------------------
 

@@ -7,6 +7,7 @@ found by BM25 alone, so the generator and the UI see one comparable relevance nu
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import NamedTuple
 
 import numpy as np
 from langchain_core.embeddings import Embeddings
@@ -15,7 +16,7 @@ from index.lexical import LexicalIndex
 from index.store import ChunkStore
 from index.types import EVERYTHING, Hit, Scope, indexed_text
 
-__all__ = ["HybridRetriever", "reciprocal_rank_fusion"]
+__all__ = ["HybridRetriever", "Ranking", "reciprocal_rank_fusion"]
 
 
 def reciprocal_rank_fusion(rankings: Sequence[Sequence[str]], k: int) -> dict[str, float]:
@@ -25,6 +26,13 @@ def reciprocal_rank_fusion(rankings: Sequence[Sequence[str]], k: int) -> dict[st
         for rank, item in enumerate(ranking, start=1):
             fused[item] = fused.get(item, 0.0) + 1.0 / (k + rank)
     return fused
+
+
+class Ranking(NamedTuple):
+    vector: list[float]  # the query's
+    fused: list[tuple[str, float]]  # (chunk id, fused score), best first
+    dense: list[tuple[str, float]]  # (chunk id, cosine) from Chroma, best first
+    lexical: list[str]  # chunk ids from BM25, best first
 
 
 class HybridRetriever:
@@ -44,6 +52,18 @@ class HybridRetriever:
         self.candidates = candidates
         self.rrf_k = rrf_k
 
+    def rank(
+        self, query: str, k: int, scope: Scope = EVERYTHING, candidates: int | None = None
+    ) -> Ranking:
+        """The fused ranking of the `k` best chunk ids within `scope`; reads no passage text."""
+        candidates = candidates or self.candidates
+        vector = self.embeddings.embed_query(query)
+        dense = self.store.nearest(vector, candidates, scope)
+        lexical = [chunk_id for chunk_id, _ in self.lexical.search(query, candidates, scope)]
+        fused = reciprocal_rank_fusion([[chunk_id for chunk_id, _ in dense], lexical], self.rrf_k)
+        best = sorted(fused.items(), key=lambda item: item[1], reverse=True)[:k]
+        return Ranking(vector, best, dense, lexical)
+
     def retrieve(
         self,
         query: str,
@@ -53,31 +73,34 @@ class HybridRetriever:
     ) -> list[Hit]:
         """The `k` best chunks (default `top_k`) within `scope`, from `candidates` per
         retriever."""
-        k = k or self.top_k
-        candidates = candidates or self.candidates
-        vector = self.embeddings.embed_query(query)
-        dense = self.store.search(vector, candidates, scope)
-        lexical = self.lexical.search(query, candidates, scope)
-        dense_ids = [h.chunk.id for h in dense]
-        lexical_ids = [chunk_id for chunk_id, _ in lexical]
-        fused = reciprocal_rank_fusion([dense_ids, lexical_ids], self.rrf_k)
-        best = sorted(fused, key=lambda i: fused[i], reverse=True)[:k]
-
-        known = {h.chunk.id: h for h in dense}
-        missing = [i for i in best if i not in known]
-        query_vector = np.asarray(vector)
-        found = self.store.get_with_vectors(missing)
-        unvectored = [chunk for chunk, stored in found if stored is None]
+        ranking = self.rank(query, k or self.top_k, scope, candidates)
+        best = [chunk_id for chunk_id, _ in ranking.fused]
+        # Texts are read for the chosen few only; a chunk BM25 alone found gets its cosine
+        # from its stored vector (or, where this process's index lags, from its text).
+        query_vector = np.asarray(ranking.vector)
+        cosine = dict(ranking.dense)
+        found = self.store.get_with_vectors(best)
+        unvectored = [c for c, stored in found if stored is None and c.id not in cosine]
         embedded = self.embeddings.embed_documents([indexed_text(c) for c in unvectored])
-        vectors = {c.id: np.asarray(v) for c, v in zip(unvectored, embedded, strict=True)}
+        for chunk, vector in zip(unvectored, embedded, strict=True):
+            cosine[chunk.id] = float(np.asarray(vector) @ query_vector)
         for chunk, stored in found:
-            own = stored if stored is not None else vectors[chunk.id]
-            known[chunk.id] = Hit(chunk=chunk, score=float(own @ query_vector))
-        lexical_rank = {chunk_id: rank for rank, chunk_id in enumerate(lexical_ids, start=1)}
+            if stored is not None and chunk.id not in cosine:
+                cosine[chunk.id] = float(stored @ query_vector)
+        chunks = {chunk.id: chunk for chunk, _ in found}
+        fused = dict(ranking.fused)
+        dense_rank = {chunk_id: rank for rank, (chunk_id, _) in enumerate(ranking.dense, 1)}
+        lexical_rank = {chunk_id: rank for rank, chunk_id in enumerate(ranking.lexical, 1)}
         # Both retrievers apply the scope; checking again here means a hit from a stale or
         # racing index can never reach a caller who may not read it.
         return [
-            known[i].model_copy(update={"fused": fused[i], "lexical_rank": lexical_rank.get(i)})
+            Hit(
+                chunk=chunks[i],
+                score=cosine[i],
+                fused=fused[i],
+                dense_rank=dense_rank.get(i),
+                lexical_rank=lexical_rank.get(i),
+            )
             for i in best
-            if i in known and scope.allows(known[i].chunk)
+            if i in chunks and scope.allows(chunks[i])
         ]

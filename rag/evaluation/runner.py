@@ -86,12 +86,14 @@ def _rankers(
 
 
 def _score(
+    embeddings: Encoder,
     rankers: Mapping[str, Ranker],
     queries: Mapping[str, str],
     qrels: Mapping[str, Mapping[str, int]],
 ) -> dict[str, dict[str, float]]:
     rows: dict[str, dict[str, float]] = {}
     for name, rank in rankers.items():
+        embeddings.forget_queries()  # every system pays for embedding its queries
         started = time.perf_counter()
         run = {}
         with progress_bar(f"queries {name}", len(queries), "q") as bar:
@@ -120,7 +122,7 @@ def evaluate_retrieval(
         "chunks": runtime.store.count(),
         "queries": len(queries),
         "metrics": list(RANKING_MEASURES),
-        "systems": _score(rankers, queries, qrels),
+        "systems": _score(embeddings, rankers, queries, qrels),
     }
 
 
@@ -140,7 +142,8 @@ def evaluate_qa(
     k = settings.top_k
     queries = {q.id: q.question for q in questions}
     qrels = {q.id: {q.gold_passage: 1} for q in questions}
-    retrieval = _score(rankers, queries, qrels)
+    retrieval = _score(embeddings, rankers, queries, qrels)
+    embeddings.forget_queries()
     started = time.perf_counter()
     with progress_bar(f"answers ({settings.generator})", len(questions), "q") as bar:
         outcomes = run_qa(runtime, questions, bar)

@@ -108,12 +108,12 @@ def docent_rankers(runtime: Runtime, depth: int = CHUNK_DEPTH) -> dict[str, Rank
         return best_per_document((source_of[i], s) for i, s in runtime.lexical.search(query, depth))
 
     def dense(query: str) -> list[tuple[str, float]]:
-        hits = runtime.store.search(runtime.embeddings.embed_query(query), depth)
-        return best_per_document((h.chunk.source, h.score) for h in hits)
+        nearest = runtime.store.nearest(runtime.embeddings.embed_query(query), depth)
+        return best_per_document((source_of[i], score) for i, score in nearest)
 
     def hybrid(query: str) -> list[tuple[str, float]]:
-        hits = retriever.retrieve(query, k=depth, candidates=depth)
-        return best_per_document((h.chunk.source, h.fused) for h in hits)
+        fused = retriever.rank(query, k=depth, candidates=depth).fused
+        return best_per_document((source_of[i], score) for i, score in fused)
 
     return {"bm25": bm25, "dense": dense, "hybrid": hybrid}
 
