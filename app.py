@@ -83,6 +83,7 @@ def _parser() -> argparse.ArgumentParser:
 def _ingest(settings: Settings, args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
+    from index.ingest import IngestProgress
     from index.store import ChunkStore
     from rag.runtime import build_runtime
 
@@ -91,10 +92,10 @@ def _ingest(settings: Settings, args: argparse.Namespace) -> int:
     runtime = build_runtime(settings)
     with tqdm(unit="file", disable=None, file=sys.stderr) as bar:
 
-        def progress(done: int, total: int, current: Path) -> None:
-            bar.total = total
-            bar.set_postfix_str(current.name[:40])
-            bar.update(done - bar.n)
+        def progress(status: IngestProgress) -> None:
+            bar.total = status.files_total
+            bar.set_postfix_str(status.describe()[-60:], refresh=False)
+            bar.update(status.fraction_done - bar.n)  # a long PDF moves the bar page by page
 
         if args.rebuild:
             report = runtime.ingestor.rebuild(args.paths, progress=progress)

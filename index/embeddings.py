@@ -21,7 +21,7 @@ import hashlib
 import logging
 import os
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -123,7 +123,7 @@ def resolve_model(name: str, cache: Path) -> tuple[Path, Path]:
 class Encoder(Embeddings):
     """Normalised mean-pooled sentence vectors (cosine = dot product) from an ONNX model."""
 
-    def __init__(self, model: Path, tokenizer: Path, batch_size: int = 32) -> None:
+    def __init__(self, model: Path, tokenizer: Path, batch_size: int = 8) -> None:
         import onnxruntime
         from tokenizers import Tokenizer
 
@@ -138,9 +138,12 @@ class Encoder(Embeddings):
         self.batch_size = batch_size
         self._query = functools.lru_cache(maxsize=QUERY_CACHE)(self._embed_one)
 
-    def _token_vectors(self, texts: Sequence[str]) -> list[tuple[np.ndarray, np.ndarray]]:
+    def _token_vectors(
+        self, texts: Sequence[str], on_batch: Callable[[int], None] | None = None
+    ) -> list[tuple[np.ndarray, np.ndarray]]:
         """Per text: its token vectors (special tokens included) and their character offsets.
-        Texts run in batches of similar length, so little padding is computed."""
+        Texts run in batches of similar length, so little padding is computed; `on_batch`
+        hears how many texts are done after each."""
         encodings = self._tokenizer.encode_batch(list(texts))
         order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
         results: list[tuple[np.ndarray, np.ndarray]] = [(np.empty(0), np.empty(0))] * len(texts)
@@ -157,6 +160,8 @@ class Encoder(Embeddings):
             for row, i in enumerate(batch):
                 length = len(encodings[i].ids)
                 results[i] = (hidden[row, :length], np.asarray(encodings[i].offsets))
+            if on_batch:
+                on_batch(at + len(batch))
         return results
 
     @staticmethod
@@ -165,12 +170,16 @@ class Encoder(Embeddings):
         return mean / max(float(np.linalg.norm(mean)), 1e-12)
 
     def embed_passages(
-        self, texts: Sequence[str], spans: Sequence[Spans]
+        self,
+        texts: Sequence[str],
+        spans: Sequence[Spans],
+        on_batch: Callable[[int], None] | None = None,
     ) -> list[tuple[np.ndarray, list[np.ndarray | None]]]:
         """Per text: its vector, and one vector per entry of its `spans` pooled from the
         text's own token vectors (None where truncation left the span no token)."""
         encoded = []
-        for (hidden, offsets), wanted in zip(self._token_vectors(texts), spans, strict=True):
+        token_vectors = self._token_vectors(texts, on_batch)
+        for (hidden, offsets), wanted in zip(token_vectors, spans, strict=True):
             real = offsets[:, 1] > offsets[:, 0]  # not [CLS]/[SEP]
             pooled: list[np.ndarray | None] = []
             for parts in wanted:
@@ -202,7 +211,7 @@ class Encoder(Embeddings):
         return len(self.embed_query("dimension probe"))
 
 
-def load_embeddings(name: str, cache: Path = DEFAULT_CACHE, batch_size: int = 32) -> Encoder:
+def load_embeddings(name: str, cache: Path = DEFAULT_CACHE, batch_size: int = 8) -> Encoder:
     """The encoder for a model setting (see the module docstring)."""
     model, tokenizer = resolve_model(name, cache)
     return Encoder(model, tokenizer, batch_size)

@@ -18,31 +18,59 @@ from __future__ import annotations
 import functools
 import hashlib
 import logging
+import queue
 import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Concatenate, NamedTuple, ParamSpec, TypeVar
+from typing import Concatenate, NamedTuple, ParamSpec, TypeVar, cast
 
 from index.chunking import Chunker
 from index.embeddings import Encoder
 from index.errors import LoadError
 from index.lexical import LexicalIndex
-from index.loaders import SUPPORTED_SUFFIXES, LoadedDocument, load_document
+from index.loaders import SUPPORTED_SUFFIXES, LoadedDocument, PageProgress, load_document
 from index.manifest import Manifest
 from index.store import ChunkStore
 from index.types import DEFAULT_COLLECTION, Chunk, document_id
 from index.units import UnitVectors, encode_chunks
 
-__all__ = ["IngestReport", "Ingestor", "Progress", "SourceFile", "source_key"]
+__all__ = ["IngestProgress", "IngestReport", "Ingestor", "Progress", "SourceFile", "source_key"]
 
 log = logging.getLogger(__name__)
 
-Progress = Callable[[int, int, Path], None]  # (files done, files total, current file)
-
 _DOCUMENT_BATCH = 64  # documents embedded together by `ingest_documents`
+_BATCH_CHUNKS = 256  # new chunks encoded together: across small files, in slices of big ones
+_READ_AHEAD = 8  # files read and parsed ahead of the encoder (bounds memory)
+
+
+class IngestProgress(NamedTuple):
+    """Where an ingest is: files done of all, and the file at hand, page by page if it has
+    pages (`stage` says whether they are being read or indexed)."""
+
+    files_done: int
+    files_total: int
+    current: Path
+    stage: str = ""  # "reading" | "indexing" | "" (between files)
+    pages_done: int = 0
+    pages_total: int = 0
+
+    @property
+    def fraction_done(self) -> float:
+        """Files done, counting the pages of the file being indexed."""
+        if self.stage == "indexing" and self.pages_total:
+            return self.files_done + self.pages_done / self.pages_total
+        return float(self.files_done)
+
+    def describe(self) -> str:
+        if not self.pages_total:
+            return self.current.name
+        return f"{self.current.name} · {self.stage} page {self.pages_done}/{self.pages_total}"
+
+
+Progress = Callable[[IngestProgress], None]
 
 
 @dataclass
@@ -121,7 +149,73 @@ class _Changed(NamedTuple):
     name: str
     document: LoadedDocument
     file_hash: str
-    existed: bool
+    known: bool  # the manifest has a record: the store may hold chunks of it
+    existed: bool  # it was indexed before: a replacement
+    chunks: list[Chunk]
+
+
+_DONE = object()  # the end of the read-ahead queue
+
+
+class _ReadAhead:
+    """Reads files on a thread, up to `_READ_AHEAD` ahead of the consumer; yields (file,
+    outcome) in order, where the outcome is what `read` returned or the `LoadError` it raised.
+    Page progress is passed on only for the file the consumer waits for."""
+
+    def __init__(
+        self,
+        files: Sequence[SourceFile],
+        read: Callable[[SourceFile, PageProgress], _Changed | None],
+        on_page: Callable[[SourceFile, int, int], None],
+    ) -> None:
+        self.files = files
+        self.read = read
+        self.on_page = on_page
+        self.waiting_for = 0  # index of the file the consumer waits for
+        self.queue: queue.Queue[object] = queue.Queue(maxsize=_READ_AHEAD)
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="docent-read-ahead", daemon=True)
+
+    def _run(self) -> None:
+        for index, file in enumerate(self.files):
+            if self.stop.is_set():
+                return
+
+            def page(done: int, pages: int, index: int = index, file: SourceFile = file) -> None:
+                if index == self.waiting_for:
+                    self.on_page(file, done, pages)
+
+            outcome: object
+            try:
+                outcome = self.read(file, page)
+            except Exception as exc:  # LoadError for the report; anything else re-raised there
+                outcome = exc
+            self._put((file, outcome))
+        self._put(_DONE)
+
+    def _put(self, item: object) -> None:
+        while not self.stop.is_set():
+            try:
+                self.queue.put(item, timeout=0.2)
+                return
+            except queue.Full:
+                continue
+
+    def __enter__(self) -> Iterator[tuple[SourceFile, _Changed | LoadError | None]]:
+        self.thread.start()
+        return self._items()
+
+    def _items(self) -> Iterator[tuple[SourceFile, _Changed | LoadError | None]]:
+        while (item := self.queue.get()) is not _DONE:
+            file, outcome = cast(tuple[SourceFile, _Changed | Exception | None], item)
+            self.waiting_for += 1
+            if isinstance(outcome, Exception) and not isinstance(outcome, LoadError):
+                raise outcome
+            yield file, outcome
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        self.thread.join()
 
 
 class Ingestor:
@@ -193,22 +287,86 @@ class Ingestor:
         collection: str,
         progress: Progress | None,
         force: bool = False,
+        report: IngestReport | None = None,
     ) -> IngestReport:
-        report = IngestReport()
-        for done, file in enumerate(files):
+        """Files are read, parsed and chunked on a thread ahead of the encoder, and the new
+        chunks of several files encoded together, so the model neither waits for a parser
+        nor runs on a handful of passages. Memory stays bounded: `_READ_AHEAD` files ahead,
+        `_BATCH_CHUNKS` chunks in a batch (a bigger file is a batch of its own)."""
+        report = report if report is not None else IngestReport()
+        pending: list[_Changed] = []
+        read = 0
+        started = False
+
+        def tell(
+            current: Path, stage: str = "", page: int = 0, pages: int = 0, extra: int = 0
+        ) -> None:
             if progress:
-                progress(done, len(files), file.path)
-            try:
-                self._ingest_file(file, report, collection, force)
-            except LoadError as exc:
-                report.failed.append((file.name, exc.reason))
-                log.warning("skipped %s: %s", file.name, exc.reason)
-                record = self.manifest.get(document_id(file.source))
-                if record is not None and not record.indexed_before:
-                    self.manifest.remove(record.id)  # an upload that cannot be read: gone
+                done = read - len(pending) + extra
+                progress(IngestProgress(done, len(files), current, stage, page, pages))
+
+        def write() -> None:
+            def indexing(finished: int, changed: _Changed, page: int, pages: int) -> None:
+                tell(changed.document.path, "indexing" if pages else "", page, pages, finished)
+
+            self._write_batch(pending, report, collection, indexing)
+            pending.clear()
+
+        def reading(file: SourceFile, page: int, pages: int) -> None:
+            tell(file.path, "reading", page, pages)
+
+        with _ReadAhead(files, lambda f, on_page: self._read(f, force, on_page), reading) as items:
+            for file, outcome in items:
+                read += 1
+                if isinstance(outcome, LoadError):
+                    self._failed(file, outcome, report)
+                elif outcome is None:
+                    report.unchanged.append(file.name)
+                else:
+                    pending.append(outcome)
+                    # A small first batch sets the encoder going while the reader runs ahead.
+                    if sum(len(c.chunks) for c in pending) >= (_BATCH_CHUNKS if started else 32):
+                        write()
+                        started = True
+                tell(file.path)
+        if pending:
+            write()
         if progress:
-            progress(len(files), len(files), files[-1].path if files else Path())
+            last = files[-1].path if files else Path()
+            progress(IngestProgress(len(files), len(files), last))
         return report
+
+    def _failed(self, file: SourceFile, error: LoadError, report: IngestReport) -> None:
+        report.failed.append((file.name, error.reason))
+        log.warning("skipped %s: %s", file.name, error.reason)
+        record = self.manifest.get(document_id(file.source))
+        if record is not None and not record.indexed_before:
+            self.manifest.remove(record.id)  # an upload that cannot be read: gone
+
+    def _read(self, file: SourceFile, force: bool, on_page: PageProgress) -> _Changed | None:
+        """The file's new content, parsed and chunked; None when the manifest says it is
+        unchanged (and not `force`). Runs on the read-ahead thread: reads, never writes."""
+        path = file.path
+        if not path.exists():
+            raise LoadError(path, "no such file")
+        if not path.is_file():
+            raise LoadError(path, "not a regular file")
+        try:
+            file_hash = hashlib.sha256(path.read_bytes()).hexdigest()
+        except OSError as exc:
+            raise LoadError(path, f"cannot be read ({exc.strerror or exc})") from exc
+        if self.manifest.indexed_hash(file.source) == file_hash and not force:
+            return None
+        document = load_document(path, on_page)
+        return self._changed(file.source, file.name, document, file_hash)
+
+    def _changed(
+        self, source: str, name: str, document: LoadedDocument, content_hash: str
+    ) -> _Changed:
+        record = self.manifest.get(document_id(source))
+        existed = record is not None and record.indexed_before
+        chunks = self.chunker.split(document, source, name)
+        return _Changed(source, name, document, content_hash, record is not None, existed, chunks)
 
     @_exclusive
     def rebuild(self, paths: Iterable[Path], progress: Progress | None = None) -> IngestReport:
@@ -229,7 +387,7 @@ class Ingestor:
                 path.parent.mkdir()
                 path.write_bytes(stored.content)
                 file = SourceFile(path, document.source, document.name)
-                self._ingest_file(file, report, document.collection)
+                self._ingest_files([file], document.collection, None, report=report)
         self.sync_lexical()
         report.seconds = time.perf_counter() - started
         return report
@@ -279,67 +437,60 @@ class Ingestor:
             if self.manifest.indexed_hash(key) == text_hash:
                 report.unchanged.append(key)
             else:
-                existed = self._indexed_before(key)
-                batch.append(_Changed(key, key, document, text_hash, existed))
+                batch.append(self._changed(key, key, document, text_hash))
             if len(batch) == _DOCUMENT_BATCH:
                 self._write_batch(batch, report, collection)
                 batch = []
             if progress and seen % _DOCUMENT_BATCH == 0:
-                progress(seen, total, Path(key))
+                progress(IngestProgress(seen, total, Path(key)))
         self._write_batch(batch, report, collection)
         if progress:
-            progress(seen, total, Path())
+            progress(IngestProgress(seen, total, Path()))
         self.sync_lexical()
         report.seconds = time.perf_counter() - started
         return report
 
-    def _ingest_file(
-        self, file: SourceFile, report: IngestReport, collection: str, force: bool = False
-    ) -> None:
-        path = file.path
-        if not path.exists():
-            raise LoadError(path, "no such file")
-        if not path.is_file():
-            raise LoadError(path, "not a regular file")
-        try:
-            file_hash = hashlib.sha256(path.read_bytes()).hexdigest()
-        except OSError as exc:
-            raise LoadError(path, f"cannot be read ({exc.strerror or exc})") from exc
-        if self.manifest.indexed_hash(file.source) == file_hash and not force:
-            report.unchanged.append(file.name)
-            return
-        existed = self._indexed_before(file.source)
-        changed = _Changed(file.source, file.name, load_document(path), file_hash, existed)
-        self._write_batch([changed], report, collection)
-
-    def _indexed_before(self, source: str) -> bool:
-        """Whether the document was indexed before (with any content): a replacement."""
-        record = self.manifest.get(document_id(source))
-        return record is not None and record.indexed_before
-
     def _write_batch(
-        self, documents: list[_Changed], report: IngestReport, collection: str
+        self,
+        documents: list[_Changed],
+        report: IngestReport,
+        collection: str,
+        progress: Callable[[int, _Changed, int, int], None] | None = None,
     ) -> None:
-        """Replace the chunks of each changed document, embedding all new passages at once."""
+        """Replace the chunks of each changed document: all new passages are encoded in one
+        call (sorted by length across documents) and written in one Chroma call; each document
+        is marked indexed only once Chroma holds exactly its chunks."""
+        self.manifest.begin([(d.source, d.name, d.document.title) for d in documents], collection)
         plans: list[tuple[_Changed, list[Chunk], set[str]]] = []
         for changed in documents:
-            self.manifest.begin(changed.source, changed.name, changed.document.title, collection)
-            chunks = [
-                c.model_copy(update={"collection": collection})
-                for c in self.chunker.split(changed.document, changed.source, changed.name)
-            ]
-            plans.append((changed, chunks, self.store.ids_of(document_id(changed.source))))
-        new = [c for _, chunks, old_ids in plans for c in chunks if c.id not in old_ids]
-        vectors, unit_vectors = encode_chunks(self.embeddings, new) if new else ([], [])
-        by_id = dict(zip((c.id for c in new), zip(vectors, unit_vectors, strict=True), strict=True))
+            chunks = [c.model_copy(update={"collection": collection}) for c in changed.chunks]
+            # A document the manifest never saw has nothing in the store to replace.
+            old_ids = self.store.ids_of(document_id(changed.source)) if changed.known else set()
+            plans.append((changed, chunks, old_ids))
+        fresh = [
+            (changed, c)
+            for changed, chunks, old_ids in plans
+            for c in chunks
+            if c.id not in old_ids
+        ]
+        last = documents[-1] if documents else None
+
+        def encoding(done: int) -> None:  # a long document's pages, as its chunks are encoded
+            if progress and last is not None and last.document.page_starts and fresh:
+                pages = len(last.document.page_starts)
+                progress(len(documents) - 1, last, round(pages * done / len(fresh)), pages)
+
+        vectors, units = encode_chunks(self.embeddings, [c for _, c in fresh], encoding)
+        gone = {i for _, chunks, old_ids in plans for i in old_ids - {c.id for c in chunks}}
+        self.store.delete(gone)
+        self.units.delete(gone)
+        self.units.put([c for _, c in fresh], units)
+        self.store.add([c for _, c in fresh], vectors, [d.file_hash for d, _ in fresh])
         for changed, chunks, old_ids in plans:
-            fresh = [c for c in chunks if c.id not in old_ids]
-            gone = old_ids - {c.id for c in chunks}
-            self.store.delete(gone)
-            self.units.delete(gone)
-            self.units.put(fresh, [by_id[c.id][1] for c in fresh])
-            self.store.add(fresh, [by_id[c.id][0] for c in fresh], changed.file_hash)
             self.store.update_metadata([c for c in chunks if c.id in old_ids], changed.file_hash)
-            self.manifest.finish(changed.source, changed.file_hash, len(chunks))
-            report.chunks_written += len(fresh)
+        self.manifest.finish([(d.source, d.file_hash, len(c)) for d, c, _ in plans])
+        for finished, (changed, chunks, old_ids) in enumerate(plans, start=1):
+            report.chunks_written += sum(1 for c in chunks if c.id not in old_ids)
             (report.replaced if changed.existed else report.added).append(changed.name)
+            if progress:
+                progress(finished, changed, 0, 0)

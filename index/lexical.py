@@ -43,13 +43,13 @@ class ChangeLog(Protocol):
 
     def changes_since(self, seq: int, limit: int = ...) -> list[tuple[int, str]]: ...
 
-    def get(self, doc_id: str) -> Any: ...
+    def get_many(self, doc_ids: Sequence[str]) -> dict[str, Any]: ...
 
 
 class ChunkSource(Protocol):
     """What `sync` reads of the vector store."""
 
-    def chunks_of(self, document: str) -> list[Chunk]: ...
+    def chunks_of_documents(self, documents: Sequence[str]) -> list[Chunk]: ...
 
     def iter_chunks(self, where: Any = ...) -> Iterable[Chunk]: ...
 
@@ -158,13 +158,17 @@ class LexicalIndex:
 
     def _replay(self, watermark: int, changes: ChangeLog, chunks: ChunkSource) -> None:
         while batch := changes.changes_since(watermark):
-            for document in dict.fromkeys(doc for _, doc in batch):
-                record = changes.get(document)
+            documents = list(dict.fromkeys(doc for _, doc in batch))
+            records = changes.get_many(documents)
+            indexed = []
+            for document in documents:
+                record = records.get(document)
                 if record is not None and record.status != "indexed":
                     continue  # being written: its own change comes when it is done
                 self._writer.delete_documents_by_term("document", document)
                 if record is not None:
-                    self._add(chunks.chunks_of(document))
+                    indexed.append(document)
+            self._add(chunks.chunks_of_documents(indexed))
             watermark = batch[-1][0]
             self._commit(watermark)
 

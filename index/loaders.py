@@ -38,9 +38,11 @@ MAX_CHARS = 20_000_000
 MAX_TITLE_CHARS = 200
 MAX_PDF_SECONDS = 120  # a small PDF can make every page decode the same huge stream
 
+PageProgress = Callable[[int, int], None]  # (pages read, pages)
+
 log = logging.getLogger(__name__)
 
-__all__ = ["SUPPORTED_SUFFIXES", "LoadedDocument", "is_soft_wrap", "load_document"]
+__all__ = ["SUPPORTED_SUFFIXES", "LoadedDocument", "PageProgress", "is_soft_wrap", "load_document"]
 
 
 @dataclass(frozen=True)
@@ -171,7 +173,7 @@ def _unwrap(page_text: str) -> str:
     return "\n".join(out)
 
 
-def _load_pdf(path: Path) -> LoadedDocument:
+def _load_pdf(path: Path, on_page: PageProgress | None = None) -> LoadedDocument:
     try:
         reader = PdfReader(path)
         if reader.is_encrypted and not reader.decrypt(""):
@@ -186,6 +188,8 @@ def _load_pdf(path: Path) -> LoadedDocument:
                 raise LoadError(path, f"more than {MAX_CHARS:,} characters of text")
             if time.monotonic() > deadline:
                 raise LoadError(path, f"reading its text took over {MAX_PDF_SECONDS} s")
+            if on_page:
+                on_page(len(pages), len(reader.pages))
         meta_title = str((reader.metadata.title if reader.metadata else None) or "")
     except LoadError:
         raise
@@ -240,15 +244,16 @@ _READERS: dict[str, Callable[[Path], LoadedDocument]] = {
 SUPPORTED_SUFFIXES = frozenset(_READERS)
 
 
-def load_document(path: Path) -> LoadedDocument:
-    """Read `path` into a `LoadedDocument`, or raise `LoadError` saying why not."""
+def load_document(path: Path, on_page: PageProgress | None = None) -> LoadedDocument:
+    """Read `path` into a `LoadedDocument`, or raise `LoadError` saying why not; `on_page`
+    hears (pages read, pages) as a PDF is read."""
     reader = _READERS.get(path.suffix.lower())
     if reader is None:
         raise LoadError(path, f"unsupported file type '{path.suffix or '(none)'}'")
     try:
         if path.stat().st_size > MAX_FILE_BYTES:
             raise LoadError(path, f"larger than {MAX_FILE_BYTES // 2**20} MB")
-        document = reader(path)
+        document = _load_pdf(path, on_page) if reader is _load_pdf else reader(path)
     except LoadError:
         raise
     except OSError as exc:

@@ -26,7 +26,7 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from index.database import Base, Database, utcnow
 from index.types import document_id
@@ -118,6 +118,15 @@ class Manifest:
             row = session.get(DocumentRow, doc_id)
             return DocumentRecord.of(row) if row else None
 
+    def get_many(self, doc_ids: Sequence[str]) -> dict[str, DocumentRecord]:
+        """The records of the documents that exist among `doc_ids`."""
+        found: dict[str, DocumentRecord] = {}
+        with self.database.read() as session:
+            for at in range(0, len(doc_ids), 500):
+                query = select(DocumentRow).where(DocumentRow.id.in_(doc_ids[at : at + 500]))
+                found |= {row.id: DocumentRecord.of(row) for row in session.scalars(query)}
+        return found
+
     def indexed_hash(self, source: str) -> str | None:
         """The content hash of what the store holds for `source`, if fully indexed."""
         with self.database.read() as session:
@@ -179,26 +188,42 @@ class Manifest:
 
     # --- writes --------------------------------------------------------------------------
 
-    def begin(self, source: str, name: str, title: str, collection: str) -> None:
-        """Mark a document as being indexed (its old hash stays until it is done)."""
+    def begin(self, documents: Sequence[tuple[str, str, str]], collection: str) -> None:
+        """Mark documents (source, name, title) as being indexed, in one transaction (their
+        old hashes stay until they are done)."""
         now = utcnow()
         with self.database.write() as session:
-            row = session.get(DocumentRow, document_id(source))
-            if row is None:
-                row = DocumentRow(id=document_id(source), source=source, chunks=0, created_at=now)
-                session.add(row)
-            row.name, row.title, row.collection = name, title[:256], collection
-            row.status, row.updated_at = "indexing", now
+            rows = self._rows(session, [document_id(source) for source, _, _ in documents])
+            for source, name, title in documents:
+                row = rows.get(document_id(source))
+                if row is None:
+                    row = DocumentRow(
+                        id=document_id(source), source=source, chunks=0, created_at=now
+                    )
+                    session.add(row)
+                row.name, row.title, row.collection = name, title[:256], collection
+                row.status, row.updated_at = "indexing", now
 
-    def finish(self, source: str, file_hash: str, chunks: int) -> None:
-        """The store now holds exactly this document's chunks: record it and log the change."""
+    @staticmethod
+    def _rows(session: Session, doc_ids: Sequence[str]) -> dict[str, DocumentRow]:
+        rows: dict[str, DocumentRow] = {}
+        for at in range(0, len(doc_ids), 500):
+            query = select(DocumentRow).where(DocumentRow.id.in_(doc_ids[at : at + 500]))
+            rows |= {row.id: row for row in session.scalars(query)}
+        return rows
+
+    def finish(self, documents: Sequence[tuple[str, str, int]]) -> None:
+        """The store now holds exactly these documents' chunks (source, hash, chunk count):
+        record them and log the changes, in one transaction."""
         with self.database.write() as session:
-            row = session.get(DocumentRow, document_id(source))
-            if row is None:
-                return  # removed meanwhile
-            row.file_hash, row.chunks, row.status = file_hash, chunks, "indexed"
-            row.updated_at = utcnow()
-            session.add(ChangeRow(document_id=row.id))
+            rows = self._rows(session, [document_id(source) for source, _, _ in documents])
+            for source, file_hash, chunks in documents:
+                row = rows.get(document_id(source))
+                if row is None:
+                    continue  # removed meanwhile
+                row.file_hash, row.chunks, row.status = file_hash, chunks, "indexed"
+                row.updated_at = utcnow()
+                session.add(ChangeRow(document_id=row.id))
 
     def mark_deleting(self, doc_id: str) -> DocumentRecord | None:
         with self.database.write() as session:

@@ -223,6 +223,14 @@ class ChunkStore:
         chunks = list(self.iter_chunks({"document_id": document}))
         return sorted(chunks, key=lambda c: c.start)
 
+    def chunks_of_documents(self, documents: Sequence[str]) -> list[Chunk]:
+        """The chunks of several documents, read a few hundred documents at a time."""
+        chunks: list[Chunk] = []
+        for at in range(0, len(documents), 200):
+            where = {"document_id": {"$in": list(documents[at : at + 200])}}
+            chunks.extend(self.iter_chunks(where))
+        return chunks
+
     def iter_chunks(self, where: Any = None) -> Iterator[Chunk]:
         """Every chunk (or those matching `where`), page by page."""
         for page in self._pages(where, ["documents", "metadatas"]):
@@ -294,8 +302,14 @@ class ChunkStore:
             yield
 
     def add(
-        self, chunks: Sequence[Chunk], vectors: Sequence[Sequence[float]], file_hash: str
+        self,
+        chunks: Sequence[Chunk],
+        vectors: Sequence[Sequence[float]],
+        file_hashes: str | Sequence[str],
     ) -> None:
+        """Store chunks with their vectors and the content hash of their document (one for
+        all, or one per chunk)."""
+        hashes = [file_hashes] * len(chunks) if isinstance(file_hashes, str) else file_hashes
         step = min(self._client.get_max_batch_size(), PAGE)
         with self._writing():
             for at in range(0, len(chunks), step):
@@ -303,7 +317,9 @@ class ChunkStore:
                 self._collection.add(
                     ids=[c.id for c in batch],
                     documents=[c.text for c in batch],
-                    metadatas=[_metadata(c, file_hash) for c in batch],
+                    metadatas=[
+                        _metadata(c, h) for c, h in zip(batch, hashes[at : at + step], strict=True)
+                    ],
                     embeddings=np.asarray(vectors[at : at + step], dtype=np.float32),
                 )
 

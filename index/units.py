@@ -9,7 +9,7 @@ is simply embedded when it is read, so they are never needed for a right answer,
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
 from sqlalchemy import LargeBinary, String, delete, select
@@ -34,7 +34,7 @@ class UnitVectorRow(Base):
 
 
 def encode_chunks(
-    encoder: Encoder, chunks: Sequence[Chunk]
+    encoder: Encoder, chunks: Sequence[Chunk], on_batch: Callable[[int], None] | None = None
 ) -> tuple[list[list[float]], list[np.ndarray]]:
     """Each chunk's vector (of its indexed text) and its units' vectors, from one pass of the
     model; a unit that truncation cut off is embedded on its own."""
@@ -44,7 +44,7 @@ def encode_chunks(
         [[(start + shift, end + shift) for start, end in unit.spans] for unit in chunk_units]
         for chunk_units, shift in zip(units, shifts, strict=True)
     ]
-    encoded = encoder.embed_passages([indexed_text(c) for c in chunks], spans)
+    encoded = encoder.embed_passages([indexed_text(c) for c in chunks], spans, on_batch)
     cut = [
         (i, j) for i, (_, pooled) in enumerate(encoded) for j, v in enumerate(pooled) if v is None
     ]

@@ -46,7 +46,9 @@ class Settings(BaseSettings):
         description=f"'{BUNDLED_MODEL}' (bundled, fp32), '{INT8_MODEL}' (int8 ONNX; another "
         "index) or a local folder with model.onnx and tokenizer.json.",
     )
-    embed_batch_size: int = Field(32, ge=1)
+    embed_batch_size: int = Field(
+        8, ge=1, description="Texts per model run (8 was fastest on a 2-core CPU: bench/ingest.py)."
+    )
     model_cache: Path = Field(
         DEFAULT_CACHE,
         description="Where the bundled model's ONNX export is kept (written once).",

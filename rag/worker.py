@@ -17,7 +17,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from index.ingest import IngestReport, SourceFile
+from index.ingest import IngestProgress, IngestReport, SourceFile
 from rag.errors import DocentError
 from rag.jobs import ClaimedJob, JobQueue
 from rag.runtime import Runtime
@@ -87,8 +87,8 @@ class Worker:
     def _execute(self, job: ClaimedJob) -> dict[str, Any]:
         manifest = self.runtime.ingestor.manifest
 
-        def progress(done: int, total: int, path: Path) -> None:
-            self.queue.progress(job.id, done, total, path.name)
+        def progress(status: IngestProgress) -> None:
+            self.queue.progress(job.id, status.files_done, status.files_total, status.describe())
 
         collection = str(job.payload["collection"])
         with tempfile.TemporaryDirectory(prefix="docent-job-") as folder:

@@ -61,7 +61,7 @@ def prepare(
     """Docent's index of `records` under <data_dir>/eval, reused when already complete."""
     runtime = eval_runtime(settings, embeddings, dataset, records, answers)
     with progress_bar(f"index {dataset}", len(records), "doc") as bar:
-        report = index_records(runtime, records, lambda done, _total, _path: bar.to(done))
+        report = index_records(runtime, records, lambda status: bar.to(status.files_done))
     if report.chunks_written:
         print(f"indexed {dataset}: {report.summary()}", file=sys.stderr)
     return runtime
