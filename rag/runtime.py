@@ -5,8 +5,10 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from langchain_core.language_models import BaseChatModel
+if TYPE_CHECKING:
+    from langchain_core.language_models import BaseChatModel
 
 from index.chunking import Chunker
 from index.database import Database
@@ -20,7 +22,7 @@ from rag.assistant import Assistant
 from rag.condense import ChatCondenser, Condenser, RuleCondenser
 from rag.credentials import has_credentials
 from rag.errors import ConfigError
-from rag.generators import ChatGenerator, ExtractiveGenerator, Generator, load_llamacpp
+from rag.generators import ExtractiveGenerator, Generator
 from rag.prompts import load_prompt
 from rag.retrieval import HybridRetriever
 from rag.settings import Settings
@@ -134,6 +136,8 @@ def build_runtime(
     if chat_model is not None and settings.generator != "openai":
         raise ConfigError("a chat model was given but the generator setting is not 'openai'")
     if settings.generator == "openai":
+        from rag.generators.chat import ChatGenerator
+
         model = chat_model or _chat_model(settings)
         generator = ChatGenerator(
             model, load_prompt(settings.prompts_dir, settings.answer_prompt_id)
@@ -142,6 +146,8 @@ def build_runtime(
             model, load_prompt(settings.prompts_dir, settings.condense_prompt)
         )
     elif settings.generator == "llamacpp":
+        from rag.generators.llamacpp import load_llamacpp
+
         generator = load_llamacpp(settings)
         condenser = RuleCondenser()
     else:

@@ -12,10 +12,8 @@ import logging
 import secrets
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
 from filelock import FileLock
 from pydantic import ValidationError
 from sqlalchemy import (
@@ -33,7 +31,7 @@ from sqlalchemy import (
     select,
     text,
 )
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Mapped, mapped_column
 
 from index.database import Base, Database, utcnow
@@ -55,7 +53,11 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
 MIGRATIONS = PROJECT_ROOT / "migrations"
+SCHEMA_REVISION = "0002"  # the newest file in migrations/versions (a test keeps them equal)
 _MIGRATION_LOCK = 0x646F63656E74  # "docent": PostgreSQL advisory lock key for migrations
 
 
@@ -171,7 +173,18 @@ def claim_once(database: Database, name: str) -> bool:
     return True
 
 
+def _current_revision(database: Database) -> str | None:
+    """The schema revision the database records, None if it has none yet."""
+    try:
+        with database.engine.connect() as connection:
+            return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    except SQLAlchemyError:
+        return None
+
+
 def _alembic(database: Database) -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.set_main_option("sqlalchemy.url", database.url.replace("%", "%%"))
@@ -179,7 +192,12 @@ def _alembic(database: Database) -> Config:
 
 
 def _upgrade(database: Database) -> None:
-    """Alembic to the newest revision, one process at a time (several may start at once)."""
+    """Alembic to the newest revision, one process at a time (several may start at once). A
+    database already at `SCHEMA_REVISION` is not touched (nor is Alembic imported)."""
+    if _current_revision(database) == SCHEMA_REVISION:
+        return
+    from alembic import command
+
     config = _alembic(database)
     if database.is_sqlite:
         path = Path(database.engine.url.database or "docent.db")

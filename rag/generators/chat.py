@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator, Sequence
-
-from langchain_core.language_models import BaseChatModel
+from typing import TYPE_CHECKING
 
 from index.types import Hit
+
+if TYPE_CHECKING:
+    from langchain_core.language_models import BaseChatModel
+
 from rag.errors import GenerationError
 from rag.generators.base import NOT_FOUND, prompt_passages
 from rag.prompts import Prompt

@@ -19,7 +19,7 @@ from rag.errors import InputError
 from rag.feedback import FeedbackStore
 from rag.jobs import MAX_ATTEMPTS, JobQueue
 from rag.settings import Settings
-from rag.state import MIGRATIONS, RateEventRow, open_database, shared_secret
+from rag.state import MIGRATIONS, SCHEMA_REVISION, RateEventRow, open_database, shared_secret
 from rag.web.auth import RateLimiter
 from rag.web.errors import RateLimitError
 from tests.helpers import feedback_case
@@ -45,7 +45,7 @@ def test_migrations_run_once_even_when_processes_start_together(
     assert errors == [] and len(opened) == 4
     with opened[0].read() as session:
         versions = session.scalars(text("SELECT version_num FROM alembic_version")).all()
-    assert versions == [ScriptDirectory(str(MIGRATIONS)).get_current_head()]
+    assert versions == [SCHEMA_REVISION] == [ScriptDirectory(str(MIGRATIONS)).get_current_head()]
 
 
 def test_files_of_older_versions_are_imported_once(state_settings: Settings) -> None:
