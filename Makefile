@@ -46,6 +46,7 @@ screenshots: setup chromium
 
 bench: setup
 	$(PY) bench/latency.py
+	$(PY) bench/ingest.py
 	$(PY) bench/scale.py
 	$(PY) bench/load.py
 

@@ -67,6 +67,11 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument(
         "--feedback", action="store_true", help="replay stored user feedback as regression cases"
     )
+    evaluate.add_argument(
+        "--encoders",
+        help="compare encoder builds on the BEIR set (comma-separated, e.g. "
+        "all-MiniLM-L6-v2,all-MiniLM-L6-v2-int8): speed and nDCG@10, each over its own index",
+    )
     apikey = commands.add_parser("apikey", help="create an API key for the HTTP API")
     apikey.add_argument("action", choices=["create"])
     apikey.add_argument("name", help="who the key is for (a new key replaces an older one)")
@@ -145,6 +150,7 @@ def _eval(settings: Settings, args: argparse.Namespace) -> int:
         calibrate=args.calibrate,
         env_file=args.env_file,
         feedback=args.feedback,
+        encoders=tuple(e.strip() for e in (args.encoders or "").split(",") if e.strip()),
     )
     return run_eval(settings, options)
 

@@ -1,6 +1,6 @@
 """Ingestion throughput against the encoder's own, side by side, for each model build.
 
-    python bench/ingest.py [--squad ../shared/eval/squad2] [--models all-MiniLM-L6-v2,all-MiniLM-L6-v2-int8]
+    python bench/ingest.py [--squad ../shared/eval/squad2] [--models NAME,NAME]
 
 Writes the SQuAD 2.0 sample passages as one text file each into a temp folder, then per model:
 (1) the encoder alone: the chunks of those files (Docent's chunker) encoded in one call (the

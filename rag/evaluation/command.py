@@ -32,6 +32,7 @@ class EvalOptions:
     calibrate: bool = False
     env_file: Path = Path(".env")
     feedback: bool = False
+    encoders: tuple[str, ...] = ()
 
     def check(self) -> None:
         """Refuse bad options before any work is done."""
@@ -100,10 +101,26 @@ def _feedback(settings: Settings) -> int:
     return 0 if all(r.passed for r in results) else 1
 
 
+def _encoders(settings: Settings, options: EvalOptions) -> int:
+    from rag.evaluation.runner import compare_encoders
+
+    data = load_beir(_folder(options.beir, settings.eval_dir / "scifact", "BEIR"), options.split)
+    rows = compare_encoders(settings, data, options.encoders, options.limit)
+    title = f"Encoders on {data.name} ({len(data.corpus)} documents; each its own index)"
+    print(format_table(title, rows))
+    out = options.out or settings.data_dir / "eval" / "encoders.json"
+    with _writing(out):
+        write_json(out, {"dataset": data.name, "encoders": rows})
+    print(f"report: {out}", file=sys.stderr)
+    return 0
+
+
 def run_eval(settings: Settings, options: EvalOptions) -> int:
     options.check()
     if options.feedback:
         return _feedback(settings)
+    if options.encoders:
+        return _encoders(settings, options)
     if options.calibrate:
         return _calibrate(settings, options)
     from rag.evaluation.runner import evaluate_qa, evaluate_retrieval

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import shutil
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
@@ -79,7 +80,10 @@ def eval_runtime(
     eval_settings = settings.model_copy(
         update={
             "data_dir": settings.data_dir / "eval",
-            "collection": _collection_name(dataset, records, "docent"),
+            # One collection per corpus and encoder: builds never overwrite each other.
+            "collection": _collection_name(
+                dataset, records, "docent", salt=settings.embedding_model
+            ),
             "generator": settings.generator if answers else "extractive",
             "chroma_url": None,  # throw-away indexes stay on local disk
             "database_url": None,
@@ -87,8 +91,12 @@ def eval_runtime(
     )
     try:
         return build_runtime(eval_settings, embeddings)
-    except IndexMismatchError:
+    except IndexMismatchError:  # other chunker settings: start this corpus's index afresh
         ChunkStore.drop(eval_settings.chroma_dir, eval_settings.collection)
+        shutil.rmtree(eval_settings.lexical_dir, ignore_errors=True)
+        database = eval_settings.data_dir / f"{eval_settings.collection}.db"
+        for path in database.parent.glob(f"{database.name}*"):
+            path.unlink()
         return build_runtime(eval_settings, embeddings)
 
 

@@ -162,6 +162,32 @@ def test_eval_command_on_tiny_sets(tmp_path: Path, tiny_beir: Path) -> None:
 
 
 @pytest.mark.slow
+def test_eval_compares_encoder_builds_each_on_its_own_index(
+    tmp_path: Path, tiny_beir: Path
+) -> None:
+    out = tmp_path / "encoders.json"
+    result = run(
+        tmp_path / "data",
+        "eval",
+        "--beir",
+        str(tiny_beir),
+        "--encoders",
+        "all-MiniLM-L6-v2,all-MiniLM-L6-v2-int8",
+        "--out",
+        str(out),
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Encoders on tiny-beir/test" in result.stdout
+    rows = json.loads(out.read_text())["encoders"]
+    assert set(rows) == {"all-MiniLM-L6-v2", "all-MiniLM-L6-v2-int8"}
+    for name, row in rows.items():
+        assert row["hybrid nDCG@10"] == 1.0 and row["dense nDCG@10"] == 1.0, name
+        assert row["chunks/s"] > 0 and row["query ms"] > 0
+    indexes = {p.name for p in (tmp_path / "data" / "eval").glob("docent-tiny-beir-*.db")}
+    assert len(indexes) == 2, "one index per encoder"
+
+
+@pytest.mark.slow
 def test_eval_refuses_bad_input(tmp_path: Path) -> None:
     missing = run(tmp_path / "data", "eval", "--beir", str(tmp_path / "nowhere"))
     assert missing.returncode == 2 and "does not exist" in missing.stderr
