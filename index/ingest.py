@@ -291,8 +291,8 @@ class Ingestor:
     ) -> IngestReport:
         """Files are read, parsed and chunked on a thread ahead of the encoder, and the new
         chunks of several files encoded together, so the model neither waits for a parser
-        nor runs on a handful of passages. Memory stays bounded: `_READ_AHEAD` files ahead,
-        `_BATCH_CHUNKS` chunks in a batch (a bigger file is a batch of its own)."""
+        nor runs on a handful of passages. Memory stays bounded: `_READ_AHEAD` parsed files
+        ahead, and a batch of at most `_BATCH_CHUNKS` chunks plus those of one file."""
         report = report if report is not None else IngestReport()
         pending: list[_Changed] = []
         read = 0
