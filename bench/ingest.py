@@ -6,8 +6,8 @@ Writes the SQuAD 2.0 sample passages as one text file each into a temp folder, t
 (1) the encoder alone: the chunks of those files (Docent's chunker) encoded in one call (the
 better of two runs), and
 (2) `Ingestor.ingest` of the folder into an empty index (read, parse, chunk, encode with unit
-vectors, write Chroma, the database and BM25). Prints chunks per second of both and their ratio,
-and the peak resident memory of the process.
+vectors, write Chroma, the database and BM25), also the better of two runs. Prints chunks per
+second of both and their ratio, and the peak resident memory of the process.
 """
 
 from __future__ import annotations
@@ -63,13 +63,19 @@ def main() -> None:
                 encoder.embed_documents(texts)
                 raw = max(raw, len(texts) / (time.perf_counter() - started))
 
-            runtime = build_runtime(settings, embeddings=encoder)
-            report = runtime.ingestor.ingest([folder])
-            ingested = report.chunks_written / report.seconds
+            ingested = 0.0
+            for run in range(2):  # the better of two, as for the encoder: each into a new index
+                run_settings = settings.model_copy(
+                    update={"data_dir": settings.data_dir / str(run)}
+                )
+                runtime = build_runtime(run_settings, embeddings=encoder)
+                report = runtime.ingestor.ingest([folder])
+                ingested = max(ingested, report.chunks_written / report.seconds)
+                runtime.lexical.close()
             rows.append(
                 (
                     model,
-                    f"{len(files)} files, {report.chunks_written} chunks",
+                    f"{len(files)} files, {len(chunks)} chunks",
                     f"{raw:.1f}",
                     f"{ingested:.1f}",
                     f"{ingested / raw:.2f}",

@@ -23,9 +23,12 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Concatenate, NamedTuple, ParamSpec, TypeVar, cast
+
+import numpy as np
 
 from index.chunking import Chunker
 from index.embeddings import Encoder
@@ -43,7 +46,8 @@ log = logging.getLogger(__name__)
 
 _DOCUMENT_BATCH = 64  # documents embedded together by `ingest_documents`
 _BATCH_CHUNKS = 256  # new chunks encoded together: across small files, in slices of big ones
-_READ_AHEAD = 8  # files read and parsed ahead of the encoder (bounds memory)
+_READ_AHEAD = 256  # files read and parsed ahead of the encoder at most ...
+_READ_AHEAD_CHARS = 4_000_000  # ... and characters of their text (bounds memory)
 
 
 class IngestProgress(NamedTuple):
@@ -154,13 +158,25 @@ class _Changed(NamedTuple):
     chunks: list[Chunk]
 
 
+class _Plan(NamedTuple):
+    """A batch about to be written: its documents, their chunks with the ids the store holds
+    of them now, and the chunks that are new (to encode)."""
+
+    documents: list[_Changed]
+    chunks: list[tuple[_Changed, list[Chunk], set[str]]]
+    fresh: list[tuple[_Changed, Chunk]]
+
+
+BatchProgress = Callable[[int, _Changed, int, int], None]  # (done, document, page, pages)
+
 _DONE = object()  # the end of the read-ahead queue
 
 
 class _ReadAhead:
-    """Reads files on a thread, up to `_READ_AHEAD` ahead of the consumer; yields (file,
-    outcome) in order, where the outcome is what `read` returned or the `LoadError` it raised.
-    Page progress is passed on only for the file the consumer waits for."""
+    """Reads files on a thread, up to `_READ_AHEAD` files or `_READ_AHEAD_CHARS` characters
+    ahead of the consumer (one file always); yields (file, outcome) in order, where the outcome
+    is what `read` returned or the `LoadError` it raised. Page progress is passed on only for
+    the file the consumer waits for."""
 
     def __init__(
         self,
@@ -173,6 +189,8 @@ class _ReadAhead:
         self.on_page = on_page
         self.waiting_for = 0  # index of the file the consumer waits for
         self.queue: queue.Queue[object] = queue.Queue(maxsize=_READ_AHEAD)
+        self.queued_chars = 0
+        self.room = threading.Condition()
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self._run, name="docent-read-ahead", daemon=True)
 
@@ -190,8 +208,19 @@ class _ReadAhead:
                 outcome = self.read(file, page)
             except Exception as exc:  # LoadError for the report; anything else re-raised there
                 outcome = exc
-            self._put((file, outcome))
+            size = len(outcome.document.text) if isinstance(outcome, _Changed) else 0
+            with self.room:
+                self.room.wait_for(functools.partial(self._has_room, size))
+                self.queued_chars += size
+            self._put((file, outcome, size))
         self._put(_DONE)
+
+    def _has_room(self, size: int) -> bool:
+        return (
+            self.stop.is_set()
+            or self.queued_chars == 0
+            or self.queued_chars + size <= _READ_AHEAD_CHARS
+        )
 
     def _put(self, item: object) -> None:
         while not self.stop.is_set():
@@ -207,7 +236,10 @@ class _ReadAhead:
 
     def _items(self) -> Iterator[tuple[SourceFile, _Changed | LoadError | None]]:
         while (item := self.queue.get()) is not _DONE:
-            file, outcome = cast(tuple[SourceFile, _Changed | Exception | None], item)
+            file, outcome, size = cast(tuple[SourceFile, _Changed | Exception | None, int], item)
+            with self.room:
+                self.queued_chars -= size
+                self.room.notify()
             self.waiting_for += 1
             if isinstance(outcome, Exception) and not isinstance(outcome, LoadError):
                 raise outcome
@@ -215,6 +247,8 @@ class _ReadAhead:
 
     def __exit__(self, *exc: object) -> None:
         self.stop.set()
+        with self.room:
+            self.room.notify()
         self.thread.join()
 
 
@@ -297,25 +331,50 @@ class Ingestor:
         pending: list[_Changed] = []
         read = 0
         started = False
+        storing: Future[None] | None = None  # the previous batch, written while this encodes
+        storing_sources: set[str] = set()
+        furthest = 0.0
 
         def tell(
             current: Path, stage: str = "", page: int = 0, pages: int = 0, extra: int = 0
         ) -> None:
-            if progress:
-                done = read - len(pending) + extra
-                progress(IngestProgress(done, len(files), current, stage, page, pages))
+            nonlocal furthest
+            done = read - len(pending) - len(storing_sources) + extra
+            status = IngestProgress(done, len(files), current, stage, page, pages)
+            if progress and status.fraction_done >= furthest:  # never backwards
+                furthest = status.fraction_done
+                progress(status)
 
-        def write() -> None:
-            def indexing(finished: int, changed: _Changed, page: int, pages: int) -> None:
-                tell(changed.document.path, "indexing" if pages else "", page, pages, finished)
+        def indexing(finished: int, changed: _Changed, page: int, pages: int) -> None:
+            tell(changed.document.path, "indexing" if pages else "", page, pages, finished)
 
-            self._write_batch(pending, report, collection, indexing)
+        def wait_for_store() -> None:
+            nonlocal storing
+            if storing is not None:
+                storing.result()  # re-raises what the writer met
+                storing = None
+                storing_sources.clear()
+
+        def write(writer: ThreadPoolExecutor) -> None:
+            nonlocal storing
+            batch = list(pending)
+            if storing_sources & {d.source for d in batch}:
+                wait_for_store()  # the same document twice: its writes must not overlap
+            plan = self._plan(batch, collection)
+            encoded = self._encode(plan, indexing)
+            wait_for_store()
             pending.clear()
+            storing_sources.update(d.source for d in batch)
+            storing = writer.submit(self._store, plan, *encoded, report, indexing)
 
         def reading(file: SourceFile, page: int, pages: int) -> None:
             tell(file.path, "reading", page, pages)
 
-        with _ReadAhead(files, lambda f, on_page: self._read(f, force, on_page), reading) as items:
+        read_file = functools.partial(self._read, force=force)
+        with (
+            ThreadPoolExecutor(1, thread_name_prefix="docent-store") as writer,
+            _ReadAhead(files, read_file, reading) as items,
+        ):
             for file, outcome in items:
                 read += 1
                 if isinstance(outcome, LoadError):
@@ -326,11 +385,12 @@ class Ingestor:
                     pending.append(outcome)
                     # A small first batch sets the encoder going while the reader runs ahead.
                     if sum(len(c.chunks) for c in pending) >= (_BATCH_CHUNKS if started else 32):
-                        write()
+                        write(writer)
                         started = True
                 tell(file.path)
-        if pending:
-            write()
+            if pending:
+                write(writer)
+            wait_for_store()
         if progress:
             last = files[-1].path if files else Path()
             progress(IngestProgress(len(files), len(files), last))
@@ -343,7 +403,7 @@ class Ingestor:
         if record is not None and not record.indexed_before:
             self.manifest.remove(record.id)  # an upload that cannot be read: gone
 
-    def _read(self, file: SourceFile, force: bool, on_page: PageProgress) -> _Changed | None:
+    def _read(self, file: SourceFile, on_page: PageProgress, force: bool) -> _Changed | None:
         """The file's new content, parsed and chunked; None when the manifest says it is
         unchanged (and not `force`). Runs on the read-ahead thread: reads, never writes."""
         path = file.path
@@ -455,41 +515,59 @@ class Ingestor:
         documents: list[_Changed],
         report: IngestReport,
         collection: str,
-        progress: Callable[[int, _Changed, int, int], None] | None = None,
+        progress: BatchProgress | None = None,
     ) -> None:
-        """Replace the chunks of each changed document: all new passages are encoded in one
-        call (sorted by length across documents) and written in one Chroma call; each document
-        is marked indexed only once Chroma holds exactly its chunks."""
+        """Replace the chunks of each changed document (see `_plan`, `_encode`, `_store`)."""
+        plan = self._plan(documents, collection)
+        self._store(plan, *self._encode(plan, progress), report, progress)
+
+    def _plan(self, documents: list[_Changed], collection: str) -> _Plan:
+        """Mark the documents as being indexed and find which of their chunks are new."""
         self.manifest.begin([(d.source, d.name, d.document.title) for d in documents], collection)
-        plans: list[tuple[_Changed, list[Chunk], set[str]]] = []
+        plan = _Plan(documents, [], [])
         for changed in documents:
             chunks = [c.model_copy(update={"collection": collection}) for c in changed.chunks]
             # A document the manifest never saw has nothing in the store to replace.
             old_ids = self.store.ids_of(document_id(changed.source)) if changed.known else set()
-            plans.append((changed, chunks, old_ids))
-        fresh = [
-            (changed, c)
-            for changed, chunks, old_ids in plans
-            for c in chunks
-            if c.id not in old_ids
-        ]
-        last = documents[-1] if documents else None
+            plan.chunks.append((changed, chunks, old_ids))
+            plan.fresh.extend((changed, c) for c in chunks if c.id not in old_ids)
+        return plan
+
+    def _encode(
+        self, plan: _Plan, progress: BatchProgress | None
+    ) -> tuple[list[list[float]], list[np.ndarray]]:
+        """All new passages of the batch in one call (sorted by length across documents)."""
+        last = plan.documents[-1] if plan.documents else None
 
         def encoding(done: int) -> None:  # a long document's pages, as its chunks are encoded
-            if progress and last is not None and last.document.page_starts and fresh:
+            if progress and last is not None and last.document.page_starts:
                 pages = len(last.document.page_starts)
-                progress(len(documents) - 1, last, round(pages * done / len(fresh)), pages)
+                progress(
+                    len(plan.documents) - 1, last, round(pages * done / len(plan.fresh)), pages
+                )
 
-        vectors, units = encode_chunks(self.embeddings, [c for _, c in fresh], encoding)
-        gone = {i for _, chunks, old_ids in plans for i in old_ids - {c.id for c in chunks}}
+        return encode_chunks(self.embeddings, [c for _, c in plan.fresh], encoding)
+
+    def _store(
+        self,
+        plan: _Plan,
+        vectors: list[list[float]],
+        units: list[np.ndarray],
+        report: IngestReport,
+        progress: BatchProgress | None,
+    ) -> None:
+        """One Chroma call for the batch; each document is marked indexed only once Chroma
+        holds exactly its chunks."""
+        fresh = [c for _, c in plan.fresh]
+        gone = {i for _, chunks, old_ids in plan.chunks for i in old_ids - {c.id for c in chunks}}
         self.store.delete(gone)
         self.units.delete(gone)
-        self.units.put([c for _, c in fresh], units)
-        self.store.add([c for _, c in fresh], vectors, [d.file_hash for d, _ in fresh])
-        for changed, chunks, old_ids in plans:
+        self.units.put(fresh, units)
+        self.store.add(fresh, vectors, [d.file_hash for d, _ in plan.fresh])
+        for changed, chunks, old_ids in plan.chunks:
             self.store.update_metadata([c for c in chunks if c.id in old_ids], changed.file_hash)
-        self.manifest.finish([(d.source, d.file_hash, len(c)) for d, c, _ in plans])
-        for finished, (changed, chunks, old_ids) in enumerate(plans, start=1):
+        self.manifest.finish([(d.source, d.file_hash, len(c)) for d, c, _ in plan.chunks])
+        for finished, (changed, chunks, old_ids) in enumerate(plan.chunks, start=1):
             report.chunks_written += sum(1 for c in chunks if c.id not in old_ids)
             (report.replaced if changed.existed else report.added).append(changed.name)
             if progress:
