@@ -37,7 +37,7 @@ def main() -> None:
             started = time.perf_counter()
             answer = runtime.assistant.answer(question)
             seconds = time.perf_counter() - started
-            cited = {Path(c.source).name for c in answer.citations}
+            cited = {c.name for c in answer.citations}
             ok = fact in answer.text and source in cited
             right += ok
             print(f"{seconds:5.1f}  {'yes' if ok else 'no':3}  {question}")
