@@ -120,12 +120,9 @@ class Manifest:
 
     def get_many(self, doc_ids: Sequence[str]) -> dict[str, DocumentRecord]:
         """The records of the documents that exist among `doc_ids`."""
-        found: dict[str, DocumentRecord] = {}
         with self.database.read() as session:
-            for at in range(0, len(doc_ids), 500):
-                query = select(DocumentRow).where(DocumentRow.id.in_(doc_ids[at : at + 500]))
-                found |= {row.id: DocumentRecord.of(row) for row in session.scalars(query)}
-        return found
+            rows = self._rows(session, doc_ids)
+            return {doc_id: DocumentRecord.of(row) for doc_id, row in rows.items()}
 
     def indexed_hash(self, source: str) -> str | None:
         """The content hash of what the store holds for `source`, if fully indexed."""

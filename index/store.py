@@ -218,11 +218,6 @@ class ChunkStore:
         where = {"document_id": document}
         return {i for page in self._pages(where) for i in page["ids"]}
 
-    def chunks_of(self, document: str) -> list[Chunk]:
-        """One document's chunks, in text order."""
-        chunks = list(self.iter_chunks({"document_id": document}))
-        return sorted(chunks, key=lambda c: c.start)
-
     def chunks_of_documents(self, documents: Sequence[str]) -> list[Chunk]:
         """The chunks of several documents, read a few hundred documents at a time."""
         chunks: list[Chunk] = []

@@ -38,13 +38,14 @@ def encode_chunks(
 ) -> tuple[list[list[float]], list[np.ndarray]]:
     """Each chunk's vector (of its indexed text) and its units' vectors, from one pass of the
     model; a unit that truncation cut off is embedded on its own."""
-    shifts = [len(indexed_text(c)) - len(c.text) for c in chunks]  # the title line before the text
+    texts = [indexed_text(c) for c in chunks]
+    shifts = [len(t) - len(c.text) for t, c in zip(texts, chunks, strict=True)]  # title line
     units = [passage_units(c.text) for c in chunks]
     spans = [
         [[(start + shift, end + shift) for start, end in unit.spans] for unit in chunk_units]
         for chunk_units, shift in zip(units, shifts, strict=True)
     ]
-    encoded = encoder.embed_passages([indexed_text(c) for c in chunks], spans, on_batch)
+    encoded = encoder.embed_passages(texts, spans, on_batch)
     cut = [
         (i, j) for i, (_, pooled) in enumerate(encoded) for j, v in enumerate(pooled) if v is None
     ]

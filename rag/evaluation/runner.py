@@ -124,9 +124,21 @@ def evaluate_retrieval(
     systems: Sequence[str],
     limit: int | None = None,
 ) -> EvalResult:
+    runtime = prepare(settings, embeddings, data.name, data.corpus, answers=False)
+    return _rank_all(settings, embeddings, data, runtime, systems, limit)
+
+
+def _rank_all(
+    settings: Settings,
+    embeddings: Encoder,
+    data: RetrievalSet,
+    runtime: Runtime,
+    systems: Sequence[str],
+    limit: int | None,
+) -> EvalResult:
+    """Every system's ranking of every query, scored against the judgments."""
     queries = dict(list(data.queries.items())[:limit]) if limit else data.queries
     qrels = {q: data.qrels[q] for q in queries}
-    runtime = prepare(settings, embeddings, data.name, data.corpus, answers=False)
     rankers = _rankers(settings, embeddings, data.name, data.corpus, runtime, systems)
     return {
         "dataset": data.name,
@@ -147,8 +159,8 @@ def compare_encoders(
     for name in encoders:
         encoder_settings = settings.model_copy(update={"embedding_model": name})
         encoder = load_encoder(encoder_settings)
-        result = evaluate_retrieval(encoder_settings, encoder, data, ["dense", "hybrid"], limit)
-        runtime = eval_runtime(encoder_settings, encoder, data.name, data.corpus, answers=False)
+        runtime = prepare(encoder_settings, encoder, data.name, data.corpus, answers=False)
+        result = _rank_all(encoder_settings, encoder, data, runtime, ["dense", "hybrid"], limit)
         texts = [
             indexed_text(c)
             for _, c in zip(range(_SPEED_SAMPLE), runtime.store.iter_chunks(), strict=False)

@@ -71,7 +71,7 @@ def test_unit_vectors_are_stored_with_their_chunks_and_follow_them(
     shutil.copy(SAMPLES / "leave-policy.md", path)
     fresh_runtime.ingestor.ingest([path])
     units = fresh_runtime.assistant.support.units
-    chunks = fresh_runtime.store.chunks_of(document_id(str(path.resolve())))
+    chunks = fresh_runtime.store.chunks_of_documents([document_id(str(path.resolve()))])
     stored = units.get(c.id for c in chunks)
     assert set(stored) == {c.id for c in chunks}
     _, pooled = encode_chunks(fresh_runtime.embeddings, chunks)
@@ -83,7 +83,9 @@ def test_unit_vectors_are_stored_with_their_chunks_and_follow_them(
 
     path.write_text(path.read_text().replace("26 days", "27 days"))
     fresh_runtime.ingestor.ingest([path])
-    now = {c.id for c in fresh_runtime.store.chunks_of(document_id(str(path.resolve())))}
+    now = {
+        c.id for c in fresh_runtime.store.chunks_of_documents([document_id(str(path.resolve()))])
+    }
     assert set(units.get(now)) == now and not units.get({c.id for c in chunks} - now)
     fresh_runtime.ingestor.remove_document(document_id(str(path.resolve())))
     assert units.get(now) == {}
