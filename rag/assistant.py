@@ -85,7 +85,8 @@ class Assistant:
         hits = state["hits"]
         generation_started = time.perf_counter()
         pieces = []
-        for piece in self.generator.stream(question, hits):
+        recent = state["history"][-self.history_turns :] if self.history_turns else []
+        for piece in self.generator.stream(state["standalone"], hits, recent):
             pieces.append(piece)
             yield piece
         checked = check_citations("".join(pieces), hits)

@@ -11,6 +11,7 @@ from typing import Protocol
 
 from index.types import Hit
 from rag.sources import describe_location
+from rag.types import Message
 
 __all__ = ["NOT_FOUND", "Generator", "is_abstention", "prompt_passages"]
 
@@ -40,8 +41,11 @@ class Generator(Protocol):
     name: str
     prompt_version: str
 
-    def stream(self, question: str, hits: Sequence[Hit]) -> Iterator[str]:
-        """Yield the answer text in pieces; markers [n] refer to `hits[n-1]`.
+    def stream(
+        self, question: str, hits: Sequence[Hit], history: Sequence[Message] = ()
+    ) -> Iterator[str]:
+        """Yield the answer text in pieces; markers [n] refer to `hits[n-1]`. `question` is
+        the standalone query (a follow-up already rewritten); `history` the recent turns.
 
         Raises `GenerationError` when the underlying model fails."""
         ...

@@ -8,6 +8,7 @@ from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
 from index.types import Hit
+from rag.types import Message
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
@@ -31,7 +32,9 @@ class ChatGenerator:
         self.prompt = prompt
         self.prompt_version = prompt.id
 
-    def stream(self, question: str, hits: Sequence[Hit]) -> Iterator[str]:
+    def stream(
+        self, question: str, hits: Sequence[Hit], history: Sequence[Message] = ()
+    ) -> Iterator[str]:
         messages = self.prompt.render(
             question=question, passages=prompt_passages(hits), not_found=NOT_FOUND
         )

@@ -12,6 +12,7 @@ from index.sentences import content_tokens
 from index.types import Hit
 from index.units import UnitVectors
 from rag.generators.base import NOT_FOUND
+from rag.types import Message
 
 __all__ = ["ExtractiveGenerator"]
 
@@ -88,5 +89,7 @@ class ExtractiveGenerator:
                 chosen.append((score, number, sentence))
         return " ".join(_cite(sentence, number) for _, number, sentence in chosen)
 
-    def stream(self, question: str, hits: Sequence[Hit]) -> Iterator[str]:
+    def stream(
+        self, question: str, hits: Sequence[Hit], history: Sequence[Message] = ()
+    ) -> Iterator[str]:
         yield self.compose(self.score_sentences(question, hits), self.min_evidence)

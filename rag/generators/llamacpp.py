@@ -26,6 +26,7 @@ from rag.errors import ConfigError, GenerationError
 from rag.generators.base import NOT_FOUND, prompt_passages
 from rag.prompts import Prompt, load_prompt
 from rag.settings import Settings
+from rag.types import Message
 
 __all__ = ["LlamaCppGenerator", "LlamaModel", "load_llamacpp"]
 
@@ -116,7 +117,9 @@ class LlamaCppGenerator:
             log.info("llama.cpp prompt trimmed to %d of %d passages", len(passages), len(hits))
         return messages
 
-    def stream(self, question: str, hits: Sequence[Hit]) -> Iterator[str]:
+    def stream(
+        self, question: str, hits: Sequence[Hit], history: Sequence[Message] = ()
+    ) -> Iterator[str]:
         # One llama.cpp model serves one question at a time; the lock is released when the
         # generator finishes or is closed (a client that goes away closes it).
         with self._lock:
