@@ -1,28 +1,57 @@
 """The generator seam: turn a question and numbered passages into answer text with [n] markers.
 
 `NOT_FOUND` is the one abstention sentence: the extractive generator writes it, the answer
-prompts receive it as the `not_found` variable, and `is_abstention` looks for it.
+prompts receive it as the `not_found` variable, and `is_abstention` looks for it. Nothing else
+spells it out.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 from index.types import Hit
+from rag.citations import MARKER
 from rag.sources import describe_location
 from rag.types import Message
 
-__all__ = ["NOT_FOUND", "Generator", "is_abstention", "prompt_passages"]
+__all__ = [
+    "NOT_FOUND",
+    "Generator",
+    "answer_variables",
+    "is_abstention",
+    "prompt_history",
+    "prompt_passages",
+]
 
 NOT_FOUND = "The documents do not contain an answer to this question."
 
-_SENTINEL = " ".join(NOT_FOUND.lower().rstrip(".").split())
+_WORD = re.compile(r"[^\W_]+")  # letters and digits: quotes, dashes and punctuation fall away
+# The sentence's words with anything but letters and digits between them (spaces, quotes).
+_SENTINEL = re.compile(
+    r"(?<![^\W_])" + r"[\W_]+".join(_WORD.findall(NOT_FOUND)) + r"(?![^\W_])", re.IGNORECASE
+)
+# Words an abstention may carry around the sentence ("I'm sorry, but", "Answer:" before it);
+# more, or a citation before it, and the reply says something else too: it is an answer.
+_LEAD_IN_WORDS = 5
+_TRAILING_WORDS = 3
+_TURN_CHARS = 600  # an earlier turn longer than this is shortened in the prompt
 
 
 def is_abstention(text: str) -> bool:
-    """Whether an answer says NOT_FOUND (in any case or spacing, possibly among other words)."""
-    return _SENTINEL in " ".join(text.lower().split())
+    """Whether a reply is NOT_FOUND: in any case, spacing or quotes, with or without its final
+    period or [n] markers, after at most a short lead-in. An answer that states something and
+    also contains the sentence is not an abstention."""
+    found = _SENTINEL.search(text)
+    if found is None:
+        return False
+    before, after = text[: found.start()], MARKER.sub(" ", text[found.end() :])
+    return (
+        not MARKER.search(before)
+        and len(_WORD.findall(before)) <= _LEAD_IN_WORDS
+        and len(_WORD.findall(after)) <= _TRAILING_WORDS
+    )
 
 
 def prompt_passages(hits: Sequence[Hit]) -> list[dict[str, str]]:
@@ -35,6 +64,38 @@ def prompt_passages(hits: Sequence[Hit]) -> list[dict[str, str]]:
         }
         for hit in hits
     ]
+
+
+def _without_markers(text: str) -> str:
+    # Spaces left before punctuation (anchored at a run's start: linear time), as in citations.
+    return re.sub(r"(?<![ \t])[ \t]+(?=[.,;:!?])", "", MARKER.sub("", text))
+
+
+def prompt_history(history: Sequence[Message]) -> list[dict[str, str]]:
+    """The `history` variable of the answer prompts: each turn's role and text on one line,
+    shortened; earlier answers lose their [n] markers, which numbered other passages."""
+    turns = []
+    for message in history:
+        text = message.content if message.role == "user" else _without_markers(message.content)
+        text = " ".join(text.split())
+        if len(text) > _TURN_CHARS:
+            text = text[:_TURN_CHARS].rsplit(" ", 1)[0] + " …"
+        turns.append({"role": message.role, "content": text})
+    return turns
+
+
+def answer_variables(
+    declared: frozenset[str],
+    question: str,
+    passages: list[dict[str, str]],
+    history: list[dict[str, str]],
+) -> dict[str, Any]:
+    """The values an answer prompt is rendered with; `history` only for a prompt that
+    declares it (answer.v1 and answer.v2 predate it and stay loadable)."""
+    values: dict[str, Any] = {"question": question, "passages": passages, "not_found": NOT_FOUND}
+    if "history" in declared:
+        values["history"] = history
+    return values
 
 
 class Generator(Protocol):

@@ -1,5 +1,6 @@
 """Any LangChain chat model (an OpenAI-compatible server in production) answering with the
-versioned answer prompt; tokens are streamed."""
+versioned answer prompt (answer.v3 by default: the standalone query, the recent conversation as
+context, the numbered passages); tokens are streamed."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
 
 from rag.errors import GenerationError
-from rag.generators.base import NOT_FOUND, prompt_passages
+from rag.generators.base import answer_variables, prompt_history, prompt_passages
 from rag.prompts import Prompt
 
 __all__ = ["ChatGenerator"]
@@ -36,7 +37,9 @@ class ChatGenerator:
         self, question: str, hits: Sequence[Hit], history: Sequence[Message] = ()
     ) -> Iterator[str]:
         messages = self.prompt.render(
-            question=question, passages=prompt_passages(hits), not_found=NOT_FOUND
+            **answer_variables(
+                self.prompt.variables, question, prompt_passages(hits), prompt_history(history)
+            )
         )
         try:
             for piece in self.model.stream(messages):

@@ -4,10 +4,11 @@ Selected with `DOCENT_GENERATOR=llamacpp` and `DOCENT_LLAMACPP_MODEL_PATH=path/t
 `llama_cpp` is imported only inside `load_llamacpp`, so this module imports without it; the
 default install never builds llama.cpp (`make llama` does, and fetches a small model).
 
-It uses a versioned answer prompt like `ChatGenerator` (answer.v2 by default); the rendered
+It uses a versioned answer prompt like `ChatGenerator` (answer.v4 by default); the rendered
 messages go to `Llama.create_chat_completion`, which applies the GGUF file's chat template.
-When the prompt would not leave room for the answer in the context window, the lowest-ranked
-passages are shortened, then dropped (markers keep pointing at `hits[n-1]`).
+When the prompt would not leave room for the answer in the context window, the oldest turns of
+the conversation are dropped first, then the lowest-ranked passages are shortened, then dropped
+(markers keep pointing at `hits[n-1]`).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from langchain_core.messages import BaseMessage
 
 from index.types import Hit
 from rag.errors import ConfigError, GenerationError
-from rag.generators.base import NOT_FOUND, prompt_passages
+from rag.generators.base import answer_variables, prompt_history, prompt_passages
 from rag.prompts import Prompt, load_prompt
 from rag.settings import Settings
 from rag.types import Message
@@ -84,17 +85,27 @@ class LlamaCppGenerator:
         text = "\n".join(m["content"] for m in messages)
         return len(self.model.tokenize(text.encode("utf-8"), False, True)) + TEMPLATE_OVERHEAD
 
-    def _render(self, question: str, passages: list[dict[str, str]]) -> list[dict[str, str]]:
-        return _chat_messages(
-            self.prompt.render(question=question, passages=passages, not_found=NOT_FOUND)
-        )
+    def _render(
+        self, question: str, passages: list[dict[str, str]], history: list[dict[str, str]]
+    ) -> list[dict[str, str]]:
+        values = answer_variables(self.prompt.variables, question, passages, history)
+        return _chat_messages(self.prompt.render(**values))
 
-    def messages(self, question: str, hits: Sequence[Hit]) -> list[dict[str, str]]:
-        """The chat messages for `question`, with passages cut so that the answer still fits."""
+    def messages(
+        self, question: str, hits: Sequence[Hit], history: Sequence[Message] = ()
+    ) -> list[dict[str, str]]:
+        """The chat messages for `question`, cut so that the answer still fits: the oldest
+        turns of `history` go first, then the lowest-ranked passages are shortened or dropped."""
         passages = prompt_passages(hits)
+        turns = prompt_history(history) if "history" in self.prompt.variables else []
+        offered = len(turns)
         budget = self.context - self.max_tokens
-        messages = self._render(question, passages)
+        messages = self._render(question, passages, turns)
         excess = self._count(messages) - budget
+        while excess > 0 and turns:
+            turns.pop(0)
+            messages = self._render(question, passages, turns)
+            excess = self._count(messages) - budget
         while excess > 0 and passages:
             last = passages[-1]
             # ~3 characters per token is conservative for English; cut a little more than needed.
@@ -104,13 +115,15 @@ class LlamaCppGenerator:
                 passages[-1] = {**last, "text": cut + " …"}
             else:
                 passages.pop()
-            messages = self._render(question, passages)
+            messages = self._render(question, passages, turns)
             excess = self._count(messages) - budget
         if excess > 0:
             raise GenerationError(
                 f"the question does not fit the {self.context}-token llama.cpp context "
                 f"with {self.max_tokens} tokens left for the answer"
             )
+        if len(turns) < offered:
+            log.info("llama.cpp prompt keeps %d of %d earlier turns", len(turns), offered)
         if len(passages) < len(hits) or any(
             p["text"] != h.chunk.text for p, h in zip(passages, hits, strict=False)
         ):
@@ -124,7 +137,7 @@ class LlamaCppGenerator:
         # generator finishes or is closed (a client that goes away closes it).
         with self._lock:
             try:
-                messages = self.messages(question, hits)
+                messages = self.messages(question, hits, history)
                 chunks = self.model.create_chat_completion(
                     messages, stream=True, temperature=0.0, max_tokens=self.max_tokens
                 )

@@ -5,19 +5,22 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from langchain_core.messages import BaseMessage
 from pydantic import ValidationError
 
 from index.embeddings import Encoder
+from rag.generators import NOT_FOUND
 from rag.runtime import Runtime, build_runtime
+from rag.types import Message
 from tests.helpers import SAMPLES, ScriptedChatModel, make_settings
 
 
 def _llm_runtime(
-    tmp_path: Path, embeddings: Encoder, reply: str
+    tmp_path: Path, embeddings: Encoder, reply: str, **settings: str
 ) -> tuple[Runtime, ScriptedChatModel]:
     model = ScriptedChatModel(reply=lambda messages: reply, received=[])
     runtime = build_runtime(
-        make_settings(tmp_path / "data", generator="openai"),
+        make_settings(tmp_path / "data", generator="openai", **settings),
         embeddings=embeddings,
         chat_model=model,
     )
@@ -37,8 +40,7 @@ def test_llm_answer_is_checked_and_streamed(tmp_path: Path, embeddings: Encoder)
     first, second = answer.sentences
     assert first.cites == [1] and first.supported and first.score > 0.8, "a paraphrase"
     assert (second.cites, second.score, second.supported) == ([], 0.0, False)
-    assert answer.supported, "the one citing sentence is supported; the other is only flagged"
-    assert answer.prompt_version == "answer.v1" and answer.generator == "openai"
+    assert answer.prompt_version == "answer.v3" and answer.generator == "openai"
     system, user = model.received[-1]
     assert "[n]" in system.content
     assert "[1]" in user.content and "Which travel agency books flights?" in user.content
@@ -54,11 +56,92 @@ def test_llm_answer_without_valid_citation_is_unsupported(
 
 
 def test_llm_abstention_is_recognised(tmp_path: Path, embeddings: Encoder) -> None:
-    runtime, _ = _llm_runtime(
-        tmp_path, embeddings, "The documents do not contain an answer to this question."
-    )
+    runtime, _ = _llm_runtime(tmp_path, embeddings, f"“{NOT_FOUND.rstrip('.')}”")
     answer = runtime.assistant.answer("What is the dress code?")
     assert answer.abstained and not answer.supported
+
+
+def test_an_abstention_with_a_marker_is_not_supported(tmp_path: Path, embeddings: Encoder) -> None:
+    runtime, _ = _llm_runtime(tmp_path, embeddings, f"{NOT_FOUND} [1]")
+    answer = runtime.assistant.answer("What is the dress code?")
+    assert answer.abstained and not answer.supported
+
+
+@pytest.mark.parametrize(
+    ("reply", "dropped"),
+    [
+        ("Flights are booked through Meridian Travel.", []),  # cites nothing
+        ("Flights are booked through Meridian Travel [9].", [9]),  # only a passage not given
+    ],
+)
+def test_a_reply_citing_nothing_it_was_given_is_unsupported(
+    tmp_path: Path, embeddings: Encoder, reply: str, dropped: list[int]
+) -> None:
+    runtime, _ = _llm_runtime(tmp_path, embeddings, reply)
+    answer = runtime.assistant.answer("Which travel agency books flights?")
+    assert len(answer.retrieved) < 9
+    assert answer.text == "Flights are booked through Meridian Travel."
+    assert answer.dropped_markers == dropped and answer.citations == []
+    assert not answer.supported and not answer.abstained
+    assert [(s.cites, s.supported) for s in answer.sentences] == [([], False)]
+
+
+def test_a_reply_with_an_uncited_claim_is_unsupported(tmp_path: Path, embeddings: Encoder) -> None:
+    runtime, _ = _llm_runtime(
+        tmp_path,
+        embeddings,
+        "Flights are booked through Meridian Travel [1]. Every employee flies business class.",
+    )
+    answer = runtime.assistant.answer("Which travel agency books flights?")
+    cited, uncited = answer.sentences
+    assert cited.supported and (uncited.cites, uncited.supported) == ([], False)
+    assert not answer.supported, "an uncited claim leaves the answer unsupported"
+
+
+def test_a_follow_up_is_answered_from_the_standalone_query_with_the_conversation(
+    tmp_path: Path, embeddings: Encoder
+) -> None:
+    standalone = "What is the phone number of Meridian Travel?"
+
+    def reply(messages: list[BaseMessage]) -> str:
+        if messages[-1].text.rstrip().endswith("Standalone question:"):
+            return standalone  # the condense prompt
+        return "Meridian Travel answers on +44 20 7946 0000 [1]."
+
+    model = ScriptedChatModel(reply=reply, received=[])
+    runtime = build_runtime(
+        make_settings(tmp_path / "data", generator="openai"),
+        embeddings=embeddings,
+        chat_model=model,
+    )
+    runtime.ingestor.ingest([SAMPLES / "travel-policy.pdf", SAMPLES / "expenses.md"])
+    history = [
+        Message(role="user", content="Which travel agency books flights?"),
+        Message(role="assistant", content="Flights are booked through Meridian Travel [1][2]."),
+    ]
+    answer = runtime.assistant.answer("What is their phone number?", history)
+    assert answer.standalone_query == standalone
+    system, user = model.received[-1]
+    assert "conversation" in system.text
+    prompt = user.text
+    asked = prompt.index("User: Which travel agency books flights?")
+    answered = prompt.index("Docent: Flights are booked through Meridian Travel.\n")
+    assert asked < answered < prompt.index("[1] ") < prompt.index(f"Question: {standalone}")
+    assert "What is their phone number?" not in prompt, "the standalone query replaces it"
+    assert "[2]" not in prompt.split("[1] ")[0], "earlier markers are gone"
+
+
+def test_an_older_answer_prompt_still_answers_a_follow_up(
+    tmp_path: Path, embeddings: Encoder
+) -> None:
+    """answer.v1 predates the conversation: it is rendered without it."""
+    runtime, model = _llm_runtime(
+        tmp_path, embeddings, "Meridian Travel [1].", answer_prompt="answer.v1"
+    )
+    history = [Message(role="user", content="Who books trips?")]
+    answer = runtime.assistant.answer("Which travel agency books flights?", history)
+    assert answer.prompt_version == "answer.v1" and answer.citations
+    assert "Who books trips?" not in model.received[-1][1].text
 
 
 def test_the_old_prompt_version_setting_selects_only_the_answer_prompt(

@@ -21,6 +21,7 @@ from rag.errors import ConfigError, GenerationError
 from rag.generators.llamacpp import LlamaCppGenerator, load_llamacpp
 from rag.prompts import load_prompt
 from rag.runtime import Runtime, build_runtime
+from rag.types import Message
 from tests.helpers import ANSWERABLE, ROOT, UNANSWERABLE, make_settings
 
 MODEL = Path(
@@ -94,9 +95,21 @@ def _hits(count: int, words: int) -> list[Hit]:
     ]
 
 
-def _generator(model: FakeLlama, context: int = 4096) -> LlamaCppGenerator:
-    prompt = load_prompt(ROOT / "prompts", "answer.v1")
-    return LlamaCppGenerator(model, prompt, context=context, max_tokens=256)
+def _generator(
+    model: FakeLlama, context: int = 4096, prompt: str = "answer.v1"
+) -> LlamaCppGenerator:
+    return LlamaCppGenerator(
+        model, load_prompt(ROOT / "prompts", prompt), context=context, max_tokens=256
+    )
+
+
+def _conversation(turns: int, words: int) -> list[Message]:
+    """`turns` question/answer pairs, oldest first, each answer `words` words long."""
+    history = []
+    for n in range(turns):
+        history.append(Message(role="user", content=f"Question {n}?"))
+        history.append(Message(role="assistant", content=f"Answer {n}: " + "yes " * words + "[1]."))
+    return history
 
 
 def test_streams_the_rendered_answer_prompt_as_chat_messages() -> None:
@@ -119,6 +132,32 @@ def test_passages_are_cut_from_the_lowest_ranked_to_fit_the_context() -> None:
     assert "word0 word0" in user  # the best passage survives whole
     assert "[5]" not in user  # the worst is dropped first
     assert user.index("[1]") < user.index("Question:")
+
+
+def test_the_compact_prompt_carries_the_conversation_before_the_passages() -> None:
+    model = FakeLlama(["26 days [1]."])
+    generator = _generator(model, prompt="answer.v4")
+    history = _conversation(1, 3)
+    assert "".join(generator.stream("How many days?", _hits(2, 10), history)) == "26 days [1]."
+    (system, user), _ = model.calls[0]
+    assert "conversation" in system["content"]
+    text = user["content"]
+    assert "User: Question 0?\nDocent: Answer 0: yes yes yes.\n" in text, "markers are gone"
+    assert text.index("Docent: Answer 0") < text.index("Passage [1]") < text.index("Question:")
+
+
+def test_the_oldest_turns_are_dropped_before_any_passage_is_cut() -> None:
+    generator = _generator(FakeLlama([]), context=1024, prompt="answer.v4")
+    hits = _hits(3, 60)  # ~420 characters (105 fake tokens) each
+    history = _conversation(4, 100)  # ~410 characters (100 fake tokens) an answer
+    messages = generator.messages("How many days?", hits, history)
+    user = messages[1]["content"]
+    assert generator._count(messages) <= 1024 - 256
+    assert "Question 0?" not in user and "Question 3?" in user, "the oldest go first"
+    assert all(hit.chunk.text in user for hit in hits), "every passage stays whole"
+    squeezed = _generator(FakeLlama([]), context=700, prompt="answer.v4")
+    user = squeezed.messages("How many days?", hits, history)[1]["content"]
+    assert "Question 3?" not in user and "word0 word0" in user, "then passages are cut"
 
 
 def test_a_failure_while_streaming_is_a_generation_error(
@@ -150,7 +189,7 @@ def test_answers_a_sample_question_citing_the_right_document(llama_runtime: Runt
     question, source, fact = ANSWERABLE[0]
     answer = llama_runtime.assistant.answer(question)
     assert answer.generator == "llamacpp"
-    assert answer.prompt_version == "answer.v2"
+    assert answer.prompt_version == "answer.v4"
     assert not answer.abstained, answer.text
     assert answer.supported, answer.text
     assert fact.split()[0] in answer.text, answer.text
