@@ -16,6 +16,7 @@ import argparse
 import os
 import sys
 from pathlib import Path
+from typing import get_args
 
 from pydantic import ValidationError
 
@@ -65,12 +66,31 @@ def _parser() -> argparse.ArgumentParser:
         "--env-file", type=Path, default=Path(".env"), help="where --calibrate writes"
     )
     evaluate.add_argument(
+        "--in-domain",
+        action="store_true",
+        help="answers (and --calibrate) on Docent's in-domain set over the samples and "
+        "../shared/corpus instead of SQuAD",
+    )
+    evaluate.add_argument(
+        "--train-answerer",
+        action="store_true",
+        help="fit the extractive answerer's sentence and span weights on the SQuAD data and "
+        "write them to rag/generators/answerer.v1.json (--model-out to write elsewhere)",
+    )
+    evaluate.add_argument("--model-out", type=Path, help="where --train-answerer writes")
+    evaluate.add_argument(
         "--feedback", action="store_true", help="replay stored user feedback as regression cases"
     )
     evaluate.add_argument(
         "--encoders",
         help="compare encoder builds on the BEIR set (comma-separated, e.g. "
         "all-MiniLM-L6-v2,all-MiniLM-L6-v2-int8): speed and nDCG@10, each over its own index",
+    )
+    evaluate.add_argument(
+        "--generator",
+        choices=get_args(Settings.model_fields["generator"].annotation),
+        help="answer with this generator instead of DOCENT_GENERATOR (openai: the endpoint of "
+        "DOCENT_OPENAI_BASE_URL)",
     )
     apikey = commands.add_parser("apikey", help="create an API key for the HTTP API")
     apikey.add_argument("action", choices=["create"])
@@ -148,9 +168,13 @@ def _eval(settings: Settings, args: argparse.Namespace) -> int:
         out=args.out,
         plot=args.plot,
         calibrate=args.calibrate,
+        in_domain=args.in_domain,
+        train_answerer=args.train_answerer,
+        model_out=args.model_out,
         env_file=args.env_file,
         feedback=args.feedback,
         encoders=tuple(e.strip() for e in (args.encoders or "").split(",") if e.strip()),
+        generator=args.generator,
     )
     return run_eval(settings, options)
 

@@ -12,7 +12,7 @@ import Stemmer
 
 from index.loaders import is_soft_wrap
 
-__all__ = ["Unit", "content_tokens", "passage_units", "sentence_spans"]
+__all__ = ["Unit", "content_sequence", "content_tokens", "passage_units", "sentence_spans"]
 
 # A sentence ends after . ! ? (plus closing quotes and [n] citation markers) before a capital
 # or a digit, or at a line break.
@@ -33,6 +33,17 @@ _QUESTION_WORDS = {
     "get",
     "much",
     "many",
+    "why",
+    "whom",
+    "whose",
+    "have",
+    "has",
+    "had",
+    "did",
+    "been",
+    "would",
+    "could",
+    "should",
 }
 _STOPWORDS = frozenset(bm25s.stopwords.STOPWORDS_EN) | _QUESTION_WORDS
 _WORD = re.compile(r"\w\w+")
@@ -46,12 +57,24 @@ def _is_wrap(text: str, newline: re.Match[str]) -> bool:
     return is_soft_wrap(text[line_start : newline.start()], text[newline.end() :])
 
 
+# A full stop that ends an initial or an abbreviation, not a sentence: "J. Simon", "U.S. policy",
+# "Dr. Lee", "e.g. Paris".
+_ABBREVIATION = re.compile(
+    r"(?:^|[\s(\"'“])(?:[A-Za-z]|(?:[A-Za-z]\.)+[A-Za-z]|Mr|Mrs|Ms|Dr|Prof|St|Sr|Jr|Mt|Gen|Gov|"
+    r"Sen|Rep|Col|Lt|Capt|Inc|Ltd|Co|Corp|No|vs|etc|approx|Fig|Jan|Feb|Aug|Sept|Oct|Nov|Dec)\.$"
+)
+
+
 def sentence_spans(text: str) -> list[tuple[int, int]]:
     """(start, end) of each sentence or line in `text`, whitespace trimmed, empty ones skipped.
-    Hard-wrapped lines of one paragraph stay together."""
+    Hard-wrapped lines of one paragraph stay together; initials and abbreviations end none."""
     spans, start = [], 0
     for match in _BOUNDARY.finditer(text):
         if match.group(1) is None and _is_wrap(text, match):
+            continue
+        if match.group(1) == "" and _ABBREVIATION.search(
+            text, max(0, match.start() - 12), match.start()
+        ):
             continue
         spans.append((start, match.start() + len(match.group(1) or "")))
         start = match.end()
@@ -65,10 +88,15 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
     return trimmed
 
 
-def content_tokens(text: str) -> set[str]:
-    """Lower-cased, stemmed words of two or more characters, without stopwords."""
+def content_sequence(text: str) -> list[str]:
+    """Lower-cased, stemmed words of two or more characters, without stopwords, in order."""
     words = [w for w in _WORD.findall(text.lower()) if w not in _STOPWORDS]
-    return set(_STEMMER.stemWords(words))
+    return list(_STEMMER.stemWords(words))
+
+
+def content_tokens(text: str) -> set[str]:
+    """The set of `content_sequence(text)`."""
+    return set(content_sequence(text))
 
 
 _TABLE_ROW = re.compile(r"^\s*\|.*\|\s*$")

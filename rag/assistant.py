@@ -19,6 +19,7 @@ from rag.condense import Condenser
 from rag.errors import InputError
 from rag.generators import Generator, is_abstention
 from rag.retrieval import HybridRetriever
+from rag.short_answer import ShortAnswerFinder, locate
 from rag.support import SupportScorer
 from rag.types import MAX_QUESTION_CHARS, Answer, Message
 
@@ -46,12 +47,14 @@ class Assistant:
         generator: Generator,
         condenser: Condenser,
         support: SupportScorer,
+        short_answers: ShortAnswerFinder,
         history_turns: int,
     ) -> None:
         self.retriever = retriever
         self.generator = generator
         self.condenser = condenser
         self.support = support
+        self.short_answers = short_answers
         self.history_turns = history_turns
         self._prepare = _timed("condense", self._condense) | _timed("retrieve", self._retrieve)
 
@@ -92,6 +95,11 @@ class Assistant:
         checked = check_citations("".join(pieces), hits)
         abstained = is_abstention(checked.text)
         sentences = [] if abstained else self.support.score(checked.text, checked.citations)
+        finder = self.short_answers
+        short = (
+            None if abstained else finder.find(state["standalone"], checked.text, checked.citations)
+        )
+        short_answer = locate(short, checked.text) if short else None
         timings = {
             **state["timings"],
             "generate": (time.perf_counter() - generation_started) * 1000,
@@ -105,7 +113,10 @@ class Assistant:
             prompt_version=self.generator.prompt_version,
             generator=self.generator.name,
             abstained=abstained,
-            supported=bool(checked.citations) and all(s.supported for s in sentences if s.cites),
+            supported=not abstained
+            and bool(checked.citations)
+            and all(s.supported for s in sentences),
+            short_answer=short_answer,
             dropped_markers=checked.dropped,
             sentences=sentences,
             timings_ms={name: round(ms, 1) for name, ms in timings.items()},

@@ -23,9 +23,16 @@ from rag.condense import ChatCondenser, Condenser, RuleCondenser
 from rag.credentials import has_credentials
 from rag.errors import ConfigError
 from rag.generators import ExtractiveGenerator, Generator
+from rag.generators.answerer_model import (
+    DEFAULT_MODEL_PATH,
+    AnswererModel,
+    load_answerer_model,
+)
+from rag.named_documents import NamedDocuments
 from rag.prompts import load_prompt
 from rag.retrieval import HybridRetriever
 from rag.settings import Settings
+from rag.short_answer import ShortAnswerFinder
 from rag.state import claim_once, open_database
 from rag.support import SupportScorer
 
@@ -112,9 +119,11 @@ def build_runtime(
     embeddings: Encoder | None = None,
     chat_model: BaseChatModel | None = None,
     answers: bool = True,
+    answerer: AnswererModel | None = None,
 ) -> Runtime:
     """Everything Docent needs. `embeddings` may be passed in to share a loaded model between
-    runtimes; `chat_model` stands in for the OpenAI-compatible model (`generator="openai"`).
+    runtimes; `chat_model` stands in for the OpenAI-compatible model (`generator="openai"`);
+    `answerer` for the extractive answerer's weights (`settings.answerer_model`).
     Without `answers` (an ingestion worker) the node keeps no lexical index."""
     database = open_database(settings)
     embeddings = embeddings or load_encoder(settings)
@@ -128,11 +137,19 @@ def build_runtime(
     store = ChunkStore(settings.chroma_dir, settings.collection, signature, settings.chroma_url)
     lexical = LexicalIndex(settings.lexical_dir)
     units = UnitVectors(database, embeddings)
+    manifest = Manifest(database)
     retriever = HybridRetriever(
-        store, lexical, embeddings, settings.top_k, settings.candidates, settings.rrf_k
+        store,
+        lexical,
+        embeddings,
+        settings.top_k,
+        settings.candidates,
+        settings.rrf_k,
+        NamedDocuments(manifest),
     )
     generator: Generator
     condenser: Condenser
+    answerer = answerer or load_answerer_model(settings.answerer_model or DEFAULT_MODEL_PATH)
     if chat_model is not None and settings.generator != "openai":
         raise ConfigError("a chat model was given but the generator setting is not 'openai'")
     if settings.generator == "openai":
@@ -151,9 +168,16 @@ def build_runtime(
         generator = load_llamacpp(settings)
         condenser = RuleCondenser()
     else:
-        generator = ExtractiveGenerator(units, settings.min_evidence, settings.max_answer_sentences)
+        generator = ExtractiveGenerator(
+            units,
+            answerer,
+            settings.min_evidence,
+            settings.coverage_weight,
+            settings.type_mismatch,
+            settings.max_answer_sentences,
+        )
         condenser = RuleCondenser()
-    ingestor = Ingestor(store, lexical, embeddings, chunker, Manifest(database), units, answers)
+    ingestor = Ingestor(store, lexical, embeddings, chunker, manifest, units, answers)
     ingestor.sync_lexical()
     return Runtime(
         settings=settings,
@@ -167,6 +191,7 @@ def build_runtime(
             generator,
             condenser,
             SupportScorer(units, settings.min_support),
+            ShortAnswerFinder(answerer.span),
             settings.history_turns,
         ),
     )

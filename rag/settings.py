@@ -63,14 +63,37 @@ class Settings(BaseSettings):
 
     # Answering
     generator: Literal["extractive", "openai", "llamacpp"] = "extractive"
+    # The three abstention settings are `app.py eval --calibrate --in-domain`'s choice for the
+    # bundled samples and the news article; calibrate on the documents you serve.
     min_evidence: float = Field(
-        0.40, description="Extractive: best sentence score below this means 'not in the documents'."
+        0.035566,
+        description="Extractive: the answering sentences' probability of answering below this "
+        "means 'not in the documents' (`app.py eval --calibrate` chooses it for a corpus).",
     )
-    max_answer_sentences: int = Field(2, ge=1, le=6)
+    coverage_weight: float = Field(
+        0.0,
+        ge=0,
+        le=4,
+        description="Extractive: evidence is the best sentence's probability times the share of "
+        "the question's words found in the passages to this power (0: ignore coverage).",
+    )
+    type_mismatch: float = Field(
+        1.0,
+        ge=0,
+        le=1,
+        description="Extractive: evidence is multiplied by this when the question asks for a "
+        "number, date, person, place or reason the best sentence does not hold (1: ignore).",
+    )
+    max_answer_sentences: int = Field(3, ge=1, le=6)
+    answerer_model: Path | None = Field(
+        None,
+        description="Extractive answerer weights (JSON); default the shipped "
+        "rag/generators/answerer.v1.json (`app.py eval --train-answerer` refits it).",
+    )
     answer_prompt: str | None = Field(
         None,
-        description="Answer prompt NAME.VERSION in prompts/; default answer.v1 (answer.v2 for "
-        "the small local model of `llamacpp`).",
+        description="Answer prompt NAME.VERSION in prompts/; default answer.v3 (answer.v4 for "
+        "the small local model of `llamacpp`); older versions stay loadable.",
     )
     condense_prompt: str = Field("condense.v1", description="Follow-up rewriting prompt.")
     prompt_version: str | None = Field(
@@ -183,8 +206,8 @@ class Settings(BaseSettings):
         if self.answer_prompt:
             return self.answer_prompt
         if self.generator == "llamacpp":
-            return "answer.v2"
-        return f"answer.{self.prompt_version}" if self.prompt_version else "answer.v1"
+            return "answer.v4"
+        return f"answer.{self.prompt_version}" if self.prompt_version else "answer.v3"
 
     @property
     def database_address(self) -> str:

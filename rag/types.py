@@ -17,6 +17,7 @@ __all__ = [
     "Hit",
     "Message",
     "SentenceSupport",
+    "ShortAnswer",
 ]
 
 MAX_QUESTION_CHARS = 2000
@@ -64,6 +65,18 @@ class SentenceSupport(BaseModel):
     supported: bool = Field(description="`score` reaches the support threshold.")
 
 
+class ShortAnswer(BaseModel):
+    """The span of a cited passage that answers the question (a number, a date, a name)."""
+
+    n: int = Field(description="The citation whose passage holds it.")
+    start: int = Field(description="Character span inside that citation's `passage`.")
+    end: int
+    text: str
+    answer_span: tuple[int, int] | None = Field(
+        default=None, description="Where `Answer.text` quotes it (shown in bold), if it does."
+    )
+
+
 class Answer(BaseModel):
     text: str
     citations: list[Citation]
@@ -74,6 +87,9 @@ class Answer(BaseModel):
     abstained: bool = Field(description="The answer says the documents do not contain it.")
     supported: bool = Field(
         description="Valid citations back the answer and every citing sentence is supported."
+    )
+    short_answer: ShortAnswer | None = Field(
+        default=None, description="The answering span inside a cited sentence; None on abstention."
     )
     dropped_markers: list[int] = Field(default_factory=list)
     sentences: list[SentenceSupport] = Field(

@@ -93,7 +93,7 @@ def feedback_case(rating: str = "up", question: str = "q?", **fields: object) ->
         "cited_chunk_ids": ["c1"],
         "cited_documents": ["/docs/a.md"],
         "generator": "extractive",
-        "prompt_version": "extractive.v1",
+        "prompt_version": "extractive.v2",
         **fields,
     }
     return Feedback.model_validate(values)

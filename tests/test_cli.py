@@ -79,4 +79,4 @@ def test_ask_logs_one_line_at_info_and_never_imports_gradio(tmp_path: Path) -> N
     loud = run_python(tmp_path / "data", script, DOCENT_LOG_LEVEL="INFO", **env)
     assert loud.returncode == 0, loud.stderr
     (line,) = [x for x in loud.stderr.splitlines() if "answered in" in x]
-    assert line.startswith("INFO rag.assistant: answered in") and "prompt=extractive.v1" in line
+    assert line.startswith("INFO rag.assistant: answered in") and "prompt=extractive.v2" in line

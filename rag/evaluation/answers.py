@@ -5,6 +5,10 @@ passages, and each answer is scored against the gold passage and the accepted an
 - exact match / token F1 (answerable questions; an abstention scores 0), and "answer in
   text": the answer contains an accepted answer (fairer to an answerer that quotes sentences);
 - abstention rate on unanswerable questions, false abstention rate on answerable ones;
+- short exact match / short F1: the same for `Answer.short_answer` (the span inside the quoted
+  sentence), the way SQuAD scores a reader;
+- echoes: answers to answerable questions that quote a heading or title, a question, or a
+  sentence that only restates the question (`features.restates`);
 - citation precision: share of citations that point into the retrieved set and whose citing
   sentences are supported by the cited passage (support score ≥ `min_support`);
 - answer-bearing citations: share of citations on answerable questions whose passage
@@ -17,9 +21,11 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 
+from index.sentences import content_tokens, sentence_spans
 from rag.citations import MARKER
 from rag.evaluation.datasets import QAQuestion
 from rag.evaluation.metrics import contains_answer, exact_match, token_f1
+from rag.generators.features import restates
 from rag.runtime import Runtime
 from rag.types import Answer
 
@@ -33,6 +39,20 @@ def answer_only(answer: Answer) -> str:
     return _SPACED_MARKER.sub("", answer.text).strip()
 
 
+def is_echo(question: str, answer: Answer) -> bool:
+    """Some quoted sentence is a title, a question, or says nothing the question does not."""
+    titles = {" ".join(h.chunk.title.lower().split()) for h in answer.retrieved}
+    asked = content_tokens(question)
+    text = answer_only(answer)
+    for start, end in sentence_spans(text):
+        sentence = text[start:end].strip()
+        if sentence.endswith("?") or " ".join(sentence.lower().split()) in titles:
+            return True
+        if restates(content_tokens(sentence), asked):
+            return True
+    return False
+
+
 @dataclass(frozen=True)
 class QAOutcome:
     id: str
@@ -43,7 +63,11 @@ class QAOutcome:
     abstained: bool
     exact: float
     f1: float
+    short_answer: str
+    short_exact: float
+    short_f1: float
     contains_answer: bool
+    echo: bool
     citations: int
     precise_citations: int
     answer_bearing_citations: int
@@ -58,6 +82,7 @@ def outcome(question: QAQuestion, answer: Answer) -> QAOutcome:
         sources.index(question.gold_passage) + 1 if question.gold_passage in sources else None
     )
     prediction = answer_only(answer)
+    short = answer.short_answer.text if answer.short_answer else ""
     answered = not answer.abstained and not question.is_impossible
     retrieved_ids = {hit.chunk.id for hit in answer.retrieved}
     supported = {n for s in answer.sentences if s.supported for n in s.cites}
@@ -79,6 +104,10 @@ def outcome(question: QAQuestion, answer: Answer) -> QAOutcome:
         abstained=answer.abstained,
         exact=exact_match(prediction, question.answers) if answered else 0.0,
         f1=token_f1(prediction, question.answers) if answered else 0.0,
+        short_answer=short,
+        short_exact=exact_match(short, question.answers) if answered else 0.0,
+        short_f1=token_f1(short, question.answers) if answered else 0.0,
+        echo=answered and is_echo(question.question, answer),
         contains_answer=answered and contains_answer(prediction, question.answers),
         citations=len(answer.citations),
         precise_citations=len(precise),
@@ -112,6 +141,9 @@ def summarize_qa(outcomes: Sequence[QAOutcome], k: int) -> dict[str, float]:
         f"gold R@{k}": _share(sum(o.gold_rank is not None for o in outcomes), len(outcomes)),
         "EM": _share(sum(o.exact for o in answerable), len(answerable)),
         "F1": _share(sum(o.f1 for o in answerable), len(answerable)),
+        "short EM": _share(sum(o.short_exact for o in answerable), len(answerable)),
+        "short F1": _share(sum(o.short_f1 for o in answerable), len(answerable)),
+        "echoes": _share(sum(o.echo for o in answerable), len(answerable)),
         "answer in text": _share(sum(o.contains_answer for o in answerable), len(answerable)),
         "abstention": _share(sum(o.abstained for o in impossible), len(impossible)),
         "false abstention": _share(sum(o.abstained for o in answerable), len(answerable)),

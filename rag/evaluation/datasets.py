@@ -1,20 +1,32 @@
-"""Readers for the public evaluation formats: BEIR (retrieval) and a SQuAD 2.0 sample (answers).
-
-Both are read where they lie (../shared/eval); nothing is copied into the project.
+"""Readers for the evaluation sets: BEIR (retrieval), a SQuAD 2.0 sample (answers), both read
+where they lie (../shared/eval, nothing is copied into the project), and Docent's own in-domain
+set (`sets/in_domain.jsonl`): questions people ask about the bundled samples and the news article
+in ../shared/corpus, half of which the documents do not answer although they share its words.
 """
 
 from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from rag.errors import InputError
 
-__all__ = ["QAQuestion", "QASet", "Record", "RetrievalSet", "load_beir", "load_squad"]
+__all__ = [
+    "IN_DOMAIN",
+    "QAQuestion",
+    "QASet",
+    "Record",
+    "RetrievalSet",
+    "load_beir",
+    "load_in_domain",
+    "load_squad",
+]
+
+IN_DOMAIN = Path(__file__).with_name("sets") / "in_domain.jsonl"
 
 
 @dataclass(frozen=True)
@@ -136,3 +148,32 @@ def load_squad(folder: Path) -> QASet:
     if unknown:
         raise InputError(f"{questions_path}: gold passages not in the corpus: {unknown[:5]}")
     return QASet(folder.name, passages, questions)
+
+
+def load_in_domain(questions_path: Path, folders: Sequence[Path]) -> QASet:
+    """The in-domain questions (`id`, `question`, `answers` or `impossible`) over every
+    document in `folders` (the bundled samples and ../shared/corpus); no gold passages."""
+    from index.errors import LoadError
+    from index.loaders import load_document
+
+    passages = []
+    for folder in folders:
+        for path in sorted(p for p in folder.iterdir() if p.is_file()):
+            try:
+                document = load_document(path)
+            except LoadError as exc:
+                raise InputError(f"cannot read {path.name}: {exc.reason}") from exc
+            passages.append(Record(path.name, document.title, document.text))
+    if not passages:
+        raise InputError("the in-domain set found no documents")
+    questions = [
+        QAQuestion(
+            id=str(_field(r, "id", questions_path)),
+            question=str(_field(r, "question", questions_path)),
+            gold_passage="",
+            answers=tuple(str(a) for a in r.get("answers", [])),
+            is_impossible=bool(r.get("impossible", False)),
+        )
+        for r in _jsonl(questions_path)
+    ]
+    return QASet("in-domain", passages, questions)

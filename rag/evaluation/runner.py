@@ -25,6 +25,7 @@ from rag.evaluation.systems import (
     eval_runtime,
     index_records,
 )
+from rag.generators.answerer_model import AnswererModel
 from rag.runtime import Runtime, load_encoder
 from rag.settings import Settings
 
@@ -69,9 +70,10 @@ def prepare(
     dataset: str,
     records: Sequence[Record],
     answers: bool = True,
+    answerer: AnswererModel | None = None,
 ) -> Runtime:
     """Docent's index of `records` under <data_dir>/eval, reused when already complete."""
-    runtime = eval_runtime(settings, embeddings, dataset, records, answers)
+    runtime = eval_runtime(settings, embeddings, dataset, records, answers, answerer)
     with progress_bar(f"index {dataset}", len(records), "doc") as bar:
         report = index_records(runtime, records, lambda status: bar.to(status.files_done))
     if report.chunks_written:

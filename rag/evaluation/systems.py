@@ -27,6 +27,7 @@ from index.store import ChunkStore
 from rag.errors import IndexMismatchError
 from rag.evaluation import SYSTEMS
 from rag.evaluation.datasets import Record
+from rag.generators.answerer_model import AnswererModel
 from rag.runtime import Runtime, build_runtime
 from rag.settings import Settings
 
@@ -73,6 +74,7 @@ def eval_runtime(
     dataset: str,
     records: Sequence[Record],
     answers: bool = True,
+    answerer: AnswererModel | None = None,
 ) -> Runtime:
     """A Docent runtime over a collection of its own under `<data_dir>/eval`; reused when the
     corpus and settings match, rebuilt when the settings changed. Without `answers` it never
@@ -90,7 +92,7 @@ def eval_runtime(
         }
     )
     try:
-        return build_runtime(eval_settings, embeddings)
+        return build_runtime(eval_settings, embeddings, answerer=answerer)
     except IndexMismatchError:  # other chunker settings: start this corpus's index afresh
         ChunkStore.drop(eval_settings.chroma_dir, eval_settings.collection)
         shutil.rmtree(eval_settings.lexical_dir, ignore_errors=True)

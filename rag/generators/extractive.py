@@ -1,28 +1,45 @@
 """The default generator: quotes the passage sentences that best answer the question, each
-cited, and needs no language model; it abstains (`NOT_FOUND`) when the best evidence is weak."""
+cited, and needs no language model; it abstains (`NOT_FOUND`) when the best evidence is weak.
+
+Each candidate sentence (`rag/generators/features.py`: never a heading, a title, a question or
+a restatement of the question) gets the probability, from a learned logistic model, that it
+answers the question. Abstention is decided on the evidence: the best sentence's probability
+times coverage^`coverage_weight`, where coverage is the share of the question's content words
+that the retrieved passages contain at all (a question about something they never mention is
+not answered from them), times `type_mismatch` when the question asks for a number, a date, a
+person, a place or a reason and the best sentence holds none. `app.py eval --calibrate`
+chooses the three for a corpus (`DOCENT_MIN_EVIDENCE`, `DOCENT_COVERAGE_WEIGHT`,
+`DOCENT_TYPE_MISMATCH`).
+"""
 
 from __future__ import annotations
 
-import re
+import math
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
 from index.sentences import content_tokens
 from index.types import Hit
 from index.units import UnitVectors
+from rag.generators.answerer_model import AnswererModel
 from rag.generators.base import NOT_FOUND
+from rag.generators.features import (
+    SENTENCE_FEATURES,
+    Passage,
+    SentenceCandidate,
+    sentence_candidates,
+)
+from rag.generators.questions import analyse
 from rag.types import Message
 
-__all__ = ["ExtractiveGenerator"]
+__all__ = ["Assessment", "ExtractiveGenerator"]
 
-
-_MARKUP = re.compile(r"^(?:[#>*\-+|]+\s*|\d+[.)]\s+)+|\*\*|__|`")
-
-
-def _plain(sentence: str) -> str:
-    """A passage sentence without Markdown list, heading and emphasis marks."""
-    return _MARKUP.sub("", sentence).strip()
+_OVERLAP = SENTENCE_FEATURES.index("overlap")
+_TYPED = SENTENCE_FEATURES.index("typed")
+_TYPE_MATCH = SENTENCE_FEATURES.index("type_match")
+_CLOSE_TO_BEST = 0.5  # a further sentence is quoted when it scores at least this share of the best
 
 
 def _cite(sentence: str, number: int) -> str:
@@ -32,64 +49,116 @@ def _cite(sentence: str, number: int) -> str:
     return f"{sentence} [{number}]"
 
 
+def _select(scored: Sequence[SentenceCandidate], most: int) -> list[SentenceCandidate]:
+    """The sentences to answer with, in passage order: those a lead-in restating the question
+    announces ('There are several reasons why …'), else the best sentence and the ones right
+    after it that score close (never a scatter of near-duplicates from other passages)."""
+    if not scored:
+        return []
+    best = scored[0]
+    announced = [c for c in scored if c.announced_by >= max(float(best.features[_OVERLAP]), 0.5)]
+    if announced:
+        first = min(announced, key=lambda c: (-c.announced_by, c.number, c.index))
+        run = [c for c in announced if c.number == first.number and c.index >= first.index]
+        return sorted(run, key=lambda c: c.index)[:most]
+    chosen = [best]
+    for candidate in scored[1:]:
+        if len(chosen) == most or candidate.score < _CLOSE_TO_BEST * best.score:
+            break
+        last = max(c.index for c in chosen)
+        if candidate.number == best.number and candidate.index == last + 1:
+            chosen.append(candidate)
+    return sorted(chosen, key=lambda c: c.index)
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """Scored candidate sentences (best first), the ones chosen to answer with, and the
+    question's coverage by the passages."""
+
+    scored: list[SentenceCandidate]
+    chosen: list[SentenceCandidate]
+    coverage: float
+
+    @property
+    def best(self) -> float:
+        """The chosen sentences' best probability of answering (-inf when none qualified)."""
+        return max((c.score for c in self.chosen), default=-math.inf)
+
+    @property
+    def type_missing(self) -> bool:
+        """The question asks for a type of value none of the chosen sentences holds."""
+        return any(c.features[_TYPED] for c in self.chosen) and not any(
+            c.features[_TYPE_MATCH] for c in self.chosen
+        )
+
+    def evidence(self, coverage_weight: float, type_mismatch: float) -> float:
+        penalty = type_mismatch if self.type_missing else 1.0
+        return float(self.best * self.coverage**coverage_weight * penalty)
+
+
 class ExtractiveGenerator:
-    """Scores every sentence of the passages by meaning (embedding cosine) and word overlap
-    with the question, and answers with the best one or few, each cited. Sentence vectors
-    come from ingestion (`index/units.py`); the question's vector is the one retrieval made."""
+    """Scores every candidate sentence of the passages and answers with the best one or few,
+    each cited. Sentence vectors come from ingestion (`index/units.py`); the question's vector
+    is the one retrieval made (cached)."""
 
     name = "extractive"
-    prompt_version = "extractive.v1"
+    prompt_version = "extractive.v2"
 
     def __init__(
         self,
         units: UnitVectors,
+        model: AnswererModel,
         min_evidence: float,
+        coverage_weight: float,
+        type_mismatch: float,
         max_sentences: int,
-        semantic_weight: float = 0.6,
     ) -> None:
         self.units = units
+        self.model = model
         self.min_evidence = min_evidence
+        self.coverage_weight = coverage_weight
+        self.type_mismatch = type_mismatch
         self.max_sentences = max_sentences
-        self.semantic_weight = semantic_weight
 
-    def score_sentences(self, question: str, hits: Sequence[Hit]) -> list[tuple[float, int, str]]:
-        """(score, passage number, plain sentence) for every candidate sentence, best first."""
-        candidates: list[tuple[int, str, np.ndarray]] = []
-        passages = [(hit.chunk.id, hit.chunk.text) for hit in hits]
-        for number, (units, vectors) in enumerate(self.units.units_of(passages), start=1):
-            for index, (unit, vector) in enumerate(zip(units, vectors, strict=True)):
-                sentence = _plain(" ".join(unit.reading.split()))
-                cut_at_start = index == 0 and sentence[:1].islower()
-                cut_at_end = index == len(units) - 1 and sentence[-1:] not in ".!?:)\"'"
-                if len(sentence.split()) >= 4 and not cut_at_start and not cut_at_end:
-                    candidates.append((number, sentence, vector))
-        if not candidates:
-            return []
-        question_vector = np.asarray(self.units.encoder.embed_query(question))
-        cosines = np.stack([vector for _, _, vector in candidates]) @ question_vector
-        wanted = content_tokens(question)
-        scored = []
-        for (number, sentence, _), cosine in zip(candidates, cosines, strict=True):
-            overlap = len(wanted & content_tokens(sentence)) / len(wanted) if wanted else 0.0
-            score = self.semantic_weight * float(cosine) + (1 - self.semantic_weight) * overlap
-            scored.append((score, number, sentence))
-        return sorted(scored, key=lambda item: item[0], reverse=True)
+    def candidates(self, question: str, hits: Sequence[Hit]) -> list[SentenceCandidate]:
+        """Every candidate sentence of the passages, with its features, unscored."""
+        passages = self.units.units_of([(hit.chunk.id, hit.chunk.text) for hit in hits])
+        analysed = analyse(question)
+        vector = np.asarray(self.units.encoder.embed_query(question))
+        return sentence_candidates(
+            analysed,
+            vector,
+            [
+                Passage(hit.chunk.title, hit.chunk.text, units, vectors, hit.score)
+                for hit, (units, vectors) in zip(hits, passages, strict=True)
+            ],
+        )
 
-    def compose(self, scored: Sequence[tuple[float, int, str]], min_evidence: float) -> str:
-        """The answer for sentences scored by `score_sentences`: the best one or few, each
-        cited, or NOT_FOUND when the best scores below `min_evidence`."""
-        if not scored or scored[0][0] < min_evidence:
+    def assess(self, question: str, hits: Sequence[Hit]) -> Assessment:
+        """Every candidate sentence with its probability of answering, and the coverage."""
+        candidates = self.candidates(question, hits)
+        if candidates:
+            scores = self.model.sentence.probability(np.stack([c.features for c in candidates]))
+            for candidate, score in zip(candidates, scores, strict=True):
+                candidate.score = float(score)
+        wanted = analyse(question).terms
+        found: set[str] = set()
+        for hit in hits:
+            found |= content_tokens(hit.chunk.text)
+        coverage = len(wanted & found) / len(wanted) if wanted else 1.0
+        scored = sorted(candidates, key=lambda c: c.score, reverse=True)
+        return Assessment(scored, _select(scored, self.max_sentences), coverage)
+
+    def compose(self, assessment: Assessment) -> str:
+        """The chosen sentences, each cited; NOT_FOUND when the evidence is below
+        `min_evidence`."""
+        evidence = assessment.evidence(self.coverage_weight, self.type_mismatch)
+        if not assessment.chosen or evidence < self.min_evidence:
             return NOT_FOUND
-        best = scored[0][0]
-        chosen: list[tuple[float, int, str]] = []
-        for score, number, sentence in scored:
-            if len(chosen) == self.max_sentences or score < max(min_evidence, best - 0.05):
-                break
-            if all(sentence != other for _, _, other in chosen):
-                chosen.append((score, number, sentence))
-        return " ".join(_cite(sentence, number) for _, number, sentence in chosen)
+        return " ".join(_cite(c.sentence, c.number) for c in assessment.chosen)
 
     def stream(
         self, question: str, hits: Sequence[Hit], history: Sequence[Message] = ()
     ) -> Iterator[str]:
-        yield self.compose(self.score_sentences(question, hits), self.min_evidence)
+        yield self.compose(self.assess(question, hits))

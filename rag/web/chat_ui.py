@@ -144,21 +144,46 @@ def _support_title(sentence: SentenceSupport) -> str:
     return f"Weakly supported by the cited passage (support {sentence.score:.2f})"
 
 
-def _marked_text(answer: Answer) -> str:
-    """`answer.text` escaped, with each weakly supported sentence wrapped in a span."""
-    text, parts, at = answer.text, [], 0
-    for sentence in sorted(answer.sentences, key=lambda s: s.start):
-        start, end = sentence.start, sentence.end
-        if sentence.supported or start < at or not start < end <= len(text):
+Decoration = tuple[int, int, str, str]  # start, end, opening tag, closing tag
+
+
+def _decorated(text: str, decorations: list[Decoration]) -> str:
+    """`text` escaped, each span wrapped in its tags; spans must nest or be apart (one that
+    crosses another, or leaves the text, is left out)."""
+    parts: list[str] = []
+    at, open_ends = 0, [(len(text), "")]  # a stack of (end, closing tag)
+    for start, end, opening, closing in sorted(decorations, key=lambda d: (d[0], -d[1])):
+        while len(open_ends) > 1 and open_ends[-1][0] <= start:
+            close_at, tag = open_ends.pop()
+            parts += [html.escape(text[at:close_at]), tag]
+            at = close_at
+        if not at <= start < end <= open_ends[-1][0]:
             continue
-        title = html.escape(_support_title(sentence))
-        parts += [
-            html.escape(text[at:start]),
-            f'<span class="docent-unsupported" title="{title}">'
-            f"{html.escape(text[start:end])}</span>",
-        ]
-        at = end
-    return "".join([*parts, html.escape(text[at:])])
+        parts += [html.escape(text[at:start]), opening]
+        open_ends.append((end, closing))
+        at = start
+    for close_at, tag in reversed(open_ends):
+        parts += [html.escape(text[at:close_at]), tag]
+        at = close_at
+    return "".join(parts)
+
+
+def _marked_text(answer: Answer) -> str:
+    """`answer.text` escaped, each weakly supported sentence in a span, the short answer bold."""
+    decorations: list[Decoration] = [
+        (
+            s.start,
+            s.end,
+            f'<span class="docent-unsupported" title="{html.escape(_support_title(s))}">',
+            "</span>",
+        )
+        for s in answer.sentences
+        if not s.supported
+    ]
+    short = answer.short_answer
+    if short and short.answer_span:
+        decorations.append((*short.answer_span, '<strong class="docent-short">', "</strong>"))
+    return _decorated(answer.text, decorations)
 
 
 def answer_html(answer: Answer) -> str:

@@ -42,6 +42,7 @@ def test_ask_and_see_answer_with_source_card(page: Page, tmp_path: Path) -> None
     chat = page.locator("#docent-chat")
     expect(chat).to_contain_text("26 days", timeout=60_000)
     expect(chat).to_contain_text("[1]")
+    expect(chat.locator("strong.docent-short")).to_have_text("26")  # the short answer, bold
     card = page.locator("#docent-sources .docent-card").first
     expect(card).to_contain_text("Leave Policy")
     expect(card).to_contain_text("leave-policy.md")

@@ -50,7 +50,9 @@ def bearer(credential: str) -> dict[str, str]:
 
 
 def ask(
-    url: str, credential: str | None, question: str = "How many vacation days do I get?"
+    url: str,
+    credential: str | None,
+    question: str = "How many vacation days does a full-time employee get?",
 ) -> httpx.Response:
     headers = bearer(credential) if credential else {}
     return httpx.post(f"{url}/api/v1/ask", json={"question": question}, headers=headers, timeout=60)

@@ -127,7 +127,8 @@ def test_rating_the_last_answer_stores_it(sample_runtime: Runtime, tmp_path: Pat
     *_, last = ui.respond(VACATION, [], [], request())
     chat, shown, conversation, box, _searched, _sources, question, answer = last
     assert isinstance(answer, Answer) and question == VACATION and box == "" and shown == chat
-    assert "26 days" in chat[-1]["content"] and conversation[-1].content == answer.text
+    assert '<strong class="docent-short">26</strong> days' in chat[-1]["content"]
+    assert conversation[-1].content == answer.text
 
     assert ui.rate("down", question, answer, " It is 30 days ", request()) == (FEEDBACK_SAVED, "")
     assert ui.rate("up", question, answer, "", request()) == (FEEDBACK_SAVED, "")

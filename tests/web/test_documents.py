@@ -31,6 +31,7 @@ def server(server_settings: Settings, embeddings: Encoder) -> Iterator[str]:
 
 # An install without credentials takes form posts only with this header (CSRF guard).
 FORM = {"X-Requested-With": "tests"}
+VACATION = "How many vacation days does a full-time employee get?"
 
 
 def upload(
@@ -80,13 +81,13 @@ def test_upload_indexes_in_the_background(server: str) -> None:
 
     in_hr = httpx.post(
         f"{server}/api/v1/ask",
-        json={"question": "How many vacation days do I get?", "collections": ["hr"]},
+        json={"question": VACATION, "collections": ["hr"]},
         timeout=60,
     ).json()
     assert "26 days" in in_hr["text"]
     elsewhere = httpx.post(
         f"{server}/api/v1/ask",
-        json={"question": "How many vacation days do I get?", "collections": ["default"]},
+        json={"question": VACATION, "collections": ["default"]},
         timeout=60,
     ).json()
     assert elsewhere["retrieved"], "the default collection still answers from expenses.md"

@@ -12,5 +12,8 @@ def test_gradio_client_calls_the_named_ask_endpoint(live_server: str) -> None:
     question, answer = chat[-2], chat[-1]
     assert question["role"] == "user"
     assert question["content"] == [{"text": "How long is the probation period?", "type": "text"}]
-    assert answer["role"] == "assistant" and "6 months" in answer["content"][0]["text"]
+    shown = answer["content"][0]["text"]
+    assert (
+        answer["role"] == "assistant" and '<strong class="docent-short">6</strong> months' in shown
+    )
     assert "[1]" in answer["content"][0]["text"]

@@ -24,19 +24,38 @@
     return node;
   };
 
+  // `text` as nodes, each range {start, end, make} wrapped in the element make() returns;
+  // ranges nest or lie apart (one that crosses another, or leaves the text, is left out).
+  function decorated(text, ranges) {
+    const root = document.createDocumentFragment();
+    const open = [{ node: root, end: text.length }];
+    let at = 0;
+    const close = () => { const top = open.pop(); top.node.append(text.slice(at, top.end)); at = top.end; };
+    for (const r of ranges.slice().sort((a, b) => a.start - b.start || b.end - a.end)) {
+      while (open.length > 1 && open[open.length - 1].end <= r.start) close();
+      if (!(at <= r.start && r.start < r.end && r.end <= open[open.length - 1].end)) continue;
+      const node = r.make();
+      open[open.length - 1].node.append(text.slice(at, r.start), node);
+      open.push({ node, end: r.end });
+      at = r.start;
+    }
+    while (open.length > 1) close();
+    root.append(text.slice(at));
+    return root;
+  }
+
   function renderAnswer(bubble, answer) {
     bubble.textContent = "";
     bubble.classList.remove("pending");
-    let at = 0;
-    for (const s of (answer.sentences || []).slice().sort((a, b) => a.start - b.start)) {
-      if (s.supported || s.start < at) continue;
-      bubble.append(answer.text.slice(at, s.start));
-      const weak = el("span", "unsupported", answer.text.slice(s.start, s.end));
-      weak.title = `Weakly supported (support ${s.score.toFixed(2)})`;
-      bubble.append(weak);
-      at = s.end;
+    const ranges = (answer.sentences || []).filter((s) => !s.supported).map((s) => ({
+      start: s.start, end: s.end,
+      make: () => { const weak = el("span", "unsupported"); weak.title = `Weakly supported (support ${s.score.toFixed(2)})`; return weak; },
+    }));
+    const short = answer.short_answer;
+    if (short && short.answer_span) {
+      ranges.push({ start: short.answer_span[0], end: short.answer_span[1], make: () => el("strong", "short") });
     }
-    bubble.append(answer.text.slice(at));
+    bubble.append(decorated(answer.text, ranges));
     for (const c of answer.citations) {
       const card = el("div", "card");
       card.dataset.n = c.n;
