@@ -33,10 +33,12 @@ __all__ = [
 ]
 
 _MARKUP = re.compile(r"^(?:[#>*\-+|]+\s*|\d+[.)]\s+)+|\*\*|__|`")
-# Words that announce a list of reasons or steps: they add nothing a question asks for.
+# Words that announce a list of reasons or steps, or report a question ('many ask whether …'):
+# they add nothing a question asks for.
 _ANNOUNCING = content_tokens(
     "several many number various numerous some following few multiple reasons factors ways "
-    "causes steps things points aspects explanations motives issues changes rules first"
+    "causes steps things points aspects explanations motives issues changes rules first "
+    "ask asks asked asking whether wonder wonders wondered question questions"
 )
 
 _ANNOUNCED = 4  # sentences a lead-in announces at most
