@@ -1,5 +1,5 @@
-"""What a question asks for: the expected answer type (from its wh-phrase), its key terms (names,
-numbers, rare words a right answer must be about), and detectors that tell whether a piece of
+"""What a question asks for: the expected answer type (from its wh-phrase), its key terms (the
+names and numbers a right answer must be about), and detectors that tell whether a piece of
 text carries a value of a given type. The extractive answerer's features are built on these."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from enum import Enum
 
 from index.sentences import content_sequence, content_tokens
 
-__all__ = ["AnswerType", "Question", "analyse", "carries", "is_lead_in", "words"]
+__all__ = ["AnswerType", "Question", "analyse", "carries", "is_lead_in"]
 
 
 class AnswerType(Enum):
@@ -60,84 +60,18 @@ _TYPE_CUES: tuple[tuple[AnswerType, re.Pattern[str]], ...] = (
     ),
 )
 
-_NUMBER_WORDS = [
-    "one",
-    "two",
-    "three",
-    "four",
-    "five",
-    "six",
-    "seven",
-    "eight",
-    "nine",
-    "ten",
-    "eleven",
-    "twelve",
-    "thirteen",
-    "fourteen",
-    "fifteen",
-    "sixteen",
-    "seventeen",
-    "eighteen",
-    "nineteen",
-    "twenty",
-    "thirty",
-    "forty",
-    "fifty",
-    "sixty",
-    "seventy",
-    "eighty",
-    "ninety",
-    "hundred",
-    "hundreds",
-    "thousand",
-    "thousands",
-    "million",
-    "millions",
-    "billion",
-    "billions",
-    "trillion",
-    "dozen",
-    "dozens",
-    "half",
-    "twice",
-    "once",
-    "percent",
-]
+_NUMBER_WORDS = (
+    "one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
+    "fifteen sixteen seventeen eighteen nineteen twenty thirty forty fifty sixty seventy "
+    "eighty ninety hundred hundreds thousand thousands million millions billion billions "
+    "trillion dozen dozens half twice once percent"
+).split()
 _NUMBER = re.compile(rf"\d|\b({'|'.join(_NUMBER_WORDS)})\b", re.IGNORECASE)
-_MONTHS = [
-    "january",
-    "february",
-    "march",
-    "april",
-    "may",
-    "june",
-    "july",
-    "august",
-    "september",
-    "october",
-    "november",
-    "december",
-    "jan",
-    "feb",
-    "mar",
-    "apr",
-    "jun",
-    "jul",
-    "aug",
-    "sep",
-    "sept",
-    "oct",
-    "nov",
-    "dec",
-    "monday",
-    "tuesday",
-    "wednesday",
-    "thursday",
-    "friday",
-    "saturday",
-    "sunday",
-]
+_MONTHS = (
+    "january february march april may june july august september october november "
+    "december jan feb mar apr jun jul aug sep sept oct nov dec monday tuesday wednesday "
+    "thursday friday saturday sunday"
+).split()
 _DATE = re.compile(
     rf"\b(1\d{{3}}|20\d{{2}})s?\b|\b({'|'.join(_MONTHS)})\b|\b(century|centuries|decade|"
     r"yesterday|today|tomorrow|ago|bc|ad|bce|ce|spring|summer|autumn|fall|winter)\b",
@@ -161,45 +95,11 @@ _LEAD_IN = re.compile(
 _WORD = re.compile(r"[\w’'-]+")
 
 _QUESTION_OPENERS = frozenset(
-    [
-        "what",
-        "who",
-        "whom",
-        "whose",
-        "when",
-        "where",
-        "why",
-        "how",
-        "which",
-        "is",
-        "are",
-        "was",
-        "were",
-        "do",
-        "does",
-        "did",
-        "can",
-        "could",
-        "should",
-        "would",
-        "will",
-        "has",
-        "have",
-        "had",
-        "in",
-        "on",
-        "at",
-        "for",
-        "by",
-        "from",
-        "to",
-        "of",
-    ]
+    (
+        "what who whom whose when where why how which is are was were do does did can could "
+        "should would will has have had in on at for by from to of"
+    ).split()
 )
-
-
-def words(text: str) -> list[str]:
-    return _WORD.findall(text)
 
 
 def carries(text: str, kind: AnswerType) -> bool:
@@ -240,7 +140,7 @@ def analyse(question: str) -> Question:
     found = [(m.start(), k) for k, cue in _TYPE_CUES if (m := cue.search(lowered))]
     kind = min(found, key=lambda f: f[0])[1] if found else AnswerType.OTHER  # the first cue
     keys: set[str] = set()
-    for index, word in enumerate(words(question)):
+    for index, word in enumerate(_WORD.findall(question)):
         named = word[:1].isupper() and not (index == 0 or word.lower() in _QUESTION_OPENERS)
         if named or any(ch.isdigit() for ch in word):
             keys |= content_tokens(word)
