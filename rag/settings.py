@@ -66,7 +66,7 @@ class Settings(BaseSettings):
     # The three abstention settings are `app.py eval --calibrate --in-domain`'s choice for the
     # bundled samples and the news article; calibrate on the documents you serve.
     min_evidence: float = Field(
-        0.035566,
+        0.025285,
         description="Extractive: the answering sentences' probability of answering below this "
         "means 'not in the documents' (`app.py eval --calibrate` chooses it for a corpus).",
     )
@@ -78,11 +78,11 @@ class Settings(BaseSettings):
         "the question's words found in the passages to this power (0: ignore coverage).",
     )
     type_mismatch: float = Field(
-        1.0,
+        0.0,
         ge=0,
         le=1,
         description="Extractive: evidence is multiplied by this when the question asks for a "
-        "number, date, person, place or reason the best sentence does not hold (1: ignore).",
+        "number or a date the answering sentences do not hold (1: ignore, 0: always refuse).",
     )
     max_answer_sentences: int = Field(3, ge=1, le=6)
     answerer_model: Path | None = Field(

@@ -1,15 +1,16 @@
-"""Calibrating the extractive generator's abstention (`min_evidence`, `coverage_weight`) on QA
-data.
+"""Calibrating the extractive generator's abstention on QA data: `min_evidence`,
+`coverage_weight` and `type_mismatch`.
 
-Procedure: retrieve and score every question once; its evidence is the best sentence's
-probability times coverage^w times m when the best sentence lacks the type of value asked for
-(`ExtractiveGenerator.assess`). A threshold t abstains on every question whose evidence is
-below t. For each (w, m) of `COVERAGE_WEIGHTS` × `TYPE_MISMATCH`, among the midpoints between
-observed evidence values, choose the t that abstains on the most unanswerable questions while
-abstaining on at most `max_false_abstention` of the answerable ones (ties go to the lower t);
-then the (w, m) whose t abstains most (ties to the lower w, then the higher m: the least
-change). All three are written to an env file as DOCENT_MIN_EVIDENCE, DOCENT_COVERAGE_WEIGHT
-and DOCENT_TYPE_MISMATCH, where `Settings` reads them.
+Procedure: retrieve and score every question once; its evidence is the answering sentences'
+best probability times coverage^w, times m when the question wants a number or a date they do
+not hold (`ExtractiveGenerator.assess`). A threshold t abstains on every question whose
+evidence is below t. For each (w, m) of `COVERAGE_WEIGHTS` × `TYPE_MISMATCH`, among the
+midpoints between observed evidence values, choose the t that abstains on the most unanswerable
+questions while abstaining on at most `max_false_abstention` of the answerable ones (ties go to
+the lower t); then the (w, m) whose t abstains most (ties to the lower w, then to the lower m:
+a "how many" answered without a number is refused for a reason anyone can check). All three
+are written to an env file as DOCENT_MIN_EVIDENCE, DOCENT_COVERAGE_WEIGHT and
+DOCENT_TYPE_MISMATCH, where `Settings` reads them.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ __all__ = [
 # Squaring the coverage refused 2.5 points more of the in-domain set's unanswerable questions
 # but also "How many vacation days do I get?" (no sample says "vacation"): not on offer.
 COVERAGE_WEIGHTS = (0.0, 1.0)
-TYPE_MISMATCH = (1.0, 0.5, 0.25)
+TYPE_MISMATCH = (1.0, 0.5, 0.25, 0.0)
 
 
 @dataclass(frozen=True)
@@ -99,7 +100,7 @@ def calibrate(
     chosen = [
         choose_threshold(points, max_false_abstention, w, m) for w in weights for m in mismatches
     ]
-    return max(chosen, key=lambda c: (c.abstention, -c.coverage_weight, c.type_mismatch))
+    return max(chosen, key=lambda c: (c.abstention, -c.coverage_weight, -c.type_mismatch))
 
 
 def choose_threshold(

@@ -6,8 +6,8 @@ a restatement of the question) gets the probability, from a learned logistic mod
 answers the question. Abstention is decided on the evidence: the best sentence's probability
 times coverage^`coverage_weight`, where coverage is the share of the question's content words
 that the retrieved passages contain at all (a question about something they never mention is
-not answered from them), times `type_mismatch` when the question asks for a number, a date, a
-person, a place or a reason and the best sentence holds none. `app.py eval --calibrate`
+not answered from them), times `type_mismatch` when the question asks for a number or a date
+and the answering sentences hold none. `app.py eval --calibrate`
 chooses the three for a corpus (`DOCENT_MIN_EVIDENCE`, `DOCENT_COVERAGE_WEIGHT`,
 `DOCENT_TYPE_MISMATCH`).
 """
@@ -31,13 +31,13 @@ from rag.generators.features import (
     SentenceCandidate,
     sentence_candidates,
 )
-from rag.generators.questions import analyse
+from rag.generators.questions import AnswerType, analyse
 from rag.types import Message
 
 __all__ = ["Assessment", "ExtractiveGenerator"]
 
 _OVERLAP = SENTENCE_FEATURES.index("overlap")
-_TYPED = SENTENCE_FEATURES.index("typed")
+_RELIABLE_TYPES = (AnswerType.NUMBER, AnswerType.DATE)
 _TYPE_MATCH = SENTENCE_FEATURES.index("type_match")
 _CLOSE_TO_BEST = 0.5  # a further sentence is quoted when it scores at least this share of the best
 
@@ -79,6 +79,7 @@ class Assessment:
     scored: list[SentenceCandidate]
     chosen: list[SentenceCandidate]
     coverage: float
+    kind: AnswerType
 
     @property
     def best(self) -> float:
@@ -87,8 +88,9 @@ class Assessment:
 
     @property
     def type_missing(self) -> bool:
-        """The question asks for a type of value none of the chosen sentences holds."""
-        return any(c.features[_TYPED] for c in self.chosen) and not any(
+        """The question asks for a number or a date (the types told reliably) and none of the
+        chosen sentences holds one ("how many employees": none counts employees)."""
+        return self.kind in _RELIABLE_TYPES and not any(
             c.features[_TYPE_MATCH] for c in self.chosen
         )
 
@@ -142,13 +144,14 @@ class ExtractiveGenerator:
             scores = self.model.sentence.probability(np.stack([c.features for c in candidates]))
             for candidate, score in zip(candidates, scores, strict=True):
                 candidate.score = float(score)
-        wanted = analyse(question).terms
+        analysed = analyse(question)
+        wanted = analysed.terms
         found: set[str] = set()
         for hit in hits:
             found |= content_tokens(hit.chunk.text)
         coverage = len(wanted & found) / len(wanted) if wanted else 1.0
         scored = sorted(candidates, key=lambda c: c.score, reverse=True)
-        return Assessment(scored, _select(scored, self.max_sentences), coverage)
+        return Assessment(scored, _select(scored, self.max_sentences), coverage, analysed.kind)
 
     def compose(self, assessment: Assessment) -> str:
         """The chosen sentences, each cited; NOT_FOUND when the evidence is below

@@ -18,7 +18,7 @@ from typing import NamedTuple
 import numpy as np
 
 from index.sentences import Unit, content_sequence, content_tokens
-from rag.generators.questions import AnswerType, Question, carries, is_lead_in
+from rag.generators.questions import AnswerType, Question, answers_type, carries, is_lead_in
 
 __all__ = [
     "SENTENCE_FEATURES",
@@ -165,10 +165,7 @@ def sentence_candidates(
                 _share(question.terms, read) if question.terms else 0.0,
                 len(own & question.terms) / len(own) if own else 0.0,
                 min(math.log1p(len(novel)) / 3.0, 1.5),
-                float(
-                    question.kind is not AnswerType.OTHER
-                    and carries(" ".join(novel_words(sentence, question)), question.kind)
-                ),
+                float(question.kind is not AnswerType.OTHER and _has_type(sentence, question)),
                 float(question.kind is not AnswerType.OTHER),
                 float(is_lead_in(sentence)),
                 float(bool(previous) and is_lead_in(previous)),
@@ -205,6 +202,14 @@ def _rarity(question: Question, passages: Sequence[Passage]) -> dict[str, float]
         term: math.log((len(units) + 1) / (sum(term in u for u in units) + 0.5))
         for term in question.terms
     }
+
+
+def _has_type(sentence: str, question: Question) -> bool:
+    """The sentence holds a value of the type asked for, beyond the question's own words
+    (a count of the very thing "how many" asks about)."""
+    if question.counted:
+        return answers_type(sentence, question)
+    return carries(" ".join(novel_words(sentence, question)), question.kind)
 
 
 def novel_words(text: str, question: Question) -> list[str]:

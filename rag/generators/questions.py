@@ -10,7 +10,7 @@ from enum import Enum
 
 from index.sentences import content_sequence, content_tokens
 
-__all__ = ["AnswerType", "Question", "analyse", "carries", "is_lead_in"]
+__all__ = ["AnswerType", "Question", "analyse", "answers_type", "carries", "is_lead_in"]
 
 
 class AnswerType(Enum):
@@ -133,6 +133,7 @@ class Question:
     terms: frozenset[str]  # stemmed content words
     sequence: tuple[str, ...]  # the same, in order
     key_terms: frozenset[str]  # stemmed names and numbers: what an answer must be about
+    counted: str | None = None  # "how many employees …": the stem of what is counted
 
 
 def analyse(question: str) -> Question:
@@ -145,4 +146,34 @@ def analyse(question: str) -> Question:
         if named or any(ch.isdigit() for ch in word):
             keys |= content_tokens(word)
     sequence = tuple(content_sequence(question))
-    return Question(question, kind, frozenset(sequence), sequence, frozenset(keys))
+    return Question(
+        question, kind, frozenset(sequence), sequence, frozenset(keys), _counted(lowered)
+    )
+
+
+_HOW_MANY = re.compile(r"\bhow many ((?:[\w-]+ ){0,2}[\w-]+)")
+
+
+def _counted(lowered: str) -> str | None:
+    """What "how many …" counts: the first plural of the next three words, else the first
+    ("how many vacation days" counts days)."""
+    found = _HOW_MANY.search(lowered)
+    if not found:
+        return None
+    following = found.group(1).split()
+    noun = next((w for w in following if w.endswith("s") and not w.endswith("ss")), following[0])
+    stems = content_sequence(noun)
+    return stems[0] if stems else None
+
+
+def answers_type(text: str, question: Question) -> bool:
+    """Whether `text` holds what the question asks for: for "how many X", a number that counts
+    X ("26 days of leave" for days, not "20 working days" for employees); else `carries`."""
+    if question.kind is AnswerType.NUMBER and question.counted:
+        tokens = _WORD.findall(text.lower())
+        return any(
+            _NUMBER.fullmatch(token) or token[:1].isdigit()
+            for at, token in enumerate(tokens)
+            if question.counted in content_sequence(" ".join(tokens[at + 1 : at + 4]))
+        )
+    return carries(text, question.kind)
