@@ -66,19 +66,19 @@ class Settings(BaseSettings):
     # The three abstention settings are `app.py eval --calibrate --in-domain`'s choice for the
     # bundled samples and the news article; calibrate on the documents you serve.
     min_evidence: float = Field(
-        0.025285,
+        0.033617,
         description="Extractive: the answering sentences' probability of answering below this "
         "means 'not in the documents' (`app.py eval --calibrate` chooses it for a corpus).",
     )
     coverage_weight: float = Field(
-        0.0,
+        1.0,
         ge=0,
         le=4,
         description="Extractive: evidence is the best sentence's probability times the share of "
         "the question's words found in the passages to this power (0: ignore coverage).",
     )
     type_mismatch: float = Field(
-        0.0,
+        0.1,
         ge=0,
         le=1,
         description="Extractive: evidence is multiplied by this when the question asks for a "

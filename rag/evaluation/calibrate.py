@@ -41,7 +41,7 @@ __all__ = [
 # Squaring the coverage refused 2.5 points more of the in-domain set's unanswerable questions
 # but also "How many vacation days do I get?" (no sample says "vacation"): not on offer.
 COVERAGE_WEIGHTS = (0.0, 1.0)
-TYPE_MISMATCH = (1.0, 0.5, 0.25, 0.0)
+TYPE_MISMATCH = (1.0, 0.5, 0.25, 0.1, 0.0)
 
 
 @dataclass(frozen=True)

@@ -115,8 +115,9 @@ def _is_heading(unit: Unit, sentence: str) -> bool:
 def _is_answer_shaped(unit: Unit, sentence: str, index: int, last: int, title: str) -> bool:
     if len(sentence.split()) < 4 or sentence.endswith("?"):
         return False
-    if unit.reading.lstrip().startswith("#") or sentence.lower() == title.strip().lower():
-        return False  # a heading or the document's title
+    titled = sentence.lower() == title.strip().lower() and not sentence.endswith(".")
+    if unit.reading.lstrip().startswith("#") or titled:
+        return False  # a heading or the document's title (a first line that is no sentence)
     ends_sentence = sentence[-1:] in ".!?:)\"'”’" or "|" in unit.reading
     if not ends_sentence and (index == last or len(sentence.split()) < 12):
         return False  # a heading-like line, or cut off at the passage's end

@@ -72,9 +72,12 @@ _MONTHS = (
     "december jan feb mar apr jun jul aug sep sept oct nov dec monday tuesday wednesday "
     "thursday friday saturday sunday"
 ).split()
+# A date, a time of day, or a span of time ("when must I file?" … "within 30 days").
 _DATE = re.compile(
     rf"\b(1\d{{3}}|20\d{{2}})s?\b|\b({'|'.join(_MONTHS)})\b|\b(century|centuries|decade|"
-    r"yesterday|today|tomorrow|ago|bc|ad|bce|ce|spring|summer|autumn|fall|winter)\b",
+    r"yesterday|today|tomorrow|ago|bc|ad|bce|ce|spring|summer|autumn|fall|winter|noon|midnight)\b"
+    r"|\b\d{1,2}[:.]\d{2}\b|\b\d{1,2} ?(am|pm|a\.m\.|p\.m\.)"
+    r"|\b\d+ (hours?|days?|weeks?|months?|years?)\b",
     re.IGNORECASE,
 )
 _REASON = re.compile(
