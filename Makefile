@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup run test test-fast lint chromium postgresql bench samples screenshots llama test-llama
+.PHONY: setup run test test-fast lint chromium postgresql bench samples screenshots llama test-llama test-llm
 
 $(STAMP): requirements.txt requirements-dev.txt
 	python3 -m venv $(VENV)
@@ -72,3 +72,8 @@ llama: $(LLAMA_STAMP) $(LLAMA_MODEL)
 
 test-llama: llama
 	DOCENT_LLAMACPP_MODEL_PATH=$(LLAMA_MODEL) $(PY) -m pytest --llama -m llama
+
+# The API, OpenAI-endpoint and follow-up tests with DOCENT_GENERATOR=openai against llama.cpp's
+# OpenAI-compatible server, which the tests start on loopback with the GGUF (tests/llm).
+test-llm: llama
+	DOCENT_LLAMACPP_MODEL_PATH=$(LLAMA_MODEL) $(PY) -m pytest --llm -m llm

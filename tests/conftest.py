@@ -21,16 +21,23 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
         "--llama", action="store_true", help="run the tests that need a GGUF model (make llama)"
     )
+    parser.addoption(
+        "--llm",
+        action="store_true",
+        help="run the tests against a llama.cpp OpenAI-compatible server (make test-llm)",
+    )
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Tests marked `llama` need llama-cpp-python and a model: only with --llama."""
-    if config.getoption("--llama"):
-        return
-    skipped = [item for item in items if item.get_closest_marker("llama")]
-    if skipped:
-        config.hook.pytest_deselected(items=skipped)
-        items[:] = [item for item in items if not item.get_closest_marker("llama")]
+    """Tests marked `llama` need llama-cpp-python and a model: only with --llama; tests marked
+    `llm` also start its server: only with --llm."""
+    for marker in ("llama", "llm"):
+        if config.getoption(f"--{marker}"):
+            continue
+        skipped = [item for item in items if item.get_closest_marker(marker)]
+        if skipped:
+            config.hook.pytest_deselected(items=skipped)
+            items[:] = [item for item in items if not item.get_closest_marker(marker)]
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,65 @@
+"""Docent's OpenAI-compatible endpoint (`/v1/chat/completions`), plain and streamed, called with
+the official `openai` client while Docent itself answers through llama.cpp's OpenAI-compatible
+server (DOCENT_GENERATOR=openai): an OpenAI endpoint in front of another one."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import openai
+import pytest
+
+from rag.citations import MARKER
+from tests.helpers import ANSWERABLE
+
+pytestmark = pytest.mark.llm
+
+MILEAGE = ANSWERABLE[3][0]
+
+
+@pytest.fixture
+def client(llm_app: tuple[str, dict[str, str]]) -> openai.OpenAI:
+    url, headers = llm_app
+    key = headers["Authorization"].removeprefix("Bearer ")
+    return openai.OpenAI(base_url=f"{url}/v1", api_key=key, max_retries=0, timeout=180)
+
+
+def markers(text: str) -> set[int]:
+    return {int(n) for group in MARKER.findall(text) for n in group.split(",")}
+
+
+def cited_passages(citations: list[dict[str, Any]]) -> set[int]:
+    numbers = {c["n"] for c in citations}
+    assert all(1 <= n <= 5 for n in numbers), numbers  # top_k passages were given
+    return numbers
+
+
+def test_a_completion_answers_with_its_citations(client: openai.OpenAI) -> None:
+    completion = client.chat.completions.create(
+        model="docent",
+        messages=[
+            {"role": "system", "content": "You are helpful."},
+            {"role": "user", "content": MILEAGE},
+        ],
+    )
+    choice = completion.choices[0]
+    content = choice.message.content or ""
+    assert MARKER.sub("", content).strip() and choice.finish_reason == "stop"
+    extra = completion.model_extra or {}
+    assert markers(content) == cited_passages(extra["citations"]), content
+    assert isinstance(extra["supported"], bool)
+
+
+def test_a_streamed_completion_arrives_in_pieces(client: openai.OpenAI) -> None:
+    stream = client.chat.completions.create(
+        model="docent", messages=[{"role": "user", "content": MILEAGE}], stream=True
+    )
+    chunks = list(stream)
+    pieces = [
+        c.choices[0].delta.content for c in chunks if c.choices and c.choices[0].delta.content
+    ]
+    assert len(pieces) > 1, pieces  # the model's tokens are passed on as they come
+    last = chunks[-1]
+    assert last.choices[0].finish_reason == "stop"
+    # The stream carries the model's raw text; the citations are the checked ones.
+    assert cited_passages((last.model_extra or {})["citations"]) <= markers("".join(pieces))
