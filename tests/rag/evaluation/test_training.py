@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from rag.errors import ConfigError, InputError
 from rag.evaluation.calibrate import EvidencePoint, calibrate
 from rag.evaluation.command import EvalOptions, run_eval
 from rag.evaluation.datasets import IN_DOMAIN, QAQuestion, load_in_domain
@@ -101,3 +102,15 @@ def test_eval_in_domain_reports_short_answers_and_echoes(tmp_path: Path) -> None
     assert row["echoes"] == 0.0 and row["short F1"] > 0.0
     shorts = {o["id"]: o["short_answer"] for o in report["outcomes"]}
     assert shorts["a01"] == "26"
+
+
+def test_calibration_and_training_refuse_another_generator(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path / "data")
+    for options in (
+        EvalOptions(calibrate=True, generator="openai"),
+        EvalOptions(train_answerer=True, generator="llamacpp"),
+    ):
+        with pytest.raises(ConfigError, match="extractive"):
+            run_eval(settings, options)
+    with pytest.raises(InputError, match="--generator"):
+        run_eval(settings, EvalOptions(generator="gpt"))
