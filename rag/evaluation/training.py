@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -159,7 +158,3 @@ def fit_answerer(
     }
     model = AnswererModel(_fit(sentences, SENTENCE_FEATURES), _fit(spans, SPAN_FEATURES), about)
     return model, held_out
-
-
-def write_model(model: AnswererModel, path: Path) -> None:
-    model.save(path)
