@@ -61,7 +61,7 @@ def _is_wrap(text: str, newline: re.Match[str]) -> bool:
 # "Dr. Lee", "e.g. Paris".
 _ABBREVIATION = re.compile(
     r"(?:^|[\s(\"'“])(?:[A-Za-z]|(?:[A-Za-z]\.)+[A-Za-z]|Mr|Mrs|Ms|Dr|Prof|St|Sr|Jr|Mt|Gen|Gov|"
-    r"Sen|Rep|Col|Lt|Capt|Inc|Ltd|Co|Corp|No|vs|etc|approx|Fig|Jan|Feb|Aug|Sept|Oct|Nov|Dec)\.$"
+    r"Sen|Rep|Col|Lt|Capt|Inc|Ltd|Co|Corp|vs|approx|Fig|Jan|Feb|Aug|Sept|Oct|Nov|Dec)\.$"
 )
 
 

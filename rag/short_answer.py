@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from rag.citations import MARKER
 from rag.generators.answerer_model import Linear
 from rag.generators.features import span_candidates
 from rag.generators.questions import analyse
@@ -49,8 +50,17 @@ class ShortAnswerFinder:
 
 
 def locate(short: ShortAnswer, text: str) -> ShortAnswer:
-    """`short` with the span of `text` (the answer) that quotes it, if one does; spacing may
-    differ, since a quote squashes the passage's line breaks."""
+    """`short` with the span of `text` (the answer) that quotes it, if one does: the first
+    occurrence in a sentence citing its passage, else the first anywhere. Spacing may differ,
+    since a quote squashes the passage's line breaks."""
     words = [re.escape(word) for word in short.text.split()]
-    found = re.search(r"(?<!\w)" + r"\s+".join(words) + r"(?!\w)", text) if words else None
-    return short.model_copy(update={"answer_span": found.span() if found else None})
+    if not words:
+        return short
+    found = list(re.finditer(r"(?<!\w)" + r"\s+".join(words) + r"(?!\w)", text))
+
+    def cites_it(match: re.Match[str]) -> bool:
+        marker = MARKER.search(text, match.end())
+        return marker is not None and str(short.n) in marker.group(1).replace(" ", "").split(",")
+
+    best = next((m for m in found if cites_it(m)), found[0] if found else None)
+    return short.model_copy(update={"answer_span": best.span() if best else None})

@@ -123,7 +123,9 @@ def _train_answerer(settings: Settings, options: EvalOptions) -> int:
     from rag.runtime import load_encoder
 
     if settings.generator != "extractive":
-        raise ConfigError("training fits the extractive generator: unset DOCENT_GENERATOR")
+        raise ConfigError(
+            "training fits the extractive generator: unset DOCENT_GENERATOR and --generator"
+        )
     data = load_squad(_folder(options.squad, settings.eval_dir / "squad2", "SQuAD"))
     questions = data.questions[: options.limit] if options.limit else data.questions
     # Features only: the weights in use do not matter (and may be stale).

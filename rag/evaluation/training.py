@@ -64,7 +64,9 @@ def collect_examples(
 ) -> tuple[Examples, Examples]:
     generator = runtime.assistant.generator
     if not isinstance(generator, ExtractiveGenerator):
-        raise ConfigError("training fits the extractive generator: set DOCENT_GENERATOR=extractive")
+        raise ConfigError(
+            "training fits the extractive generator: unset DOCENT_GENERATOR and --generator"
+        )
     sentences, spans = Examples.empty(), Examples.empty()
     for group, question in enumerate(questions):
         hits = runtime.assistant.retriever.retrieve(question.question)

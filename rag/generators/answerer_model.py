@@ -67,10 +67,12 @@ def _linear(data: Any, expected: tuple[str, ...], what: str, path: Path) -> Line
         weights = np.asarray([float(w) for w in data["weights"]], dtype=np.float32)
         bias = float(data["bias"])
     except (KeyError, TypeError, ValueError) as exc:
-        raise ConfigError(f"{path}: the {what} model is malformed ({exc})") from exc
+        raise ConfigError(f"{path.name}: the {what} model is malformed ({exc})") from exc
+    if not (np.isfinite(weights).all() and np.isfinite(bias)):
+        raise ConfigError(f"{path.name}: the {what} model has weights that are not numbers")
     if features != expected or len(weights) != len(expected):
         raise ConfigError(
-            f"{path}: the {what} model was trained on other features; "
+            f"{path.name}: the {what} model was trained on other features; "
             "retrain it with `app.py eval --train-answerer`"
         )
     return Linear(features, weights, bias)

@@ -44,16 +44,25 @@
     return root;
   }
 
+  // The server's offsets count code points; JavaScript strings count UTF-16 units (an emoji is
+  // two): at(i) is code point i's place in the string.
+  function utf16(text) {
+    const places = [0];
+    for (const ch of text) places.push(places[places.length - 1] + ch.length);
+    return (i) => places[Math.max(0, Math.min(i, places.length - 1))];
+  }
+
   function renderAnswer(bubble, answer) {
     bubble.textContent = "";
     bubble.classList.remove("pending");
+    const at = utf16(answer.text);
     const ranges = (answer.sentences || []).filter((s) => !s.supported).map((s) => ({
-      start: s.start, end: s.end,
+      start: at(s.start), end: at(s.end),
       make: () => { const weak = el("span", "unsupported"); weak.title = `Weakly supported (support ${s.score.toFixed(2)})`; return weak; },
     }));
     const short = answer.short_answer;
     if (short && short.answer_span) {
-      ranges.push({ start: short.answer_span[0], end: short.answer_span[1], make: () => el("strong", "short") });
+      ranges.push({ start: at(short.answer_span[0]), end: at(short.answer_span[1]), make: () => el("strong", "short") });
     }
     bubble.append(decorated(answer.text, ranges));
     for (const c of answer.citations) {
@@ -61,7 +70,8 @@
       card.dataset.n = c.n;
       card.append(el("div", "meta", `[${c.n}] ${c.title} · ${c.name}` + (c.page ? `, page ${c.page}` : "")));
       // The cited sentences with a little context around them, not the whole passage.
-      const spans = c.highlights.slice().sort((a, b) => a[0] - b[0]);
+      const inPassage = utf16(c.passage);
+      const spans = c.highlights.map(([a, b]) => [inPassage(a), inPassage(b)]).sort((a, b) => a[0] - b[0]);
       const from = spans.length ? Math.max(0, spans[0][0] - 160) : 0;
       const to = spans.length ? Math.min(c.passage.length, spans[spans.length - 1][1] + 160) : 400;
       const text = el("p", "text");

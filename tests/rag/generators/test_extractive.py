@@ -139,6 +139,11 @@ def test_the_shipped_model_loads_and_a_stale_one_is_refused(tmp_path: Path) -> N
     path.write_text(json.dumps(stale))
     with pytest.raises(ConfigError, match="retrain it"):
         load_answerer_model(path)
+    broken = json.loads(DEFAULT_MODEL_PATH.read_text())
+    broken["span"]["bias"] = float("nan")
+    path.write_text(json.dumps(broken))
+    with pytest.raises(ConfigError, match="not numbers"):
+        load_answerer_model(path)
     path.write_text("not json")
     with pytest.raises(ConfigError, match="cannot read"):
         load_answerer_model(path)
@@ -150,6 +155,9 @@ def test_locate_finds_the_short_answer_in_a_quote_with_other_spacing() -> None:
     text = "Address: Avenida da Liberdade 245 [1]."
     assert locate(short, text).answer_span == (9, 29)
     assert locate(short.model_copy(update={"text": "Rua Augusta"}), text).answer_span is None
+    two = "The fee is 25 [1]. Refunds take 25 days [2]."
+    in_second = ShortAnswer(n=2, start=0, end=2, text="25")
+    assert locate(in_second, two).answer_span == (32, 34)  # in the sentence citing [2]
 
 
 def test_decorations_nest_and_escape() -> None:
