@@ -16,12 +16,12 @@ import argparse
 import os
 import sys
 from pathlib import Path
-from typing import get_args
 
 from pydantic import ValidationError
 
 from rag.errors import ConfigError, DocentError, InputError
 from rag.evaluation import SYSTEMS
+from rag.evaluation.command import GENERATORS
 from rag.logs import configure_logging
 from rag.settings import Settings
 
@@ -88,7 +88,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     evaluate.add_argument(
         "--generator",
-        choices=get_args(Settings.model_fields["generator"].annotation),
+        choices=GENERATORS,
         help="answer with this generator instead of DOCENT_GENERATOR (openai: the endpoint of "
         "DOCENT_OPENAI_BASE_URL)",
     )

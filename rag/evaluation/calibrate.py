@@ -25,6 +25,7 @@ from pathlib import Path
 from rag.errors import ConfigError
 from rag.evaluation.datasets import QAQuestion
 from rag.generators import ExtractiveGenerator
+from rag.generators.extractive import evidence
 from rag.runtime import Runtime
 
 __all__ = [
@@ -52,10 +53,7 @@ class EvidencePoint:
     type_missing: bool = False  # the chosen sentences lack the type of value asked for
 
     def evidence(self, coverage_weight: float, type_mismatch: float = 1.0) -> float:
-        if not math.isfinite(self.best):
-            return self.best
-        penalty = type_mismatch if self.type_missing else 1.0
-        return float(self.best * self.coverage**coverage_weight * penalty)
+        return evidence(self.best, self.coverage, self.type_missing, coverage_weight, type_mismatch)
 
 
 @dataclass

@@ -68,6 +68,13 @@ def _folder(given: Path | None, default: Path, what: str) -> Path:
     return folder
 
 
+def _extractive_only(settings: Settings, what: str) -> None:
+    if settings.generator != "extractive":
+        raise ConfigError(
+            f"{what} the extractive generator: unset DOCENT_GENERATOR and --generator"
+        )
+
+
 def _qa_set(settings: Settings, options: EvalOptions) -> QASet:
     """The question set answers are measured (or calibrated) on: SQuAD, or the in-domain set
     over the bundled samples and ../shared/corpus (when it is there)."""
@@ -85,10 +92,7 @@ def _calibrate(settings: Settings, options: EvalOptions) -> int:
     from rag.evaluation.calibrate import calibrate, measure_evidence, write_env
     from rag.evaluation.runner import prepare, progress_bar
 
-    if settings.generator != "extractive":
-        raise ConfigError(
-            "calibration tunes the extractive generator: unset DOCENT_GENERATOR and --generator"
-        )
+    _extractive_only(settings, "calibration tunes")
     data = _qa_set(settings, options)
     questions = data.questions[: options.limit] if options.limit else data.questions
     from rag.runtime import load_encoder
@@ -122,10 +126,7 @@ def _train_answerer(settings: Settings, options: EvalOptions) -> int:
     from rag.generators.answerer_model import DEFAULT_MODEL_PATH, untrained
     from rag.runtime import load_encoder
 
-    if settings.generator != "extractive":
-        raise ConfigError(
-            "training fits the extractive generator: unset DOCENT_GENERATOR and --generator"
-        )
+    _extractive_only(settings, "training fits")
     data = load_squad(_folder(options.squad, settings.eval_dir / "squad2", "SQuAD"))
     questions = data.questions[: options.limit] if options.limit else data.questions
     # Features only: the weights in use do not matter (and may be stale).

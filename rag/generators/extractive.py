@@ -29,12 +29,13 @@ from rag.generators.features import (
     SENTENCE_FEATURES,
     Passage,
     SentenceCandidate,
+    retrieved_terms,
     sentence_candidates,
 )
-from rag.generators.questions import AnswerType, analyse
+from rag.generators.questions import AnswerType, Question, analyse
 from rag.types import Message
 
-__all__ = ["Assessment", "ExtractiveGenerator"]
+__all__ = ["Assessment", "ExtractiveGenerator", "evidence"]
 
 _OVERLAP = SENTENCE_FEATURES.index("overlap")
 _RELIABLE_TYPES = (AnswerType.NUMBER, AnswerType.DATE)
@@ -71,6 +72,18 @@ def _select(scored: Sequence[SentenceCandidate], most: int) -> list[SentenceCand
     return sorted(chosen, key=lambda c: c.index)
 
 
+def evidence(
+    best: float, coverage: float, type_missing: bool, coverage_weight: float, type_mismatch: float
+) -> float:
+    """What abstention is decided on: the answering sentences' best probability, times
+    coverage^`coverage_weight`, times `type_mismatch` when a number or date asked for is
+    missing. -inf (no sentence qualified) stays -inf: it always abstains."""
+    if not math.isfinite(best):
+        return best
+    penalty = type_mismatch if type_missing else 1.0
+    return float(best * coverage**coverage_weight * penalty)
+
+
 @dataclass(frozen=True)
 class Assessment:
     """Scored candidate sentences (best first), the ones chosen to answer with, and the
@@ -95,8 +108,7 @@ class Assessment:
         )
 
     def evidence(self, coverage_weight: float, type_mismatch: float) -> float:
-        penalty = type_mismatch if self.type_missing else 1.0
-        return float(self.best * self.coverage**coverage_weight * penalty)
+        return evidence(self.best, self.coverage, self.type_missing, coverage_weight, type_mismatch)
 
 
 class ExtractiveGenerator:
@@ -123,32 +135,33 @@ class ExtractiveGenerator:
         self.type_mismatch = type_mismatch
         self.max_sentences = max_sentences
 
+    def _passages(self, hits: Sequence[Hit]) -> list[Passage]:
+        units = self.units.units_of([(hit.chunk.id, hit.chunk.text) for hit in hits])
+        return [
+            Passage(
+                hit.chunk.title, hit.chunk.text, u, v, hit.score, content_tokens(hit.chunk.text)
+            )
+            for hit, (u, v) in zip(hits, units, strict=True)
+        ]
+
+    def _candidates(self, question: Question, passages: list[Passage]) -> list[SentenceCandidate]:
+        vector = np.asarray(self.units.encoder.embed_query(question.text))
+        return sentence_candidates(question, vector, passages)
+
     def candidates(self, question: str, hits: Sequence[Hit]) -> list[SentenceCandidate]:
         """Every candidate sentence of the passages, with its features, unscored."""
-        passages = self.units.units_of([(hit.chunk.id, hit.chunk.text) for hit in hits])
-        analysed = analyse(question)
-        vector = np.asarray(self.units.encoder.embed_query(question))
-        return sentence_candidates(
-            analysed,
-            vector,
-            [
-                Passage(hit.chunk.title, hit.chunk.text, units, vectors, hit.score)
-                for hit, (units, vectors) in zip(hits, passages, strict=True)
-            ],
-        )
+        return self._candidates(analyse(question), self._passages(hits))
 
     def assess(self, question: str, hits: Sequence[Hit]) -> Assessment:
         """Every candidate sentence with its probability of answering, and the coverage."""
-        candidates = self.candidates(question, hits)
+        analysed, passages = analyse(question), self._passages(hits)
+        candidates = self._candidates(analysed, passages)
         if candidates:
             scores = self.model.sentence.probability(np.stack([c.features for c in candidates]))
             for candidate, score in zip(candidates, scores, strict=True):
                 candidate.score = float(score)
-        analysed = analyse(question)
         wanted = analysed.terms
-        found: set[str] = set()
-        for hit in hits:
-            found |= content_tokens(hit.chunk.text)
+        found = retrieved_terms(passages)
         coverage = len(wanted & found) / len(wanted) if wanted else 1.0
         scored = sorted(candidates, key=lambda c: c.score, reverse=True)
         return Assessment(scored, _select(scored, self.max_sentences), coverage, analysed.kind)

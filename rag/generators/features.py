@@ -28,6 +28,7 @@ __all__ = [
     "Span",
     "plain",
     "restates",
+    "retrieved_terms",
     "sentence_candidates",
     "span_candidates",
 ]
@@ -90,6 +91,7 @@ class Passage(NamedTuple):
     units: list[Unit]
     vectors: np.ndarray  # one a unit
     relevance: float  # the passage's cosine similarity to the question (`Hit.score`)
+    terms: set[str]  # `content_tokens(text)`
 
 
 @dataclass
@@ -115,9 +117,8 @@ def _is_heading(unit: Unit, sentence: str) -> bool:
 def _is_answer_shaped(unit: Unit, sentence: str, index: int, last: int, title: str) -> bool:
     if len(sentence.split()) < 4 or sentence.endswith("?"):
         return False
-    titled = sentence.lower() == title.strip().lower() and not sentence.endswith(".")
-    if unit.reading.lstrip().startswith("#") or titled:
-        return False  # a heading or the document's title (a first line that is no sentence)
+    if sentence.lower() == title.strip().lower() and not sentence.endswith("."):
+        return False  # the document's title (a first line that is no sentence)
     ends_sentence = sentence[-1:] in ".!?:)\"'”’" or "|" in unit.reading
     if not ends_sentence and (index == last or len(sentence.split()) < 12):
         return False  # a heading-like line, or cut off at the passage's end
@@ -130,16 +131,12 @@ def sentence_candidates(
     passages: Sequence[Passage],
 ) -> list[SentenceCandidate]:
     """Candidates with their features, from the retrieved passages in rank order."""
-    retrieved_terms: set[str] = set()
-    for passage in passages:
-        retrieved_terms |= content_tokens(passage.text)
-    key_in_retrieved = _share(question.key_terms, retrieved_terms)
+    key_in_retrieved = _share(question.key_terms, retrieved_terms(passages))
     weight = _rarity(question, passages)
     asked = sum(weight.values()) or 1.0
     pairs = set(pairwise(question.sequence))
     candidates = []
-    for number, (title, text, units, vectors, relevance) in enumerate(passages, start=1):
-        passage_terms = content_tokens(text)
+    for number, (title, _, units, vectors, relevance, passage_terms) in enumerate(passages, 1):
         key_in_passage = _share(question.key_terms, passage_terms)
         readings = [plain(u.reading) for u in units]
         sequences = [content_sequence(r) for r in readings]
@@ -193,6 +190,11 @@ def sentence_candidates(
                 )
             )
     return candidates
+
+
+def retrieved_terms(passages: Sequence[Passage]) -> set[str]:
+    """The content words of all the passages."""
+    return set().union(*(passage.terms for passage in passages))
 
 
 def _rarity(question: Question, passages: Sequence[Passage]) -> dict[str, float]:
