@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup run test test-fast lint chromium postgresql bench samples screenshots llama test-llama test-llm
+.PHONY: setup tesseract run test test-fast lint chromium postgresql bench samples screenshots llama test-llama test-llm
 
 $(STAMP): requirements.txt requirements-dev.txt
 	python3 -m venv $(VENV)
@@ -14,7 +14,12 @@ $(STAMP): requirements.txt requirements-dev.txt
 	$(PY) -c 'from index.embeddings import *; resolve_model(BUNDLED_MODEL, DEFAULT_CACHE)'
 	touch $(STAMP)
 
-setup: $(STAMP)
+setup: $(STAMP) tesseract
+
+# OCR of scanned PDFs and images (Debian's Tesseract with its English model).
+tesseract:
+	@command -v tesseract >/dev/null || ($(SUDO) apt-get update -qq && \
+		$(SUDO) apt-get install -y -qq tesseract-ocr tesseract-ocr-eng)
 
 # The demo: the bundled samples are indexed on first start (a deployment leaves this unset).
 run: setup

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 from index.sentences import content_tokens, passage_units, sentence_spans
 from index.types import Hit
+from rag.sources import location_label
 from rag.types import Citation
 
 __all__ = ["MARKER", "CheckedText", "check_citations"]
@@ -72,6 +73,7 @@ def check_citations(text: str, hits: Sequence[Hit]) -> CheckedText:
                 name=hit.chunk.name,
                 title=hit.chunk.title,
                 page=hit.chunk.page,
+                location=location_label(hit.chunk.name, hit.chunk.page),
                 start=hit.chunk.start,
                 end=hit.chunk.end,
                 passage=hit.chunk.text,

@@ -46,6 +46,9 @@ class Citation(BaseModel):
     name: str = Field(description="The cited document's display name.")
     title: str
     page: int | None
+    location: str | None = Field(
+        default=None, description="Where in the document, as shown: 'page 3', 'slide 2', 'sheet 1'."
+    )
     start: int
     end: int
     passage: str

@@ -68,7 +68,7 @@
     for (const c of answer.citations) {
       const card = el("div", "card");
       card.dataset.n = c.n;
-      card.append(el("div", "meta", `[${c.n}] ${c.title} · ${c.name}` + (c.page ? `, page ${c.page}` : "")));
+      card.append(el("div", "meta", `[${c.n}] ${c.title} · ${c.name}` + (c.location ? `, ${c.location}` : "")));
       // The cited sentences with a little context around them, not the whole passage.
       const inPassage = utf16(c.passage);
       const spans = c.highlights.map(([a, b]) => [inPassage(a), inPassage(b)]).sort((a, b) => a[0] - b[0]);

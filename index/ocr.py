@@ -1,0 +1,75 @@
+"""Text from pictures of text: scanned PDF pages and image files, read by Tesseract
+(Debian `tesseract-ocr`, `make setup` installs it) through pytesseract.
+
+Bounded: an image of more than MAX_PIXELS pixels is refused before it is decoded, a page gets
+OCR_PAGE_SECONDS, and pages are rendered at OCR_DPI (enough for 10-point print).
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+
+import pypdfium2
+import pytesseract
+from PIL import Image, ImageSequence, UnidentifiedImageError
+
+from index.document import MAX_PAGES
+from index.errors import LoadError
+
+__all__ = ["IMAGE_SUFFIXES", "MAX_PIXELS", "image_pages", "recognise", "render_pdf_page"]
+
+IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".tif", ".tiff"})
+MAX_PIXELS = 60_000_000  # a 600-dpi A3 scan is ~70 M: more is a decompression bomb, not a page
+OCR_DPI = 200
+OCR_PAGE_SECONDS = 120
+OCR_LANGUAGE = "eng"
+
+# Opening reads only the header; `image_pages` refuses more than MAX_PIXELS before decoding (and
+# Pillow refuses twice that by itself), so Pillow's warning past MAX_PIXELS says nothing new.
+Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
+
+
+def recognise(image: Image.Image, path: Path) -> str:
+    """The text Tesseract reads in `image` (empty when it finds none)."""
+    try:
+        text = pytesseract.image_to_string(
+            image.convert("L"), lang=OCR_LANGUAGE, timeout=OCR_PAGE_SECONDS
+        )
+    except pytesseract.TesseractNotFoundError as exc:
+        raise LoadError(path, "needs OCR, but Tesseract is not installed (make setup)") from exc
+    except RuntimeError as exc:  # pytesseract's timeout
+        raise LoadError(path, f"OCR of a page took over {OCR_PAGE_SECONDS} s") from exc
+    except pytesseract.TesseractError as exc:
+        raise LoadError(path, f"OCR failed ({exc.message.strip()[:80]})") from exc
+    return str(text).strip()
+
+
+def render_pdf_page(path: Path, index: int, dpi: int = OCR_DPI) -> Image.Image:
+    """Page `index` (0-based) of the PDF as an image."""
+    document = pypdfium2.PdfDocument(path)
+    try:
+        page = document[index]
+        image: Image.Image = page.render(scale=dpi / 72).to_pil()
+        return image
+    finally:
+        document.close()
+
+
+def image_pages(path: Path) -> Iterator[tuple[int, Image.Image]]:
+    """(frames, frame) for each frame of an image file (a multi-page TIFF has several)."""
+    try:
+        with Image.open(path) as image:
+            if image.width * image.height > MAX_PIXELS:
+                raise LoadError(path, f"more than {MAX_PIXELS // 1_000_000} million pixels")
+            frames = getattr(image, "n_frames", 1)
+            if frames > MAX_PAGES:
+                raise LoadError(path, f"more than {MAX_PAGES:,} pages")
+            for frame in ImageSequence.Iterator(image):
+                yield frames, frame.copy()
+    except Image.DecompressionBombError as exc:
+        raise LoadError(path, f"more than {MAX_PIXELS // 1_000_000} million pixels") from exc
+    except UnidentifiedImageError as exc:
+        raise LoadError(path, "not a readable image") from exc

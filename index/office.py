@@ -1,0 +1,146 @@
+"""Office files and tables: Word (.docx, tables as rows with their header, in reading order),
+PowerPoint (.pptx, one slide a location, speaker notes included), Excel (.xlsx, one sheet a
+location, each row with its header) and CSV (each row with its header).
+
+Zip-based files are checked for their unpacked size before they are opened
+(`check_unpacked_size`).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import docx
+import openpyxl
+import pptx
+from docx.opc.exceptions import PackageNotFoundError
+from docx.table import Table as WordTable
+from openpyxl.utils.exceptions import InvalidFileException
+from pptx.exc import PackageNotFoundError as SlidesNotFoundError
+from pptx.shapes.base import BaseShape
+from pptx.shapes.group import GroupShape
+
+from index.document import (
+    MAX_CHARS,
+    MAX_PAGES,
+    LoadedDocument,
+    PageProgress,
+    check_unpacked_size,
+    first_line_title,
+    join_pages,
+    make_title,
+)
+from index.errors import LoadError
+from index.tables import ROW_SEPARATOR, rows_with_header
+
+__all__ = ["load_csv", "load_docx", "load_pptx", "load_xlsx"]
+
+_BROKEN = (zipfile.BadZipFile, KeyError, ValueError)
+
+
+def _table_lines(rows: list[list[str]]) -> str:
+    return ROW_SEPARATOR.join(rows_with_header(rows))
+
+
+def load_docx(path: Path) -> LoadedDocument:
+    check_unpacked_size(path, ".docx")
+    try:
+        document = docx.Document(str(path))
+    except (*_BROKEN, PackageNotFoundError) as exc:
+        raise LoadError(path, "not a valid .docx file") from exc
+    blocks = []
+    for block in document.iter_inner_content():
+        if isinstance(block, WordTable):
+            rows = [[cell.text for cell in row.cells] for row in block.rows]
+            blocks.append(_table_lines(rows))
+        else:
+            blocks.append(block.text.strip())
+    text = "\n\n".join(b for b in blocks if b)
+    title = (document.core_properties.title or "").strip()
+    return LoadedDocument(path, make_title(title or first_line_title(text, path), path), text)
+
+
+def _shape_texts(shape: BaseShape) -> Iterator[str]:
+    if isinstance(shape, GroupShape):
+        for member in shape.shapes:
+            yield from _shape_texts(member)
+    elif getattr(shape, "has_table", False):
+        table = shape.table  # type: ignore[attr-defined]
+        yield _table_lines([[cell.text for cell in row.cells] for row in table.rows])
+    elif getattr(shape, "has_text_frame", False):
+        yield shape.text_frame.text.strip()  # type: ignore[attr-defined]
+
+
+def load_pptx(path: Path, on_page: PageProgress | None = None) -> LoadedDocument:
+    check_unpacked_size(path, ".pptx")
+    try:
+        deck = pptx.Presentation(str(path))
+    except (*_BROKEN, SlidesNotFoundError) as exc:
+        raise LoadError(path, "not a valid .pptx file") from exc
+    slides = list(deck.slides)
+    if len(slides) > MAX_PAGES:
+        raise LoadError(path, f"more than {MAX_PAGES:,} slides")
+    pages, first_title = [], ""
+    for number, slide in enumerate(slides, start=1):
+        title_shape = slide.shapes.title
+        heading = title_shape.text_frame.text.strip() if title_shape is not None else ""
+        first_title = first_title or heading
+        parts = [heading] if heading else []
+        title_id = title_shape.shape_id if title_shape is not None else None
+        others = [shape for shape in slide.shapes if shape.shape_id != title_id]
+        parts += [text for shape in others for text in _shape_texts(shape) if text]
+        if slide.has_notes_slide and slide.notes_slide.notes_text_frame is not None:
+            notes = slide.notes_slide.notes_text_frame.text.strip()
+            if notes:
+                parts.append(f"Speaker notes: {notes}")
+        pages.append("\n\n".join(parts))
+        if on_page:
+            on_page(number, len(slides))
+    text, starts = join_pages(path, pages)
+    title = (deck.core_properties.title or "").strip() or first_title
+    return LoadedDocument(path, make_title(title or path.stem, path), text, starts)
+
+
+def load_xlsx(path: Path, on_page: PageProgress | None = None) -> LoadedDocument:
+    check_unpacked_size(path, ".xlsx")
+    try:
+        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except (*_BROKEN, OSError, InvalidFileException) as exc:
+        raise LoadError(path, "not a valid .xlsx file") from exc
+    try:
+        sheets = book.worksheets
+        if len(sheets) > MAX_PAGES:
+            raise LoadError(path, f"more than {MAX_PAGES:,} sheets")
+        pages, size = [], 0
+        for number, sheet in enumerate(sheets, start=1):
+            lines = [f"Sheet: {sheet.title}"]
+            for line in rows_with_header(sheet.iter_rows(values_only=True)):
+                lines.append(line)
+                size += len(line) + len(ROW_SEPARATOR)
+                if size > MAX_CHARS:
+                    raise LoadError(path, f"more than {MAX_CHARS:,} characters of text")
+            pages.append(ROW_SEPARATOR.join(lines) if len(lines) > 1 else "")
+            if on_page:
+                on_page(number, len(sheets))
+        title = (book.properties.title or "").strip()
+    finally:
+        book.close()
+    text, starts = join_pages(path, pages)
+    return LoadedDocument(path, make_title(title or path.stem, path), text, starts)
+
+
+def load_csv(path: Path, text: str) -> LoadedDocument:
+    """`text`: the file decoded (the caller knows how to guess an encoding)."""
+    try:
+        dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(text[:20_000], ",;\t|")
+    except csv.Error:
+        dialect = csv.excel
+    try:
+        rows = list(csv.reader(io.StringIO(text, newline=""), dialect))
+    except csv.Error as exc:
+        raise LoadError(path, f"not a readable CSV file ({exc})") from exc
+    return LoadedDocument(path, make_title(path.stem, path), _table_lines(rows))
