@@ -5,7 +5,6 @@ import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
-import docx
 import pytest
 from pypdf import PdfReader, PdfWriter
 
