@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 from pathlib import Path
@@ -39,6 +40,15 @@ def _parser() -> argparse.ArgumentParser:
         "--prune", action="store_true", help="remove documents whose files are gone"
     )
     ingest.add_argument("--rebuild", action="store_true", help="drop the collection and index anew")
+    ingest.add_argument("--collection", help="the collection to index into (default: 'default')")
+    ingest.add_argument(
+        "--watch",
+        action="store_true",
+        help="keep the folder in sync (new, changed, deleted files) until stopped",
+    )
+    ingest.add_argument(
+        "--poll", action="store_true", help="with --watch: poll (a network share sends no events)"
+    )
     ask = commands.add_parser("ask", help="answer one question")
     ask.add_argument("question")
     ask.add_argument("--json", action="store_true", help="print the whole Answer as JSON")
@@ -110,8 +120,12 @@ def _ingest(settings: Settings, args: argparse.Namespace) -> int:
 
     from index.ingest import IngestProgress
     from index.store import ChunkStore
+    from index.types import DEFAULT_COLLECTION
     from rag.runtime import build_runtime
 
+    collection = args.collection or DEFAULT_COLLECTION
+    if args.watch:
+        return _watch(settings, args.paths, collection, args.poll)
     if args.rebuild:
         ChunkStore.drop(settings.chroma_dir, settings.collection, settings.chroma_url)
     runtime = build_runtime(settings)
@@ -125,11 +139,52 @@ def _ingest(settings: Settings, args: argparse.Namespace) -> int:
         if args.rebuild:
             report = runtime.ingestor.rebuild(args.paths, progress=progress)
         else:
-            report = runtime.ingestor.ingest(args.paths, prune=args.prune, progress=progress)
+            report = runtime.ingestor.ingest(
+                args.paths, prune=args.prune, progress=progress, collection=collection
+            )
     for path, reason in report.failed:
         print(f"failed: {path}: {reason}", file=sys.stderr)
     print(report.summary())
     return 1 if report.failed and not report.changed and not report.unchanged else 0
+
+
+def _watch(settings: Settings, paths: list[Path], collection: str, poll: bool) -> int:
+    """Index the folder, then every change to it, until Ctrl-C or SIGTERM; a batch of changes
+    is one job of the queue, run here (and by any other worker)."""
+    import signal
+    import threading
+
+    from rag.jobs import Job, JobQueue
+    from rag.runtime import build_runtime
+    from rag.watch import FolderWatch
+    from rag.worker import Worker
+
+    if len(paths) != 1 or not paths[0].is_dir():
+        raise InputError("--watch takes one folder")
+    runtime = build_runtime(settings)
+    queue = JobQueue(runtime.database, settings.job_stale_seconds)
+    worker = Worker(runtime, queue)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+
+    def run(job: Job) -> None:
+        while worker.run_one():
+            pass
+        done = queue.get(job.id)
+        if done is None or done.status not in ("done", "failed"):
+            print(f"job {job.id}: {len(job.items)} files queued for another worker", flush=True)
+        elif done.status == "failed":
+            print(f"job {job.id} failed: {done.error}", file=sys.stderr, flush=True)
+        else:
+            for failure in done.result.get("failed", []):
+                print(f"failed: {failure['name']}: {failure['reason']}", file=sys.stderr)
+            print(done.result["summary"], flush=True)
+
+    folder = FolderWatch(paths[0], collection, queue, runtime.ingestor.manifest)
+    print(f"watching {paths[0]} (Ctrl-C stops)", file=sys.stderr, flush=True)
+    with contextlib.suppress(KeyboardInterrupt):
+        folder.run(stop, run, poll=poll)
+    return 0
 
 
 def _ask(settings: Settings, args: argparse.Namespace) -> int:

@@ -40,7 +40,15 @@ from index.store import ChunkStore
 from index.types import DEFAULT_COLLECTION, Chunk, document_id
 from index.units import UnitVectors, encode_chunks
 
-__all__ = ["IngestProgress", "IngestReport", "Ingestor", "Progress", "SourceFile", "source_key"]
+__all__ = [
+    "IngestProgress",
+    "IngestReport",
+    "Ingestor",
+    "Progress",
+    "SourceFile",
+    "expand_folder",
+    "source_key",
+]
 
 log = logging.getLogger(__name__)
 
@@ -115,16 +123,34 @@ def source_key(path: Path) -> str:
     return str(path.resolve())
 
 
+def _indexable(path: Path, root: Path) -> bool:
+    """A supported file that no hidden folder or name under `root` hides."""
+    relative = path.relative_to(root)
+    hidden = any(part.startswith(".") for part in relative.parts)
+    return path.is_file() and path.suffix.lower() in SUPPORTED_SUFFIXES and not hidden
+
+
+def expand_folder(root: Path, paths: Iterable[Path]) -> Iterator[SourceFile]:
+    """The supported files among `paths` (files and folders inside `root`), each once, named
+    by its path relative to `root`."""
+    root = root.resolve()
+    seen = set()
+    for path in paths:
+        path = path.resolve()
+        if not path.is_relative_to(root):
+            continue
+        for child in sorted(path.rglob("*")) if path.is_dir() else [path]:
+            if child not in seen and _indexable(child, root):
+                seen.add(child)
+                yield SourceFile(child, source_key(child), child.relative_to(root).as_posix())
+
+
 def _expand(paths: Iterable[Path]) -> Iterator[SourceFile]:
     """Files named directly (whatever their type), by file name, and supported files under
     named folders, by their path relative to that folder."""
     for path in paths:
         if path.is_dir():
-            for child in sorted(path.rglob("*")):
-                relative = child.relative_to(path)
-                hidden = any(part.startswith(".") for part in relative.parts)
-                if child.is_file() and child.suffix.lower() in SUPPORTED_SUFFIXES and not hidden:
-                    yield SourceFile(child, source_key(child), relative.as_posix())
+            yield from expand_folder(path, [path])
         else:
             yield SourceFile(path, source_key(path), path.name)
 

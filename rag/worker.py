@@ -1,7 +1,8 @@
 """The ingestion worker: claims jobs from the durable queue and runs them with the write path.
 
-Kinds of job: `ingest` (uploaded files, whose bytes the manifest keeps, into a collection) and
-`reindex` (one document read again). `python app.py worker` runs this loop on its own; in the
+Kinds of job: `ingest` (uploaded files, whose bytes the manifest keeps, or files of a watched
+folder, into a collection; a watched folder's job also names the documents whose files are gone)
+and `reindex` (one document read again). `python app.py worker` runs this loop on its own; in the
 embedded default, `serve` runs it in a thread (`DOCENT_RUN_JOBS`). A job a worker dies in is
 claimed again once its beat stops, and redone without duplicates (the write path is
 idempotent per document).
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from index.ingest import IngestProgress, IngestReport, SourceFile
+from index.types import document_id
 from rag.errors import DocentError
 from rag.jobs import ClaimedJob, JobQueue
 from rag.runtime import Runtime
@@ -34,6 +36,7 @@ def report_result(report: IngestReport) -> dict[str, Any]:
         "added": report.added,
         "replaced": report.replaced,
         "unchanged": report.unchanged,
+        "removed": report.removed,
         "failed": [{"name": name, "reason": reason} for name, reason in report.failed],
         "chunks_written": report.chunks_written,
     }
@@ -107,4 +110,8 @@ class Worker:
                 files.append(SourceFile(path, source, stored.name))
             force = job.kind == "reindex"
             report = self.runtime.ingestor.ingest_files(files, collection, progress, force)
+        for source in job.payload.get("removed", []):  # a watched folder's deleted files
+            record = manifest.get(document_id(source))
+            if record is not None and self.runtime.ingestor.remove_document(record.id) is not None:
+                report.removed.append(record.name)
         return report_result(report)

@@ -1,0 +1,112 @@
+"""A watched folder stays in sync: new, changed and deleted files go through the job queue and
+the incremental write path (real file-system events, the real worker, Chroma and the model)."""
+
+from __future__ import annotations
+
+import queue
+import shutil
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from rag.jobs import Job, JobQueue
+from rag.runtime import Runtime
+from rag.watch import FolderWatch
+from rag.worker import Worker
+from tests.helpers import SAMPLES, run_cli
+from tests.made_files import csv_file
+
+_PATIENCE = 60  # seconds a batch may take to be noticed and indexed
+
+
+class Watching:
+    """The watch loop on a thread; each finished job's result arrives on `results`."""
+
+    def __init__(self, runtime: Runtime, folder: Path) -> None:
+        jobs = JobQueue(runtime.database)
+        self.jobs = jobs
+        self.worker = Worker(runtime, jobs)
+        self.results: queue.Queue[dict[str, Any]] = queue.Queue()
+        self.stop = threading.Event()
+        watch = FolderWatch(folder, "handbook", jobs, runtime.ingestor.manifest)
+        self.thread = threading.Thread(
+            target=watch.run, args=(self.stop, self._run), kwargs={"debounce_ms": 300}
+        )
+
+    def _run(self, job: Job) -> None:
+        while self.worker.run_one():
+            pass
+        finished = self.jobs.get(job.id)
+        assert finished is not None and finished.status == "done", finished
+        self.results.put(finished.result)
+
+    def next_result(self) -> dict[str, Any]:
+        return self.results.get(timeout=_PATIENCE)
+
+
+@pytest.fixture
+def watching(tmp_path: Path, fresh_runtime: Runtime) -> Iterator[tuple[Watching, Path]]:
+    folder = tmp_path / "share"
+    (folder / "hr").mkdir(parents=True)
+    shutil.copy(SAMPLES / "onboarding.txt", folder / "hr")
+    (folder / ".hidden.txt").write_text("Never indexed.")
+    running = Watching(fresh_runtime, folder)
+    running.thread.start()
+    yield running, folder
+    running.stop.set()
+    running.thread.join(timeout=_PATIENCE)
+    assert not running.thread.is_alive()
+
+
+def test_a_watched_folder_follows_new_changed_and_deleted_files(
+    watching: tuple[Watching, Path], fresh_runtime: Runtime
+) -> None:
+    running, folder = watching
+    first = running.next_result()
+    assert first["added"] == ["hr/onboarding.txt"]
+
+    csv_file(folder / "budgets.csv")
+    assert running.next_result()["added"] == ["budgets.csv"]
+
+    onboarding = folder / "hr" / "onboarding.txt"
+    onboarding.write_text(onboarding.read_text() + "\nBicycle parking permits are issued by Vera Lindqvist.\n")
+    assert running.next_result()["replaced"] == ["hr/onboarding.txt"]
+
+    (folder / "budgets.csv").unlink()
+    assert running.next_result()["removed"] == ["budgets.csv"]
+
+    documents = {d.name: d for d in fresh_runtime.ingestor.manifest.all_documents()}
+    assert set(documents) == {"hr/onboarding.txt"}
+    assert documents["hr/onboarding.txt"].collection == "handbook"
+    answer = fresh_runtime.assistant.answer("Who issues bicycle parking permits?")
+    assert "Vera Lindqvist" in answer.text
+
+
+def test_files_deleted_while_nobody_watched_are_removed_on_start(
+    tmp_path: Path, fresh_runtime: Runtime
+) -> None:
+    folder = tmp_path / "share"
+    folder.mkdir()
+    for name in ("onboarding.txt", "expenses.md"):
+        shutil.copy(SAMPLES / name, folder)
+    fresh_runtime.ingestor.ingest([folder])
+    (folder / "expenses.md").unlink()
+    running = Watching(fresh_runtime, folder)
+    running.thread.start()
+    try:
+        result = running.next_result()
+    finally:
+        running.stop.set()
+        running.thread.join(timeout=_PATIENCE)
+    assert result["removed"] == ["expenses.md"]
+    assert result["unchanged"] == ["onboarding.txt"]
+
+
+def test_watch_takes_one_folder(tmp_path: Path) -> None:
+    done = run_cli(tmp_path / "data", "ingest", "--watch", str(SAMPLES / "onboarding.txt"))
+    assert done.returncode != 0
+    assert "--watch takes one folder" in done.stderr
+    assert "Traceback" not in done.stderr
