@@ -18,7 +18,14 @@ from PIL import Image, ImageSequence, UnidentifiedImageError
 from index.document import MAX_PAGES
 from index.errors import LoadError
 
-__all__ = ["IMAGE_SUFFIXES", "MAX_PIXELS", "image_pages", "recognise", "render_pdf_page"]
+__all__ = [
+    "IMAGE_SUFFIXES",
+    "MAX_PIXELS",
+    "image_pages",
+    "recognise",
+    "render_pdf_page",
+    "render_scale",
+]
 
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".tif", ".tiff"})
 MAX_PIXELS = 60_000_000  # a 600-dpi A3 scan is ~70 M: more is a decompression bomb, not a page
@@ -47,12 +54,20 @@ def recognise(image: Image.Image, path: Path) -> str:
     return str(text).strip()
 
 
+def render_scale(page: pypdfium2.PdfPage, dpi: int) -> float:
+    """The scale that renders `page` at `dpi`, or smaller if that would pass MAX_PIXELS (a
+    page can be declared metres wide)."""
+    width, height = page.get_size()
+    pixels_per_point = (MAX_PIXELS / max(width * height, 1.0)) ** 0.5
+    return float(min(dpi / 72, pixels_per_point))
+
+
 def render_pdf_page(path: Path, index: int, dpi: int = OCR_DPI) -> Image.Image:
     """Page `index` (0-based) of the PDF as an image."""
     document = pypdfium2.PdfDocument(path)
     try:
         page = document[index]
-        image: Image.Image = page.render(scale=dpi / 72).to_pil()
+        image: Image.Image = page.render(scale=render_scale(page, dpi)).to_pil()
         return image
     finally:
         document.close()

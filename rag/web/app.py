@@ -42,6 +42,7 @@ from rag.web.errors import add_error_handlers, unknown_endpoints_router
 from rag.web.jobs import jobs_router
 from rag.web.login import login_router
 from rag.web.openai_compat import openai_router
+from rag.web.pages import pages_router
 from rag.web.protect import BodyLimit, GradioGuard, OpenModeGuard, SecurityHeaders, SignInFirst
 from rag.web.uploads import Uploads
 from rag.web.widget import STATIC, widget_router
@@ -136,6 +137,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.include_router(openai_router(runtime))
     app.include_router(documents_router(runtime.ingestor, uploads))
     app.include_router(jobs_router(jobs))
+    app.include_router(pages_router(runtime))
     app.include_router(widget_router())
     app.include_router(login_router(authenticator))
     app.include_router(unknown_endpoints_router())

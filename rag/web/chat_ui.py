@@ -20,10 +20,11 @@ from __future__ import annotations
 
 import html
 import logging
+import re
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any, cast
 
 import gradio as gr
@@ -31,11 +32,13 @@ from gradio.utils import get_upload_folder
 
 from index.loaders import SUPPORTED_SUFFIXES
 from index.types import DEFAULT_COLLECTION, Scope
+from rag.citations import MARKER
 from rag.errors import DocentError, InputError
 from rag.feedback import Feedback, FeedbackStore, Rating
 from rag.jobs import Job
+from rag.page_images import PAGED_SUFFIXES
 from rag.runtime import Runtime
-from rag.sources import describe_location
+from rag.sources import describe_location, location_label
 from rag.types import (
     MAX_ANSWER_CHARS,
     MAX_QUESTION_CHARS,
@@ -47,6 +50,8 @@ from rag.types import (
 )
 from rag.web.auth import Authenticator, Principal, readable_collections
 from rag.web.errors import AccessError
+from rag.web.pages import page_url
+from rag.web.passages import passage_html
 from rag.web.uploads import Uploads
 
 __all__ = ["ChatUI", "answer_html"]
@@ -81,57 +86,55 @@ _KEPT_MESSAGES = 20  # of a conversation, like the API's
 _UPLOAD_WAIT = 600.0  # seconds the upload handler follows its job
 
 
-def _highlighted(text: str, spans: list[tuple[int, int]]) -> str:
-    """`text` escaped, with each span wrapped in <mark>."""
-    parts, at = [], 0
-    for start, end in sorted(spans):
-        if start < at:
-            continue
-        parts += [html.escape(text[at:start]), f"<mark>{html.escape(text[start:end])}</mark>"]
-        at = end
-    return "".join([*parts, html.escape(text[at:])])
-
-
 def _card(
-    number: int | None,
     hit_text: str,
     title: str,
     name: str,
     page: int | None,
     score: float,
     spans: list[tuple[int, int]],
+    citation: tuple[str, int, str] | None = None,  # (turn, n, chunk id) of a cited passage
 ) -> str:
-    body = _highlighted(hit_text, spans)
-    label = f"[{number}] " if number is not None else ""
+    label, anchor, picture = "", "", ""
+    if citation is not None:
+        turn, number, chunk_id = citation
+        label, anchor = f"[{number}] ", f' id="docent-source-{turn}-{number}"'
+        if page is not None and PurePosixPath(name).suffix.lower() in PAGED_SUFFIXES:
+            where_on = html.escape(location_label(name, page) or "")
+            picture = (
+                f'<details class="docent-page"><summary>Show {where_on}</summary>'
+                f'<img loading="lazy" alt="{where_on} of {html.escape(name)}, the passage '
+                f'highlighted" src="{html.escape(page_url(chunk_id, spans))}"></details>'
+            )
     where = html.escape(describe_location(name, page))
     return (
-        '<div class="docent-card">'
+        f'<div class="docent-card"{anchor}>'
         f'<div class="docent-card-head">{label}{html.escape(title)}</div>'
         f'<div class="docent-card-meta">{where} · relevance {score:.2f}</div>'
-        f'<p class="docent-card-text">{body}</p></div>'
+        f"{passage_html(hit_text, name, spans)}{picture}</div>"
     )
 
 
-def citation_card(citation: Citation) -> str:
+def citation_card(citation: Citation, turn: str = "0") -> str:
     return _card(
-        citation.n,
         citation.passage,
         citation.title,
         citation.name,
         citation.page,
         citation.score,
         citation.highlights,
+        (turn, citation.n, citation.chunk_id),
     )
 
 
 def hit_card(hit: Hit) -> str:
     chunk = hit.chunk
-    return _card(None, chunk.text, chunk.title, chunk.name, chunk.page, hit.score, [])
+    return _card(chunk.text, chunk.title, chunk.name, chunk.page, hit.score, [])
 
 
-def sources_html(answer: Answer) -> str:
+def sources_html(answer: Answer, turn: str = "0") -> str:
     if answer.citations:
-        return "<h4>Sources</h4>" + "".join(citation_card(c) for c in answer.citations)
+        return "<h4>Sources</h4>" + "".join(citation_card(c, turn) for c in answer.citations)
     if answer.retrieved:
         closest = answer.retrieved[:3]
         return "<h4>Closest passages (not used)</h4>" + "".join(hit_card(h) for h in closest)
@@ -168,8 +171,9 @@ def _decorated(text: str, decorations: list[Decoration]) -> str:
     return "".join(parts)
 
 
-def _marked_text(answer: Answer) -> str:
-    """`answer.text` escaped, each weakly supported sentence in a span, the short answer bold."""
+def _marked_text(answer: Answer, turn: str) -> str:
+    """`answer.text` escaped, each weakly supported sentence in a span, the short answer bold,
+    each citation marker a link to its source card."""
     decorations: list[Decoration] = [
         (
             s.start,
@@ -183,13 +187,20 @@ def _marked_text(answer: Answer) -> str:
     short = answer.short_answer
     if short and short.answer_span:
         decorations.append((*short.answer_span, '<strong class="docent-short">', "</strong>"))
+    cited = {c.n for c in answer.citations}
+    for marker in MARKER.finditer(answer.text):  # [n] leads to its source card
+        numbers = [int(n) for n in re.findall(r"\d+", marker.group(0))]
+        if numbers and numbers[0] in cited:
+            link = f'<a class="docent-cite" href="#docent-source-{turn}-{numbers[0]}">'
+            decorations.append((marker.start(), marker.end(), link, "</a>"))
     return _decorated(answer.text, decorations)
 
 
-def answer_html(answer: Answer) -> str:
+def answer_html(answer: Answer, turn: str = "0") -> str:
     """The answer as the chat shows it: escaped text (the chat renders no Markdown), weak
-    sentences marked, and a warning when no passage it was given backs it."""
-    text = _marked_text(answer)
+    sentences marked, markers linked to the source cards of `turn`, and a warning when no
+    passage it was given backs it."""
+    text = _marked_text(answer, turn)
     if not answer.abstained and not answer.supported:
         text += (
             "<br><br><em>This answer cites no passage it was given: treat it as unsupported.</em>"
@@ -236,6 +247,7 @@ class ChatUI:
         """Answer `question` for the caller; yields (chat, chat state, conversation, question
         box, searched, sources, last question, last answer)."""
         question = str(question)[: MAX_QUESTION_CHARS + 1]
+        turn = str(len(chat))  # names this answer's source cards, for its [n] links
         chat = [*chat, {"role": "user", "content": html.escape(question)}]
         partial = ""
         try:
@@ -243,23 +255,23 @@ class ChatUI:
             scope = Scope.of(collections=readable_collections(principal, None))
             for item in self.runtime.assistant.stream(question, conversation, scope):
                 if isinstance(item, Answer):
-                    chat_out = [*chat, {"role": "assistant", "content": answer_html(item)}]
+                    chat_out = [*chat, {"role": "assistant", "content": answer_html(item, turn)}]
                     searched = (
                         f'<div class="docent-searched">Searched for: '
                         f"{html.escape(item.standalone_query)}</div>"
                     )
-                    turn = [
+                    exchange = [
                         Message(role="user", content=question),
                         Message(role="assistant", content=item.text[:MAX_ANSWER_CHARS]),
                     ]
-                    history = [*conversation, *turn][-_KEPT_MESSAGES:]
+                    history = [*conversation, *exchange][-_KEPT_MESSAGES:]
                     yield (
                         chat_out,
                         chat_out,
                         history,
                         "",
                         searched,
-                        sources_html(item),
+                        sources_html(item, turn),
                         question,
                         item,
                     )

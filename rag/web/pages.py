@@ -1,0 +1,73 @@
+"""`GET /api/v1/citations/{chunk_id}/page.png`: the page a cited passage stands on, as a picture
+with the cited sentences highlighted (PDFs and scans; `rag/page_images.py`).
+
+Anyone who may ask may see pages, of the collections they may read only: a passage of another
+collection is "not found", exactly like one that does not exist. `spans` names the cited
+sentences as character spans of the passage (at most 10); the document's bytes come from the
+database (uploads) or the file it was indexed from, and no path is ever named.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
+from fastapi import Path as PathParam
+
+from rag.errors import NotFoundError
+from rag.page_images import PAGED_SUFFIXES, cited_page_png
+from rag.runtime import Runtime
+from rag.web.auth import Caller, readable_collections
+
+__all__ = ["page_url", "pages_router"]
+
+_SPANS = r"^(\d{1,7}-\d{1,7}(,\d{1,7}-\d{1,7}){0,9})?$"
+
+
+def page_url(chunk_id: str, spans: list[tuple[int, int]]) -> str:
+    """Where the UI finds the page of a cited passage."""
+    marked = ",".join(f"{start}-{end}" for start, end in spans[:10])
+    return f"/api/v1/citations/{chunk_id}/page.png?spans={marked}"
+
+
+def pages_router(runtime: Runtime) -> APIRouter:
+    router = APIRouter(prefix="/api/v1", tags=["documents"])
+
+    @router.get(
+        "/citations/{chunk_id}/page.png",
+        response_class=Response,
+        responses={200: {"content": {"image/png": {}}}},
+    )
+    def cited_page(
+        principal: Caller,
+        chunk_id: Annotated[str, PathParam(pattern=r"^[0-9a-f]{32}$")],
+        spans: Annotated[str, Query(max_length=200, pattern=_SPANS)] = "",
+    ) -> Response:
+        """The page of a cited passage as a PNG, its cited sentences highlighted."""
+        found = runtime.store.get_with_vectors([chunk_id])
+        chunk = found[0][0] if found else None
+        allowed = readable_collections(principal, [chunk.collection]) if chunk else []
+        if chunk is None or (allowed is not None and not allowed):
+            raise NotFoundError(f"no passage with id {chunk_id}")
+        record = runtime.manifest.get(chunk.document_id)
+        suffix = Path(chunk.name).suffix.lower()
+        if record is None or chunk.page is None or suffix not in PAGED_SUFFIXES:
+            raise NotFoundError(f"{chunk.name} has no page to show")
+        stored = runtime.manifest.stored_file(record.source)
+        if stored is not None:
+            content = stored.content
+        elif record.source.startswith("/") and Path(record.source).is_file():
+            content = Path(record.source).read_bytes()
+        else:
+            raise NotFoundError(f"the file of {chunk.name} is no longer available")
+        sentences = [
+            chunk.text[int(a) : int(b)]
+            for a, b in (span.split("-") for span in spans.split(",") if span)
+        ]
+        png = cited_page_png(content, chunk.name, chunk.page, sentences)
+        return Response(
+            png, media_type="image/png", headers={"Cache-Control": "private, max-age=600"}
+        )
+
+    return router
