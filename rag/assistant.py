@@ -17,6 +17,7 @@ from index.types import EVERYTHING, Scope
 from rag.citations import check_citations
 from rag.condense import Condenser
 from rag.errors import InputError
+from rag.gaps import UnansweredLog
 from rag.generators import Generator, is_abstention
 from rag.retrieval import HybridRetriever
 from rag.short_answer import ShortAnswerFinder, locate
@@ -56,6 +57,8 @@ class Assistant:
         self.support = support
         self.short_answers = short_answers
         self.history_turns = history_turns
+        # Where refused questions are recorded for the coverage gaps (the web app sets it).
+        self.unanswered: UnansweredLog | None = None
         self._prepare = _timed("condense", self._condense) | _timed("retrieve", self._retrieve)
 
     def _condense(self, state: State) -> State:
@@ -121,6 +124,8 @@ class Assistant:
             sentences=sentences,
             timings_ms={name: round(ms, 1) for name, ms in timings.items()},
         )
+        if abstained and self.unanswered is not None:
+            self.unanswered.record(state["standalone"])
         log.info(
             "answered in %.0f ms; retrieved=%s cited=%s prompt=%s abstained=%s",
             timings["total"],

@@ -1,11 +1,15 @@
 """Conversations kept in the shared database, so a follow-up may reach any process or node:
 each belongs to one caller, keeps its last `max_messages` messages, and a caller keeps at most
-`per_owner` conversations (their least recently used go first)."""
+`per_owner` conversations (their least recently used go first). A conversation is titled by
+its first question until its owner renames it; the chat lists, reopens, renames and deletes
+them."""
 
 from __future__ import annotations
 
 import uuid
+from typing import Any, cast
 
+from pydantic import BaseModel
 from sqlalchemy import delete, select
 
 from index.database import Database, utcnow
@@ -13,7 +17,20 @@ from rag.errors import InputError
 from rag.state import ConversationRow, MessageRow
 from rag.types import MAX_ANSWER_CHARS, Message
 
-__all__ = ["Conversations"]
+__all__ = ["ConversationSummary", "Conversations"]
+
+MAX_TITLE_CHARS = 200
+
+
+class ConversationSummary(BaseModel):
+    id: str
+    title: str
+    updated_at: str
+
+
+def _title(text: str) -> str:
+    title = " ".join(text.split())
+    return title if len(title) <= 80 else title[:79].rsplit(" ", 1)[0] + "…"
 
 
 class Conversations:
@@ -61,6 +78,7 @@ class Conversations:
             if found is None:
                 return  # dropped while the question was being answered
             found.updated_at = utcnow()
+            found.title = found.title or _title(question) or "Untitled"
             session.add_all(
                 [
                     MessageRow(conversation_id=conversation_id, role="user", content=question),
@@ -83,3 +101,40 @@ class Conversations:
                     MessageRow.conversation_id == conversation_id, MessageRow.id.not_in(kept)
                 )
             )
+
+    def _owned(self, session: Any, conversation_id: str, owner: str) -> ConversationRow:
+        found = session.get(ConversationRow, conversation_id)
+        if found is None or found.owner != owner:
+            raise InputError(f"unknown or expired conversation_id '{conversation_id}'")
+        return cast(ConversationRow, found)
+
+    def list(self, owner: str, limit: int = 100) -> list[ConversationSummary]:
+        """The owner's conversations that have messages, most recently used first."""
+        with self.database.read() as session:
+            rows = session.scalars(
+                select(ConversationRow)
+                .where(ConversationRow.owner == owner, ConversationRow.title.is_not(None))
+                .order_by(ConversationRow.updated_at.desc(), ConversationRow.id.desc())
+                .limit(limit)
+            ).all()
+            return [
+                ConversationSummary(
+                    id=row.id,
+                    title=row.title or "Untitled",
+                    updated_at=row.updated_at.isoformat(timespec="minutes"),
+                )
+                for row in rows
+            ]
+
+    def rename(self, conversation_id: str, owner: str, title: str) -> None:
+        title = " ".join(title.split())[:MAX_TITLE_CHARS]
+        if not title:
+            raise InputError("a conversation needs a title")
+        with self.database.write() as session:
+            self._owned(session, conversation_id, owner).title = title
+
+    def delete(self, conversation_id: str, owner: str) -> None:
+        with self.database.write() as session:
+            self._owned(session, conversation_id, owner)
+            session.execute(delete(MessageRow).where(MessageRow.conversation_id == conversation_id))
+            session.execute(delete(ConversationRow).where(ConversationRow.id == conversation_id))

@@ -1,7 +1,8 @@
 """Shared state in the database, so that every process and every node sees the same: jobs,
-conversations, feedback, API keys, rate-limit windows and shared secrets (the write path's
-manifest is in `index/manifest.py`). `open_database` brings the schema up to date with Alembic
-(`migrations/`), one process at a time, and imports what older versions kept in files.
+conversations, feedback, refused questions, API keys, rate-limit windows and shared secrets
+(the write path's manifest is in `index/manifest.py`). `open_database` brings the schema up
+to date with Alembic (`migrations/`), one process at a time, and imports what older versions
+kept in files.
 """
 
 from __future__ import annotations
@@ -57,7 +58,7 @@ if TYPE_CHECKING:
     from alembic.config import Config
 
 MIGRATIONS = PROJECT_ROOT / "migrations"
-SCHEMA_REVISION = "0002"  # the newest file in migrations/versions (a test keeps them equal)
+SCHEMA_REVISION = "0003"  # the newest file in migrations/versions (a test keeps them equal)
 _MIGRATION_LOCK = 0x646F63656E74  # "docent": PostgreSQL advisory lock key for migrations
 
 
@@ -89,6 +90,7 @@ class ConversationRow(Base):
     owner: Mapped[str] = mapped_column(String(300), index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    title: Mapped[str | None] = mapped_column(String(200), nullable=True)
 
 
 class MessageRow(Base):
@@ -119,6 +121,20 @@ class FeedbackRow(Base):
     correction: Mapped[str | None] = mapped_column(Text, nullable=True)
     generator: Mapped[str] = mapped_column(String(64))
     prompt_version: Mapped[str] = mapped_column(String(64))
+
+
+class UnansweredRow(Base):
+    """A question Docent answered with "not in the documents" (for the coverage gaps)."""
+
+    __tablename__ = "unanswered"
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, index=True
+    )
+    question: Mapped[str] = mapped_column(Text)
 
 
 class ApiKeyRow(Base):

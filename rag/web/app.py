@@ -30,6 +30,7 @@ from index.database import Database
 from rag.conversations import Conversations
 from rag.errors import ConfigError, DocentError
 from rag.feedback import FeedbackStore
+from rag.gaps import UnansweredLog
 from rag.jobs import JobQueue
 from rag.logs import configure_logging
 from rag.runtime import Runtime, build_runtime
@@ -160,6 +161,7 @@ def create_app(runtime: Runtime) -> FastAPI:
         except DocentError:
             return None
 
+    runtime.assistant.unanswered = UnansweredLog(runtime.database)  # for the coverage gaps
     ui = ChatUI(runtime, uploads, authenticator, FeedbackStore(runtime.database))
     blocks = ui.create_app()
     mounted: FastAPI = gr.mount_gradio_app(

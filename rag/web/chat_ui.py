@@ -1,19 +1,21 @@
-"""The Gradio chat: a thin client of `Assistant` and `Uploads`, under the same access model as
-the API: every handler asks the `Authenticator` for the caller's principal (API key or portal
-token, as a bearer header or the UI session cookie; anonymous only in open mode), answers only
-from the collections that principal may read, and lets only managers add documents.
+"""The Gradio page: a thin client of `Assistant`, the conversation store, `Uploads` and the
+gaps view, under the same access model as the API: every handler asks the `Authenticator` for
+the caller's principal (API key or portal token, as a bearer header or the UI session cookie;
+anonymous only in open mode), answers only from the collections that principal may read (the
+ones picked, if any), and lets only managers change documents or see coverage gaps.
 
-Nothing the client sends is taken as a file: the conversation lives in server-side state
-(`gr.State`), and uploaded files must lie in Gradio's own upload folder.
+Tabs: Chat (past conversations to reopen, rename or delete; the collections searched; answers
+whose [n] markers lead to their source cards, PDF and scan citations with their page), Library
+(`library_ui.py`) and Coverage gaps (`gaps_ui.py`). Nothing the client sends is taken as a file
+and conversations are kept server-side, per caller (`Conversations`).
 
-All document text is HTML-escaped before it reaches the page, and the chat renders no Markdown,
-so markup, images and links inside a document or a model's answer are shown as text and never
-rendered, loaded or run; our own markup (source cards, the marking of weakly supported answer
-sentences) is added around text that is already escaped.
+Document text is HTML-escaped, or for Markdown documents rendered without raw HTML, images or
+links (`passages.py`); the chat renders no Markdown, so markup inside a document or a model's
+answer is shown as text and never rendered, loaded or run; our own markup (source cards, links
+to them, the marking of weakly supported answer sentences) is added around escaped text.
 
 Under the chat, 👍 / 👎 / "Wrong source" (with an optional correction) rate the last answer;
-ratings go to `FeedbackStore(settings.feedback_path)` for `eval --feedback`. Files added here
-take the same path as API uploads (`Uploads`: checks, the bytes in the database, a queued job).
+ratings go to `FeedbackStore` for `eval --feedback` and the coverage gaps.
 """
 
 from __future__ import annotations
@@ -21,21 +23,18 @@ from __future__ import annotations
 import html
 import logging
 import re
-import time
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack
-from pathlib import Path, PurePosixPath
+from pathlib import PurePosixPath
 from typing import Any, cast
 
 import gradio as gr
-from gradio.utils import get_upload_folder
 
-from index.loaders import SUPPORTED_SUFFIXES
-from index.types import DEFAULT_COLLECTION, Scope
+from index.types import Scope
 from rag.citations import MARKER
+from rag.conversations import Conversations
 from rag.errors import DocentError, InputError
 from rag.feedback import Feedback, FeedbackStore, Rating
-from rag.jobs import Job
+from rag.gaps import UnansweredLog
 from rag.page_images import PAGED_SUFFIXES
 from rag.runtime import Runtime
 from rag.sources import describe_location, location_label
@@ -49,7 +48,8 @@ from rag.types import (
     SentenceSupport,
 )
 from rag.web.auth import Authenticator, Principal, readable_collections
-from rag.web.errors import AccessError
+from rag.web.gaps_ui import GapsUI
+from rag.web.library_ui import LibraryUI
 from rag.web.pages import page_url
 from rag.web.passages import passage_html
 from rag.web.uploads import Uploads
@@ -83,7 +83,6 @@ _RATING_BUTTONS: list[tuple[str, str, Rating]] = [
 
 _NO_SOURCES = "<p>Sources appear here.</p>"
 _KEPT_MESSAGES = 20  # of a conversation, like the API's
-_UPLOAD_WAIT = 600.0  # seconds the upload handler follows its job
 
 
 def _card(
@@ -212,13 +211,10 @@ def _client(request: gr.Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-def _in_upload_folder(path: str) -> bool:
-    """Gradio already refuses client paths outside its upload folder; checked again here."""
-    folder = Path(get_upload_folder()).resolve()
-    return folder in Path(path).resolve().parents
-
-
 class ChatUI:
+    """The page: the Chat tab (past conversations, the collections searched, answers with
+    their source cards, ratings), the Library tab and the Coverage-gaps tab."""
+
     def __init__(
         self,
         runtime: Runtime,
@@ -230,6 +226,9 @@ class ChatUI:
         self.uploads = uploads
         self.authenticator = authenticator
         self.feedback_store = feedback
+        self.conversations = Conversations(runtime.database, max_messages=_KEPT_MESSAGES)
+        self.library = LibraryUI(runtime, uploads, self.principal)
+        self.gaps = GapsUI(runtime, UnansweredLog(runtime.database), feedback, self.principal)
 
     def principal(self, request: gr.Request) -> Principal:
         """The caller, exactly as the API would see it (rate limit included)."""
@@ -242,48 +241,105 @@ class ChatUI:
         question: str,
         conversation: list[Message],
         chat: list[dict[str, Any]],
+        conversation_id: str,
+        collections: list[str] | None,
         request: gr.Request,
     ) -> Iterator[tuple[Any, ...]]:
-        """Answer `question` for the caller; yields (chat, chat state, conversation, question
-        box, searched, sources, last question, last answer)."""
+        """Answer `question` for the caller from the collections picked (all they may read
+        when none is) and keep the exchange in the conversation; yields (chat, chat state,
+        conversation, question box, searched, sources, last question, last answer,
+        conversation id, conversation list)."""
         question = str(question)[: MAX_QUESTION_CHARS + 1]
         turn = str(len(chat))  # names this answer's source cards, for its [n] links
         chat = [*chat, {"role": "user", "content": html.escape(question)}]
         partial = ""
+        skip = gr.skip()
         try:
             principal = self.principal(request)
-            scope = Scope.of(collections=readable_collections(principal, None))
+            wanted = [str(c)[:64] for c in collections or []][:100] or None
+            scope = Scope.of(collections=readable_collections(principal, wanted))
             for item in self.runtime.assistant.stream(question, conversation, scope):
-                if isinstance(item, Answer):
-                    chat_out = [*chat, {"role": "assistant", "content": answer_html(item, turn)}]
-                    searched = (
-                        f'<div class="docent-searched">Searched for: '
-                        f"{html.escape(item.standalone_query)}</div>"
-                    )
-                    exchange = [
-                        Message(role="user", content=question),
-                        Message(role="assistant", content=item.text[:MAX_ANSWER_CHARS]),
-                    ]
-                    history = [*conversation, *exchange][-_KEPT_MESSAGES:]
-                    yield (
-                        chat_out,
-                        chat_out,
-                        history,
-                        "",
-                        searched,
-                        sources_html(item, turn),
-                        question,
-                        item,
-                    )
-                else:
+                if not isinstance(item, Answer):
                     partial += item
                     chat_out = [*chat, {"role": "assistant", "content": html.escape(partial)}]
-                    skip = gr.skip()
-                    yield chat_out, skip, skip, "", skip, skip, skip, skip
+                    yield chat_out, skip, skip, "", skip, skip, skip, skip, skip, skip
+                    continue
+                chat_out = [*chat, {"role": "assistant", "content": answer_html(item, turn)}]
+                searched = (
+                    f'<div class="docent-searched">Searched for: '
+                    f"{html.escape(item.standalone_query)}</div>"
+                )
+                exchange = [
+                    Message(role="user", content=question),
+                    Message(role="assistant", content=item.text[:MAX_ANSWER_CHARS]),
+                ]
+                history = [*conversation, *exchange][-_KEPT_MESSAGES:]
+                if not conversation_id:
+                    conversation_id = self.conversations.start(principal.caller)
+                self.conversations.record(conversation_id, question, item.text)
+                listed = self._listed(principal, conversation_id)
+                sources = sources_html(item, turn)
+                yield (
+                    *(chat_out, chat_out, history, "", searched, sources, question, item),
+                    *(conversation_id, listed),
+                )
         except DocentError as exc:
             message = f"Sorry, I could not answer: {html.escape(str(exc))}"
             chat_out = [*chat, {"role": "assistant", "content": message}]
-            yield chat_out, chat_out, conversation, question, "", "", "", None
+            yield chat_out, chat_out, conversation, question, "", "", "", None, skip, skip
+
+    def _listed(self, principal: Principal, selected: str | None = None) -> Any:
+        """The conversation list of the caller, `selected` picked."""
+        choices = [
+            (f"{c.title} · {c.updated_at[:16].replace('T', ' ')}", c.id)
+            for c in self.conversations.list(principal.caller)
+        ]
+        return gr.update(choices=choices, value=selected or None)
+
+    def reopen(self, conversation_id: str | None, request: gr.Request) -> tuple[Any, ...]:
+        """A past conversation back in the chat (its text; the sources of its answers are
+        not kept): chat, chat state, conversation, id, sources, status."""
+        if not conversation_id:
+            return (gr.skip(),) * 6
+        try:
+            owner = self.principal(request).caller
+            history = self.conversations.history(conversation_id, owner)
+        except DocentError as exc:
+            return (*(gr.skip(),) * 5, html.escape(str(exc)))
+        chat = [{"role": m.role, "content": html.escape(m.content)} for m in history]
+        note = "<p>Sources of earlier answers are not kept: ask again to see them.</p>"
+        return chat, chat, history, conversation_id, note, ""
+
+    def rename(self, conversation_id: str, title: str, request: gr.Request) -> tuple[Any, str]:
+        """Rename the open conversation: the list, and a status line."""
+        try:
+            principal = self.principal(request)
+            if not conversation_id:
+                raise InputError("open or start a conversation first")
+            self.conversations.rename(conversation_id, principal.caller, title)
+        except DocentError as exc:
+            return gr.skip(), html.escape(str(exc))
+        return self._listed(principal, conversation_id), "Renamed."
+
+    def delete(self, conversation_id: str, request: gr.Request) -> tuple[Any, ...]:
+        """Delete the open conversation and start a new chat."""
+        try:
+            principal = self.principal(request)
+            if not conversation_id:
+                raise InputError("open a conversation first")
+            self.conversations.delete(conversation_id, principal.caller)
+        except DocentError as exc:
+            return (*(gr.skip(),) * 5, html.escape(str(exc)))
+        return [], [], [], "", self._listed(principal), "Deleted."
+
+    def _on_load(self, request: gr.Request) -> tuple[Any, ...]:
+        """What the page shows its caller: collections to pick from, past conversations."""
+        try:
+            principal = self.principal(request)
+            collections = self.library.collections(request)
+        except DocentError:
+            return gr.update(choices=[]), gr.update(choices=[])
+        return gr.update(choices=collections, value=[]), self._listed(principal)
 
     def rate(
         self,
@@ -316,56 +372,6 @@ class ChatUI:
 
         return rate
 
-    def upload(
-        self,
-        files: list[str] | None,
-        collection: str,
-        replace: bool,
-        request: gr.Request,
-        progress: gr.Progress | None = None,
-    ) -> str:
-        """Index files Gradio received, the way the API does; waits for the job to finish."""
-        principal = self.principal(request)
-        if not principal.may_manage:
-            raise AccessError(
-                "portal tokens may ask questions but not manage documents", forbidden=True
-            )
-        if not files:
-            return "No files were given."
-        if not all(_in_upload_folder(f) for f in files):
-            raise InputError("only files uploaded through this page can be added")
-        with ExitStack() as stack:
-            streams = [(Path(f).name, stack.enter_context(Path(f).open("rb"))) for f in files]
-            accepted = self.uploads.accept(
-                streams,
-                collection.strip() or DEFAULT_COLLECTION,
-                replace=bool(replace),
-                owner=principal.caller,
-            )
-        job: Job | None = accepted.job
-        deadline = time.monotonic() + _UPLOAD_WAIT
-        while job is not None and job.status in ("queued", "running"):
-            if time.monotonic() > deadline:
-                return f"**Still indexing** {len(accepted.accepted)} files: see the documents list."
-            if progress is not None and job.total:
-                progress(
-                    job.done / job.total, desc=f"Indexing {job.current} ({job.done}/{job.total})"
-                )
-            job = self.uploads.jobs.wait(job.id, timeout=1.0)
-        lines = []
-        if job is None:
-            lines.append("**Indexing:** the job is no longer tracked; see the documents list")
-        elif job.status == "failed":
-            lines.append(f"**Indexing failed:** {html.escape(job.error or '')}")
-        else:
-            result = job.result
-            lines.append(f"**Indexed:** {html.escape(result['summary'])}")
-            lines += [
-                f"- {html.escape(f['name'])}: {html.escape(f['reason'])}" for f in result["failed"]
-            ]
-        lines += [f"- {html.escape(r.reason)}" for r in accepted.refused]
-        return "\n".join(lines)
-
     def create_app(self) -> gr.Blocks:
         # Gradio's upload cache is emptied of files older than an hour (uploads are kept in
         # the database as soon as they are accepted).
@@ -373,113 +379,129 @@ class ChatUI:
             gr.Markdown(
                 "## Docent\nAsk a question about your documents. Answers cite their sources."
             )
-            conversation = gr.State([])
-            shown = gr.State([])
-            with gr.Row():
-                with gr.Column(scale=3):
-                    chat = self.chatbot()
-                    with gr.Row():
-                        question = gr.Textbox(
-                            placeholder="Ask about your documents…",
-                            show_label=False,
-                            scale=5,
-                            max_length=MAX_QUESTION_CHARS,
-                            elem_id="docent-question",
-                            submit_btn=True,
-                        )
-                    with gr.Row(equal_height=True, elem_id="docent-feedback"):
-                        ratings: list[tuple[gr.Button, Rating]] = [
-                            (
-                                gr.Button(
-                                    label,
-                                    size="sm",
-                                    scale=0,
-                                    min_width=120,
-                                    elem_id=f"docent-feedback-{name}",
-                                ),
-                                rating,
-                            )
-                            for label, name, rating in _RATING_BUTTONS
-                        ]
-                        correction = gr.Textbox(
-                            placeholder="Correction: the right answer or source (optional)",
-                            show_label=False,
-                            container=False,
-                            lines=1,
-                            max_lines=3,
-                            max_length=1000,
-                            scale=1,
-                            elem_id="docent-feedback-correction",
-                        )
-                    feedback_status = gr.Markdown(elem_id="docent-feedback-status")
-                    new_chat = gr.Button("New chat", size="sm", elem_id="docent-new-chat")
-                    searched = gr.HTML(elem_id="docent-searched")
-                with gr.Column(scale=2):
-                    sources = gr.HTML(_NO_SOURCES, elem_id="docent-sources")
-            with gr.Accordion("Add documents", open=False):
-                with gr.Row():
-                    collection = gr.Textbox(
-                        DEFAULT_COLLECTION,
-                        label="Collection",
-                        max_length=64,
-                        elem_id="docent-upload-collection",
-                    )
-                    replace = gr.Checkbox(
-                        label="Replace files of the same name", elem_id="docent-upload-replace"
-                    )
-                files = gr.File(
-                    file_count="multiple",
-                    file_types=sorted(SUPPORTED_SUFFIXES),
-                    label="PDF, Word, HTML, Markdown or text files",
-                )
-                upload_status = gr.Markdown(elem_id="docent-upload-status")
-            last_question = gr.State("")
-            last_answer = gr.State(None)
-            outputs = [
-                chat,
-                shown,
-                conversation,
-                question,
-                searched,
-                sources,
-                last_question,
-                last_answer,
-            ]
-            question.submit(self.respond, [question, conversation, shown], outputs, api_name="ask")
-            question.submit(lambda: "", None, feedback_status, api_visibility="private")
-            new_chat.click(
-                lambda: ([], [], [], "", "", _NO_SOURCES, "", None, ""),
-                None,
-                [*outputs, feedback_status],
-                api_visibility="private",
-            )
-            for button, rating in ratings:
-                button.click(
-                    self._rater(rating),
-                    [last_question, last_answer, correction],
-                    [feedback_status, correction],
-                    api_visibility="private",
-                )
-            files.upload(
-                self._upload_with_progress,
-                [files, collection, replace],
-                upload_status,
-                api_name="upload",
-            )
+            with gr.Tabs(elem_id="docent-tabs"):
+                with gr.Tab("Chat", id="chat", elem_id="docent-tab-chat"):
+                    load_chat = self._chat_tab()
+                with gr.Tab("Library", id="library", elem_id="docent-tab-library"):
+                    _, load_library, library_filled = self.library.render()
+                with gr.Tab("Coverage gaps", id="gaps", elem_id="docent-tab-gaps"):
+                    load_gaps, gaps_filled = self.gaps.render()
+            app.load(*load_chat, api_visibility="private")
+            app.load(load_library, None, library_filled, api_visibility="private")
+            app.load(load_gaps, None, gaps_filled, api_visibility="private")
         return cast(gr.Blocks, app)
 
-    def _upload_with_progress(
-        self,
-        files: list[str] | None,
-        collection: str,
-        replace: bool,
-        request: gr.Request,
-        progress: gr.Progress = gr.Progress(),  # noqa: B008 (Gradio injects progress this way)
-    ) -> str:
-        try:
-            return self.upload(files, collection, replace, request, progress)
-        except DocentError as exc:
-            return f"Upload failed: {html.escape(str(exc))}"
+    def _chat_tab(self) -> tuple[Any, None, list[Any]]:
+        """Lay out the chat tab; returns its load event (function, inputs, outputs)."""
+        conversation = gr.State([])
+        shown = gr.State([])
+        conversation_id = gr.State("")
+        with gr.Row():
+            with gr.Column(scale=1, min_width=220):
+                new_chat = gr.Button("New chat", size="sm", elem_id="docent-new-chat")
+                past = gr.Radio(
+                    choices=[],
+                    label="Conversations",
+                    elem_id="docent-conversations",
+                )
+                title = gr.Textbox(
+                    placeholder="New title",
+                    show_label=False,
+                    max_length=200,
+                    elem_id="docent-conversation-title",
+                )
+                with gr.Row():
+                    rename = gr.Button("Rename", size="sm", elem_id="docent-conversation-rename")
+                    delete = gr.Button(
+                        "Delete", size="sm", variant="stop", elem_id="docent-conversation-delete"
+                    )
+                conversation_status = gr.Markdown(elem_id="docent-conversation-status")
+            with gr.Column(scale=3):
+                collections = gr.Dropdown(
+                    choices=[],
+                    multiselect=True,
+                    label="Search in (every collection you may read when none is picked)",
+                    elem_id="docent-collections",
+                )
+                chat = self.chatbot()
+                question = gr.Textbox(
+                    placeholder="Ask about your documents…",
+                    show_label=False,
+                    max_length=MAX_QUESTION_CHARS,
+                    elem_id="docent-question",
+                    submit_btn=True,
+                )
+                with gr.Row(equal_height=True, elem_id="docent-feedback"):
+                    ratings: list[tuple[gr.Button, Rating]] = [
+                        (
+                            gr.Button(
+                                label,
+                                size="sm",
+                                scale=0,
+                                min_width=120,
+                                elem_id=f"docent-feedback-{name}",
+                            ),
+                            rating,
+                        )
+                        for label, name, rating in _RATING_BUTTONS
+                    ]
+                    correction = gr.Textbox(
+                        placeholder="Correction: the right answer or source (optional)",
+                        show_label=False,
+                        container=False,
+                        lines=1,
+                        max_lines=3,
+                        max_length=1000,
+                        scale=1,
+                        elem_id="docent-feedback-correction",
+                    )
+                feedback_status = gr.Markdown(elem_id="docent-feedback-status")
+                searched = gr.HTML(elem_id="docent-searched")
+            with gr.Column(scale=2):
+                sources = gr.HTML(_NO_SOURCES, elem_id="docent-sources")
+        last_question = gr.State("")
+        last_answer = gr.State(None)
+        outputs = [chat, shown, conversation, question, searched, sources]
+        outputs += [last_question, last_answer, conversation_id, past]
+        question.submit(
+            self.respond,
+            [question, conversation, shown, conversation_id, collections],
+            outputs,
+            api_name="ask",
+        )
+        question.submit(lambda: "", None, feedback_status, api_visibility="private")
+        new_chat.click(
+            lambda: ([], [], [], "", "", _NO_SOURCES, "", None, "", gr.update(value=None), ""),
+            None,
+            [*outputs, feedback_status],
+            api_visibility="private",
+        )
+        past.input(
+            self.reopen,
+            [past],
+            [chat, shown, conversation, conversation_id, sources, conversation_status],
+            api_visibility="private",
+        )
+        rename.click(
+            self.rename,
+            [conversation_id, title],
+            [past, conversation_status],
+            api_visibility="private",
+        )
+        delete.click(
+            self.delete,
+            [conversation_id],
+            [chat, shown, conversation, conversation_id, past, conversation_status],
+            api_visibility="private",
+        )
+        for button, rating in ratings:
+            button.click(
+                self._rater(rating),
+                [last_question, last_answer, correction],
+                [feedback_status, correction],
+                api_visibility="private",
+            )
+        return self._on_load, None, [collections, past]
 
     @staticmethod
     def css() -> str:

@@ -76,7 +76,7 @@ def test_upload_indexes_files_and_reports_failures(fresh_runtime: Runtime) -> No
         uploaded("empty.txt", b""),
     ]
     with worker(fresh_runtime):
-        status = chat_ui(fresh_runtime).upload(files, "teams", False, request())
+        status = chat_ui(fresh_runtime).library.upload(files, "teams", False, request())
     assert "1 added" in status and "1 failed" in status
     assert "tool.exe: unsupported file type" in status and "empty.txt: no text" in status
     (document,) = fresh_runtime.manifest.documents("teams")
@@ -93,10 +93,10 @@ def test_upload_takes_no_server_path_and_no_token(fresh_runtime: Runtime, tmp_pa
     outside.write_text("# Secret\n\nThe vault code is 1234.\n")
     ui = chat_ui(fresh_runtime)
     with pytest.raises(InputError, match="only files uploaded through this page"):
-        ui.upload([str(outside)], "default", False, request())
+        ui.library.upload([str(outside)], "default", False, request())
     traversal = str(Path(get_upload_folder()) / ".." / outside.name)
     with pytest.raises(InputError):
-        ui.upload([traversal], "default", False, request())
+        ui.library.upload([traversal], "default", False, request())
     assert fresh_runtime.store.count() == 0
 
 
@@ -124,8 +124,8 @@ def feedback_ui(sample_runtime: Runtime, tmp_path: Path) -> ChatUI:
 
 def test_rating_the_last_answer_stores_it(sample_runtime: Runtime, tmp_path: Path) -> None:
     ui = feedback_ui(sample_runtime, tmp_path)
-    *_, last = ui.respond(VACATION, [], [], request())
-    chat, shown, conversation, box, _searched, _sources, question, answer = last
+    *_, last = ui.respond(VACATION, [], [], "", [], request())
+    chat, shown, conversation, box, _searched, _sources, question, answer, *_ = last
     assert isinstance(answer, Answer) and question == VACATION and box == "" and shown == chat
     assert '<strong class="docent-short">26</strong> days' in chat[-1]["content"]
     assert conversation[-1].content == answer.text
@@ -147,8 +147,8 @@ def test_rating_without_an_answer_says_so(sample_runtime: Runtime, tmp_path: Pat
         FEEDBACK_NO_ANSWER,
         "leave-policy.md",
     )
-    *_, last = ui.respond("   ", [], [], request())
-    chat, _shown, _conversation, _box, _searched, _sources, question, answer = last
+    *_, last = ui.respond("   ", [], [], "", [], request())
+    chat, _shown, _conversation, _box, _searched, _sources, question, answer, *_ = last
     assert chat[-1]["content"] == "Sorry, I could not answer: the question is empty"
     assert answer is None and question == ""
     assert ui.rate("up", question, answer, "", request())[0] == FEEDBACK_NO_ANSWER

@@ -1,0 +1,112 @@
+"""Coverage gaps: what people asked that the documents did not answer, so their owners know
+which documents to write.
+
+Two sources: questions Docent refused ("not in the documents", recorded by `UnansweredLog` as
+the standalone question, for the web surfaces) and answers people rated 👎 or "wrong source".
+The most recent `MAX_QUESTIONS` are grouped by meaning: agglomerative clustering of their
+embeddings (cosine, average linkage, cut at `SIMILAR`), largest groups first.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn.cluster import AgglomerativeClustering
+from sqlalchemy import delete, func, select
+
+from index.database import Database, utcnow
+from index.embeddings import Encoder
+from rag.feedback import FeedbackStore
+from rag.state import UnansweredRow
+
+__all__ = ["GapGroup", "UnansweredLog", "coverage_gaps", "gaps_csv"]
+
+MAX_QUESTIONS = 2000  # grouped at most (the clustering is quadratic in them)
+KEPT = 20_000  # refused questions kept; older ones are dropped as new ones come
+SIMILAR = 0.35  # cosine distance under which two questions ask the same thing
+
+
+class UnansweredLog:
+    def __init__(self, database: Database) -> None:
+        self.database = database
+
+    def record(self, question: str) -> None:
+        with self.database.write() as session:
+            session.add(UnansweredRow(question=question[:2000], created_at=utcnow()))
+            session.flush()
+            newest = session.scalar(select(func.max(UnansweredRow.id))) or 0
+            session.execute(delete(UnansweredRow).where(UnansweredRow.id <= newest - KEPT))
+
+    def recent(self, limit: int = MAX_QUESTIONS) -> list[tuple[str, str]]:
+        """(question, when) of the most recent refusals."""
+        with self.database.read() as session:
+            rows = session.scalars(
+                select(UnansweredRow).order_by(UnansweredRow.id.desc()).limit(limit)
+            ).all()
+            return [(r.question, r.created_at.isoformat(timespec="minutes")) for r in rows]
+
+
+@dataclass(frozen=True)
+class GapGroup:
+    question: str  # the group's most asked wording
+    count: int
+    refused: int
+    marked_wrong: int
+    last_asked: str
+    examples: tuple[str, ...]  # other wordings, most asked first
+
+
+def coverage_gaps(
+    unanswered: UnansweredLog, feedback: FeedbackStore, encoder: Encoder
+) -> list[GapGroup]:
+    """Refused and badly rated questions, grouped by meaning, largest groups first."""
+    asked: list[tuple[str, str, str]] = [(q, when, "refused") for q, when in unanswered.recent()]
+    asked += [
+        (f.standalone_query or f.question, f.created_at, "wrong")
+        for f in feedback.all()
+        if f.rating in ("down", "wrong_source")
+    ]
+    asked = sorted(asked, key=lambda a: a[1], reverse=True)[:MAX_QUESTIONS]
+    if not asked:
+        return []
+    labels = _groups([" ".join(q.split()) for q, _, _ in asked], encoder)
+    groups = []
+    for label in set(labels):
+        members = [a for a, lab in zip(asked, labels, strict=True) if lab == label]
+        wordings = Counter(" ".join(q.split()) for q, _, _ in members).most_common()
+        groups.append(
+            GapGroup(
+                question=wordings[0][0],
+                count=len(members),
+                refused=sum(kind == "refused" for _, _, kind in members),
+                marked_wrong=sum(kind == "wrong" for _, _, kind in members),
+                last_asked=max(when for _, when, _ in members)[:16].replace("T", " "),
+                examples=tuple(w for w, _ in wordings[1:6]),
+            )
+        )
+    return sorted(groups, key=lambda g: (-g.count, g.question))
+
+
+def _groups(questions: Sequence[str], encoder: Encoder) -> list[int]:
+    if len(questions) == 1:
+        return [0]
+    vectors = np.asarray(encoder.embed_documents(list(questions)))
+    clustering = AgglomerativeClustering(
+        n_clusters=None, metric="cosine", linkage="average", distance_threshold=SIMILAR
+    )
+    return [int(label) for label in clustering.fit_predict(vectors)]
+
+
+def gaps_csv(groups: Sequence[GapGroup]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["question", "times asked", "refused", "marked wrong", "last asked", "also"])
+    for g in groups:
+        also = " | ".join(g.examples)
+        writer.writerow([g.question, g.count, g.refused, g.marked_wrong, g.last_asked, also])
+    return out.getvalue()
