@@ -136,11 +136,12 @@ _LINE_START_BLOCK = re.compile(r"\s*(?:[-•*|#>]|\d+[.)]\s)")  # list item, tab
 
 
 def is_soft_wrap(line: str, following: str) -> bool:
-    """Whether the line break after `line` only wraps a paragraph: `line` is long, ends no
-    sentence, is no table row, and `following` starts no list item, table row or heading."""
+    """Whether the line break after `line` only wraps a paragraph: `line` is long (or the
+    next line goes on in lower case, as in a scan's short lines), ends no sentence, is no table
+    row, and `following` starts no list item, table row or heading."""
     line = line.rstrip()
     return (
-        len(line) >= 50
+        (len(line) >= 50 or following.lstrip()[:1].islower())
         and line[-1:] not in ".!?:"
         and not line.lstrip().startswith("|")
         and not _LINE_START_BLOCK.match(following)

@@ -72,7 +72,9 @@ def test_a_watched_folder_follows_new_changed_and_deleted_files(
     assert running.next_result()["added"] == ["budgets.csv"]
 
     onboarding = folder / "hr" / "onboarding.txt"
-    onboarding.write_text(onboarding.read_text() + "\nBicycle parking permits are issued by Vera Lindqvist.\n")
+    onboarding.write_text(
+        onboarding.read_text() + "\nBicycle parking permits are issued by Vera Lindqvist.\n"
+    )
     assert running.next_result()["replaced"] == ["hr/onboarding.txt"]
 
     (folder / "budgets.csv").unlink()
