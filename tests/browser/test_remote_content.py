@@ -80,8 +80,10 @@ def test_the_chat_shows_a_markdown_image_as_text(
     box.press("Enter")
     chat = page.locator("#docent-chat")
     expect(chat).to_contain_text(f"![rate]({tracker}/pixel.png", timeout=60_000)
-    expect(page.locator("#docent-sources")).to_contain_text("![rate]")
+    sources = page.locator("#docent-sources")  # Markdown rendered: the image as its alt text
+    expect(sources).to_contain_text("The mileage chart rate shows the allowance")
     assert chat.locator("img").count() == 0 and chat.locator("a[href^='http']").count() == 0
+    assert sources.locator("img").count() == 0 and sources.locator("a[href]").count() == 0
     assert requested_from(page, tracker) == [] and Tracker.hits == []
     page.close()
 
