@@ -54,6 +54,7 @@ bench: setup
 	$(PY) bench/ingest.py
 	$(PY) bench/scale.py
 	$(PY) bench/load.py
+	$(PY) bench/formats.py
 
 samples: setup
 	$(PY) scripts/make_samples.py

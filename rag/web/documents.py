@@ -14,6 +14,7 @@ from fastapi import APIRouter, Depends, File, Form, Query, UploadFile
 from pydantic import BaseModel
 
 from index.ingest import Ingestor
+from index.loaders import SUPPORTED_SUFFIXES
 from index.manifest import DocumentRecord
 from index.types import DEFAULT_COLLECTION
 from rag.errors import NotFoundError
@@ -40,7 +41,8 @@ def documents_router(ingestor: Ingestor, uploads: Uploads) -> APIRouter:
     def upload(
         principal: Manager,
         files: Annotated[
-            list[UploadFile], File(description="One or more .txt .md .html .pdf .docx files")
+            list[UploadFile],
+            File(description="One or more documents: " + ", ".join(sorted(SUPPORTED_SUFFIXES))),
         ],
         collection: Annotated[str, Form(max_length=64)] = DEFAULT_COLLECTION,
         replace: Annotated[bool, Form(description="Replace documents of the same name")] = False,
