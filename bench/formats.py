@@ -2,10 +2,10 @@
 
     python bench/formats.py
 
-Makes the files the tests make, larger (a 10-page scan, a 10-page PDF with a text layer, a
-50-slide deck, a 5,000-row workbook and CSV), reads each with `load_document` (best of three),
-and renders a cited page with its highlight as the chat shows it (text layer, then scan). Prints
-one table.
+Makes the files the tests make, larger (a 10-page scan, a 10-page PDF with a text layer, a page
+with a 20-row ruled table, a 50-slide deck, a 5,000-row workbook and CSV), reads each with
+`load_document` (best of three), and renders a cited page with its highlight as the chat shows
+it (text layer, then scan). Prints one table.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from tests.made_files import (  # noqa: E402
     csv_file,
     scanned_pdf,
     slides,
+    table_pdf,
     text_pdf,
     workbook,
 )
@@ -63,6 +64,7 @@ def main() -> None:
     inputs: list[tuple[str, Path, int, str]] = [
         ("scanned PDF (OCR)", scanned_pdf(folder / "scan.pdf", SCANNED_PAGES * 5), 10, "page"),
         ("PDF with a text layer", text_pdf(folder / "typed.pdf", [PARAGRAPH] * 10), 10, "page"),
+        ("PDF, a ruled table", table_pdf(folder / "table.pdf", ROWS[:21]), 1, "page"),
         (".pptx", deck, 50, "slide"),
         (".xlsx", workbook(folder / "rows.xlsx", ROWS), 5000, "row"),
         (".csv", csv_file(folder / "rows.csv", ROWS), 5000, "row"),
@@ -72,7 +74,8 @@ def main() -> None:
         seconds = _best(lambda path=path: load_document(path))
         each = seconds / units
         per = f"{each * 1000:.1f} ms/{unit}" if each >= 1e-4 else f"{each * 1e6:.0f} µs/{unit}"
-        print(f"{label:<24}{f'{units} {unit}s':>12}{seconds:>10.2f}{per:>16}")
+        size = f"{units} {unit}" + ("s" if units > 1 else "")
+        print(f"{label:<24}{size:>12}{seconds:>10.2f}{per:>16}")
     for label, path, sentence in [
         ("page image, text layer", folder / "typed.pdf", "Hard hats are required in zone C."),
         ("page image, scan (OCR)", folder / "scan.pdf", "Hard hats are required in zone C."),

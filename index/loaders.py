@@ -4,8 +4,9 @@ sheet) starts.
 Every reader returns the document's full text; chunk offsets index into exactly that text.
 Any failure becomes a `LoadError` with a short human reason.
 
-Formats: text, Markdown, HTML, PDF (a page without a text layer is read by OCR, `index/ocr.py`),
-images (.png .jpg .tiff, by OCR), and in `index/office.py` .docx, .pptx, .xlsx and .csv.
+Formats: text, Markdown, HTML, PDF (a page without a text layer is read by OCR, `index/ocr.py`;
+ruled tables are kept as rows with their header, `index/pdf_tables.py`), images (.png .jpg
+.tiff, by OCR), and in `index/office.py` .docx, .pptx, .xlsx and .csv.
 
 Inputs are bounded before the work (`index/document.py`): a file larger than MAX_FILE_BYTES, an
 Office file whose parts unpack to more than MAX_UNPACKED_BYTES (or any part compressed more than
@@ -29,7 +30,7 @@ from charset_normalizer import from_bytes
 from pypdf import PdfReader
 from pypdf.errors import PyPdfError
 
-from index import ocr
+from index import ocr, pdf_tables
 from index.document import (
     MAX_CHARS,
     MAX_COMPRESSION,
@@ -161,17 +162,22 @@ def _unwrap(page_text: str) -> str:
 
 
 def _load_pdf(path: Path, on_page: PageProgress | None = None) -> LoadedDocument:
-    """Each page's text layer; a page without one (a scan) is rendered and read by OCR."""
+    """Each page's text layer (its ruled tables as rows with their header); a page without one
+    (a scan) is rendered and read by OCR."""
     try:
         reader = PdfReader(path)
         if reader.is_encrypted and not reader.decrypt(""):
             raise LoadError(path, "encrypted PDF (a password is required)")
         if len(reader.pages) > MAX_PAGES:
             raise LoadError(path, f"more than {MAX_PAGES:,} pages")
-        pages, size, reading = [], 0, 0.0
+        began = time.monotonic()
+        ruled = pdf_tables.ruled_pages(path)
+        pages, size, reading = [], 0, time.monotonic() - began
         for index, page in enumerate(reader.pages):
             began = time.monotonic()
             page_text = (page.extract_text() or "").strip()
+            if index in ruled and page_text:  # a ruled table: rows with their header
+                page_text = pdf_tables.text_with_tables(path, index) or page_text
             reading += time.monotonic() - began
             if reading > MAX_PDF_SECONDS:
                 raise LoadError(path, f"reading its text took over {MAX_PDF_SECONDS} s")

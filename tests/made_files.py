@@ -64,6 +64,24 @@ def text_pdf(path: Path, pages: list[str]) -> Path:
     return path
 
 
+def table_pdf(path: Path, rows: list[list[object]] = BUDGETS) -> Path:
+    """A PDF page with a sentence, a ruled table and another sentence."""
+    pdf = FPDF()
+    pdf.add_page()
+    pdf.set_font("helvetica", size=11)
+    pdf.multi_cell(0, 7, "Project budgets for 2027 are listed below.")
+    pdf.ln(4)
+    with pdf.table() as table:
+        for row in rows:
+            cells = table.row()
+            for value in row:
+                cells.cell(str(value))
+    pdf.ln(4)
+    pdf.multi_cell(0, 7, "Budgets above 100000 need board approval.")
+    pdf.output(str(path))
+    return path
+
+
 def slides(path: Path) -> Path:
     """Two slides: a title and text with speaker notes, then a table."""
     deck = pptx.Presentation()

@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 from pypdf import PdfReader, PdfWriter
 
-from index import loaders, ocr
+from index import loaders, ocr, pdf_tables
 from index.errors import LoadError
 from index.loaders import load_document
 from rag.runtime import Runtime
@@ -22,6 +22,7 @@ from tests.made_files import (
     scanned_image,
     scanned_pdf,
     slides,
+    table_pdf,
     text_pdf,
     workbook,
 )
@@ -122,6 +123,31 @@ def test_word_tables_are_rows_with_their_header_in_reading_order(tmp_path: Path)
         "Cafeteria hours\n\nDay: Monday; Hours: 08:00 to 15:00.\n\nDay: Friday.\n\n"
         "Closed on public holidays."
     )
+
+
+def test_pdf_tables_are_rows_with_their_header_in_reading_order(tmp_path: Path) -> None:
+    text = load_document(table_pdf(tmp_path / "budgets.pdf")).text
+    assert text == (
+        "Project budgets for 2027 are listed below.\n\n"
+        "Project: Apollo; Budget (EUR): 120000; Owner: Ana Silva; Deadline: 2027-03-31.\n\n"
+        "Project: Hermes; Budget (EUR): 45500; Owner: Joao Reis; Deadline: 2026-12-15.\n\n"
+        "Project: Vega; Budget (EUR): 88000; Owner: Marta Costa; Deadline: 2027-06-30.\n\n"
+        "Budgets above 100000 need board approval."
+    )
+
+
+def test_pages_without_rules_keep_the_fast_text_layer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    looked_at: list[int] = []
+    find = pdf_tables.text_with_tables
+    monkeypatch.setattr(
+        pdf_tables, "text_with_tables", lambda path, i: looked_at.append(i) or find(path, i)
+    )
+    load_document(text_pdf(tmp_path / "plain.pdf", ["No table here.", "Nor here."]))
+    assert looked_at == []
+    load_document(table_pdf(tmp_path / "budgets.pdf"))
+    assert looked_at == [0]
 
 
 def _write(path: Path, data: bytes) -> Path:
