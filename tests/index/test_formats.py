@@ -190,6 +190,17 @@ def test_bad_files_of_the_new_formats_raise_a_clear_reason(
     assert "\n" not in caught.value.reason
 
 
+def test_ocr_progress_is_reported_page_by_page(tmp_path: Path, fresh_runtime: Runtime) -> None:
+    """What the CLI's bar and a job's `current` (the Library's progress) show of a scan."""
+    folder = tmp_path / "scans"
+    folder.mkdir()
+    scanned_pdf(folder / "notice.pdf")
+    shown: list[str] = []
+    fresh_runtime.ingestor.ingest([folder], progress=lambda status: shown.append(status.describe()))
+    assert "notice.pdf · reading page 1/2" in shown
+    assert "notice.pdf · reading page 2/2" in shown
+
+
 def test_a_mixed_folder_is_indexed_and_answers_cite_the_page(
     tmp_path: Path, fresh_runtime: Runtime
 ) -> None:

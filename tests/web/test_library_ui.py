@@ -106,6 +106,7 @@ def test_a_manager_deletes_and_reindexes_documents(runtime: Runtime) -> None:
     with worker(runtime):
         status = ui.library.reindex(leave.id, admin, lambda share, desc: seen.append(desc))
     assert status.startswith("**Indexed:** 0 added, 0 unchanged, 1 replaced")
+    assert seen[0] == "waiting for a worker (0/1 files)"  # then the file and page at hand
     assert runtime.manifest.get(leave.id).status == "indexed"  # type: ignore[union-attr]
 
 
