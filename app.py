@@ -125,7 +125,11 @@ def _ingest(settings: Settings, args: argparse.Namespace) -> int:
 
     collection = args.collection or DEFAULT_COLLECTION
     if args.watch:
+        if args.rebuild or args.prune:
+            raise InputError("--watch keeps the folder in sync itself: drop --rebuild and --prune")
         return _watch(settings, args.paths, collection, args.poll)
+    if args.poll:
+        raise InputError("--poll goes with --watch")
     if args.rebuild:
         ChunkStore.drop(settings.chroma_dir, settings.collection, settings.chroma_url)
     runtime = build_runtime(settings)
@@ -137,7 +141,7 @@ def _ingest(settings: Settings, args: argparse.Namespace) -> int:
             bar.update(status.fraction_done - bar.n)  # a long PDF moves the bar page by page
 
         if args.rebuild:
-            report = runtime.ingestor.rebuild(args.paths, progress=progress)
+            report = runtime.ingestor.rebuild(args.paths, progress, collection)
         else:
             report = runtime.ingestor.ingest(
                 args.paths, prune=args.prune, progress=progress, collection=collection
@@ -162,6 +166,7 @@ def _watch(settings: Settings, paths: list[Path], collection: str, poll: bool) -
     if len(paths) != 1 or not paths[0].is_dir():
         raise InputError("--watch takes one folder")
     runtime = build_runtime(settings)
+    runtime.ingestor.resume()  # deletions a crash interrupted
     queue = JobQueue(runtime.database, settings.job_stale_seconds)
     worker = Worker(runtime, queue)
     stop = threading.Event()

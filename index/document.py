@@ -14,6 +14,7 @@ __all__ = [
     "MAX_COMPRESSION",
     "MAX_FILE_BYTES",
     "MAX_PAGES",
+    "MAX_READ_SECONDS",
     "MAX_TITLE_CHARS",
     "MAX_UNPACKED_BYTES",
     "LoadedDocument",
@@ -30,6 +31,7 @@ MAX_COMPRESSION = 100
 MAX_PAGES = 2000  # pages, slides, sheets or image frames
 MAX_CHARS = 20_000_000
 MAX_TITLE_CHARS = 200
+MAX_READ_SECONDS = 120  # a workbook's rows, read at most this long
 
 PageProgress = Callable[[int, int], None]  # (pages read, pages)
 

@@ -455,13 +455,25 @@ class Ingestor:
         return _Changed(source, name, document, content_hash, record is not None, existed, chunks)
 
     @_exclusive
-    def rebuild(self, paths: Iterable[Path], progress: Progress | None = None) -> IngestReport:
-        """Index everything anew into an emptied store: the files and folders given, and every
-        uploaded document the manifest keeps; documents neither covers are forgotten."""
+    def rebuild(
+        self,
+        paths: Iterable[Path],
+        progress: Progress | None = None,
+        collection: str = DEFAULT_COLLECTION,
+    ) -> IngestReport:
+        """Index everything anew into an emptied store: the files and folders given (each in
+        the collection it was in, new ones in `collection`), and every uploaded document the
+        manifest keeps; documents neither covers are forgotten."""
         started = time.perf_counter()
         self.manifest.forget_hashes()
         self.units.clear()
-        report = self._ingest_files(list(_expand(paths)), DEFAULT_COLLECTION, progress)
+        report = IngestReport()
+        groups: dict[str, list[SourceFile]] = {}
+        for file in _expand(paths):
+            known = self.manifest.get(document_id(file.source))
+            groups.setdefault(known.collection if known else collection, []).append(file)
+        for name, files in groups.items():
+            self._ingest_files(files, name, progress, report=report)
         with tempfile.TemporaryDirectory(prefix="docent-rebuild-") as folder:
             for document in self.manifest.unfinished():
                 stored = self.manifest.stored_file(document.source)

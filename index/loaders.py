@@ -27,8 +27,9 @@ from pathlib import Path
 
 from bs4 import BeautifulSoup
 from charset_normalizer import from_bytes
-from pypdf import PdfReader
+from pypdf import PageObject, PdfReader
 from pypdf.errors import PyPdfError
+from pypdfium2 import PdfiumError
 
 from index import ocr, pdf_tables
 from index.document import (
@@ -48,7 +49,8 @@ from index.errors import LoadError
 from index.office import load_csv, load_docx, load_pptx, load_xlsx
 
 MAX_PDF_SECONDS = 120  # a small PDF can make every page decode the same huge stream
-MIN_TEXT_LAYER_CHARS = 20  # a page with less text than this is a scan: it is read by OCR
+MIN_TEXT_LAYER_CHARS = 20  # a page with a picture and less text than this is read by OCR
+OCR_ALLOWANCE = 30  # seconds each scanned page adds to MAX_PDF_SECONDS
 
 log = logging.getLogger(__name__)
 
@@ -161,9 +163,28 @@ def _unwrap(page_text: str) -> str:
     return "\n".join(out)
 
 
+def _page_text(path: Path, page: PageObject, index: int, layout: pdf_tables.PageLayout) -> str:
+    """The text of one PDF page: its text layer (ruled tables as rows with their header), or
+    for a scan (a page with a picture and almost no text) what OCR reads."""
+    text = (page.extract_text() or "").strip()
+    if index in layout.ruled and text:
+        try:
+            text = pdf_tables.text_with_tables(path, index) or text
+        except Exception as exc:  # pdfplumber failing on a page: its text layer will do
+            log.warning("tables of page %d of %s unread: %r", index + 1, path.name, exc)
+    if len(text) >= MIN_TEXT_LAYER_CHARS or index not in layout.pictured:
+        return text
+    try:
+        return ocr.recognise(ocr.render_pdf_page(path, index), path) or text
+    except LoadError:
+        if text:  # a short text layer beats no page (Tesseract missing or failing)
+            log.warning("page %d of %s kept without OCR", index + 1, path.name)
+            return text
+        raise
+
+
 def _load_pdf(path: Path, on_page: PageProgress | None = None) -> LoadedDocument:
-    """Each page's text layer (its ruled tables as rows with their header); a page without one
-    (a scan) is rendered and read by OCR."""
+    """Each page's text layer, or OCR for a scanned page (`_page_text`)."""
     try:
         reader = PdfReader(path)
         if reader.is_encrypted and not reader.decrypt(""):
@@ -171,19 +192,14 @@ def _load_pdf(path: Path, on_page: PageProgress | None = None) -> LoadedDocument
         if len(reader.pages) > MAX_PAGES:
             raise LoadError(path, f"more than {MAX_PAGES:,} pages")
         began = time.monotonic()
-        ruled = pdf_tables.ruled_pages(path)
+        layout = pdf_tables.page_layout(path)
         pages, size, reading = [], 0, time.monotonic() - began
         for index, page in enumerate(reader.pages):
             began = time.monotonic()
-            page_text = (page.extract_text() or "").strip()
-            if index in ruled and page_text:  # a ruled table: rows with their header
-                page_text = pdf_tables.text_with_tables(path, index) or page_text
-            reading += time.monotonic() - began
-            if reading > MAX_PDF_SECONDS:
+            pages.append(_unwrap(_page_text(path, page, index, layout)))
+            reading += time.monotonic() - began  # OCR included: one slow page must not hang
+            if reading > MAX_PDF_SECONDS + OCR_ALLOWANCE * len(layout.pictured):
                 raise LoadError(path, f"reading its text took over {MAX_PDF_SECONDS} s")
-            if len(page_text) < MIN_TEXT_LAYER_CHARS:
-                page_text = ocr.recognise(ocr.render_pdf_page(path, index), path) or page_text
-            pages.append(_unwrap(page_text))
             size += len(pages[-1])
             if size > MAX_CHARS:
                 raise LoadError(path, f"more than {MAX_CHARS:,} characters of text")
@@ -192,7 +208,7 @@ def _load_pdf(path: Path, on_page: PageProgress | None = None) -> LoadedDocument
         meta_title = str((reader.metadata.title if reader.metadata else None) or "")
     except LoadError:
         raise
-    except (PyPdfError, ValueError, KeyError, TypeError) as exc:  # PyPdfError: bombs too
+    except (PyPdfError, PdfiumError, ValueError, KeyError, TypeError) as exc:  # bombs too
         raise LoadError(path, f"not a readable PDF ({exc})") from exc
     text, starts = join_pages(path, pages)
     title = make_title(meta_title or first_line_title(text, path), path)

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import csv
 import io
+import time
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 import docx
@@ -27,6 +28,7 @@ from pptx.shapes.group import GroupShape
 from index.document import (
     MAX_CHARS,
     MAX_PAGES,
+    MAX_READ_SECONDS,
     LoadedDocument,
     PageProgress,
     check_unpacked_size,
@@ -40,6 +42,7 @@ from index.tables import ROW_SEPARATOR, rows_with_header
 __all__ = ["load_csv", "load_docx", "load_pptx", "load_xlsx"]
 
 _BROKEN = (zipfile.BadZipFile, KeyError, ValueError)
+Row = Sequence[object]
 
 
 def _table_lines(rows: list[list[str]]) -> str:
@@ -105,6 +108,14 @@ def load_pptx(path: Path, on_page: PageProgress | None = None) -> LoadedDocument
     return LoadedDocument(path, make_title(title or path.stem, path), text, starts)
 
 
+def _until(path: Path, deadline: float, rows: Iterable[Row]) -> Iterator[Row]:
+    """The rows, until `deadline` (a small workbook can hold millions of rows)."""
+    for row in rows:
+        if time.monotonic() > deadline:
+            raise LoadError(path, f"reading it took over {MAX_READ_SECONDS} s")
+        yield row
+
+
 def load_xlsx(path: Path, on_page: PageProgress | None = None) -> LoadedDocument:
     check_unpacked_size(path, ".xlsx")
     try:
@@ -115,10 +126,12 @@ def load_xlsx(path: Path, on_page: PageProgress | None = None) -> LoadedDocument
         sheets = book.worksheets
         if len(sheets) > MAX_PAGES:
             raise LoadError(path, f"more than {MAX_PAGES:,} sheets")
-        pages, size = [], 0
+        pages, size, deadline = [], 0, time.monotonic() + MAX_READ_SECONDS
         for number, sheet in enumerate(sheets, start=1):
             lines = [f"Sheet: {sheet.title}"]
-            for line in rows_with_header(sheet.iter_rows(values_only=True)):
+            sheet.reset_dimensions()  # the rows the file holds, not the range it declares
+            rows = _until(path, deadline, sheet.iter_rows(values_only=True))
+            for line in rows_with_header(rows):
                 lines.append(line)
                 size += len(line) + len(ROW_SEPARATOR)
                 if size > MAX_CHARS:

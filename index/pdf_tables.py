@@ -1,39 +1,51 @@
-"""Tables inside PDFs, kept as rows with their header instead of run-together text.
+"""What PDFium sees on each page of a PDF (drawn rules, pictures), and the tables inside PDFs
+kept as rows with their header instead of run-together text.
 
-A page is looked at only when pdfium counts enough drawn paths on it for a ruled table
-(`MIN_RULES`: cheap, so plain pages keep pypdf's fast text); pdfplumber then finds the tables,
-and the page is read again in reading order: its text lines outside the tables, and each table
-as rows that carry their header (`index/tables.py`) where it stands.
+`page_layout` is cheap: plain pages keep pypdf's fast text. A page with enough drawn paths for
+a ruled table (`MIN_RULES`) is read again by pdfplumber in reading order: its text lines outside
+the tables, and each table as rows that carry their header (`index/tables.py`) where it stands.
+Only a page with a picture on it is a candidate for OCR.
 """
 
 from __future__ import annotations
 
 from itertools import islice
 from pathlib import Path
+from typing import NamedTuple
 
 import pdfplumber
 import pypdfium2
 import pypdfium2.raw as pdfium_c
 
+from index.ocr import PDFIUM
 from index.tables import ROW_SEPARATOR, rows_with_header
 
-__all__ = ["MIN_RULES", "ruled_pages", "text_with_tables"]
+__all__ = ["MIN_RULES", "PageLayout", "page_layout", "text_with_tables"]
 
 MIN_RULES = 4  # drawn paths on a page before it may hold a ruled table
 
 
-def ruled_pages(path: Path) -> set[int]:
-    """0-based indexes of the pages with enough drawn paths to hold a ruled table."""
-    document = pypdfium2.PdfDocument(path)
-    try:
-        ruled = set()
-        for index in range(len(document)):
-            paths = document[index].get_objects(filter=(pdfium_c.FPDF_PAGEOBJ_PATH,))
-            if len(list(islice(paths, MIN_RULES))) == MIN_RULES:
-                ruled.add(index)
-        return ruled
-    finally:
-        document.close()
+class PageLayout(NamedTuple):
+    ruled: set[int]  # 0-based indexes of pages with enough drawn paths for a ruled table
+    pictured: set[int]  # … of pages with at least one picture (a scan is one)
+
+
+def page_layout(path: Path) -> PageLayout:
+    with PDFIUM:
+        document = pypdfium2.PdfDocument(path)
+        try:
+            layout = PageLayout(set(), set())
+            for index in range(len(document)):
+                page = document[index]
+                paths = page.get_objects(filter=(pdfium_c.FPDF_PAGEOBJ_PATH,), max_depth=2)
+                if len(list(islice(paths, MIN_RULES))) == MIN_RULES:
+                    layout.ruled.add(index)
+                pictures = page.get_objects(filter=(pdfium_c.FPDF_PAGEOBJ_IMAGE,), max_depth=2)
+                if next(pictures, None) is not None:
+                    layout.pictured.add(index)
+            return layout
+        finally:
+            document.close()
 
 
 def text_with_tables(path: Path, index: int) -> str | None:

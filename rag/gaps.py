@@ -102,11 +102,18 @@ def _groups(questions: Sequence[str], encoder: Encoder) -> list[int]:
     return [int(label) for label in clustering.fit_predict(vectors)]
 
 
+def _cell(text: str) -> str:
+    """A question as a spreadsheet cell that stays text: one starting like a formula
+    ("=HYPERLINK(…)") is quoted, since anybody may ask anything."""
+    return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
 def gaps_csv(groups: Sequence[GapGroup]) -> str:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(["question", "times asked", "refused", "marked wrong", "last asked", "also"])
     for g in groups:
-        also = " | ".join(g.examples)
-        writer.writerow([g.question, g.count, g.refused, g.marked_wrong, g.last_asked, also])
+        also = _cell(" | ".join(g.examples))
+        row = [_cell(g.question), g.count, g.refused, g.marked_wrong, g.last_asked, also]
+        writer.writerow(row)
     return out.getvalue()

@@ -1,15 +1,22 @@
 """The cited page as a picture: a PDF page (or a scanned image) rendered with the cited
 sentences highlighted, so a reader sees the passage where it stands.
 
-Words and their boxes come from the PDF's text layer (pdfium) or, for a scan, from Tesseract;
-a cited sentence is found among them word by word (case, punctuation and line breaks ignored)
-and each of its words gets a translucent mark.
+Words and their boxes come from the PDF's text layer (PDFium) or, for a scan (a page with less
+text than the loader reads by OCR), from Tesseract, whose reading of a page is cached; a cited
+sentence is found among them word by word (case, punctuation and line breaks ignored), and the
+longest run of its words gets a translucent mark, line by line. Bounded: pages render at most
+`MAX_WIDTH` pixels wide, a sentence is matched on its first `MAX_SENTENCE_WORDS` words, and at
+most `PARALLEL` pages are read by OCR at once (PDFium itself runs on one thread at a time).
 """
 
 from __future__ import annotations
 
+import difflib
+import hashlib
 import io
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import PurePosixPath
 
@@ -18,27 +25,42 @@ import pytesseract
 from PIL import Image, ImageDraw
 
 from index import ocr
+from index.loaders import MIN_TEXT_LAYER_CHARS
 from rag.errors import InputError
 
 __all__ = ["PAGED_SUFFIXES", "cited_page_png"]
 
 PAGED_SUFFIXES = frozenset({".pdf"}) | ocr.IMAGE_SUFFIXES
-_DPI = 110  # a page about 900 pixels wide: readable beside the chat
+MAX_WIDTH = 900  # pixels: readable beside the chat
+MAX_SENTENCE_WORDS = 80
+PARALLEL = 2
+_DPI = 110
 _MARK = (250, 204, 21, 110)  # translucent yellow
 _WORD = re.compile(r"\w+")
+_CACHED_PAGES = 32
 
 Box = tuple[float, float, float, float]  # left, top, right, bottom in image pixels
+Words = list[tuple[str, Box]]
+
+_reading = threading.BoundedSemaphore(PARALLEL)
+_ocr_cache: OrderedDict[tuple[str, int], Words] = OrderedDict()  # (content hash, page) → words
+_cache_lock = threading.Lock()
 
 
 def _norm(word: str) -> str:
     return "".join(_WORD.findall(word.lower()))
 
 
-def _pdf_words(page: pypdfium2.PdfPage, scale: float) -> list[tuple[str, Box]]:
-    """The words of a page's text layer with their boxes in pixels of an image at `scale`."""
+def _union(a: Box, b: Box) -> Box:
+    return (min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3]))
+
+
+def _pdf_words(page: pypdfium2.PdfPage, scale: float) -> Words:
+    """The words of a page's text layer with their boxes in pixels of an image at `scale`
+    (an unrotated page; PDF coordinates start at the crop box's lower left corner)."""
     text_page = page.get_textpage()
-    height = page.get_height()
-    words: list[tuple[str, Box]] = []
+    left_edge, _, _, top_edge = page.get_cropbox()
+    words: Words = []
     current, box = "", None
     for index in range(text_page.count_chars()):
         char = text_page.get_text_range(index, 1)
@@ -48,7 +70,12 @@ def _pdf_words(page: pypdfium2.PdfPage, scale: float) -> list[tuple[str, Box]]:
             current, box = "", None
             continue
         left, bottom, right, top = text_page.get_charbox(index)
-        pixels = (left * scale, (height - top) * scale, right * scale, (height - bottom) * scale)
+        pixels = (
+            (left - left_edge) * scale,
+            (top_edge - top) * scale,
+            (right - left_edge) * scale,
+            (top_edge - bottom) * scale,
+        )
         current += char
         box = pixels if box is None else _union(box, pixels)
     if current and box:
@@ -56,7 +83,7 @@ def _pdf_words(page: pypdfium2.PdfPage, scale: float) -> list[tuple[str, Box]]:
     return words
 
 
-def _ocr_words(image: Image.Image, scale: float) -> list[tuple[str, Box]]:
+def _ocr_words(image: Image.Image, scale: float) -> Words:
     """Tesseract's words of a scan with their boxes, scaled by `scale`."""
     data = pytesseract.image_to_data(
         image.convert("L"),
@@ -74,34 +101,39 @@ def _ocr_words(image: Image.Image, scale: float) -> list[tuple[str, Box]]:
     return words
 
 
-def _union(a: Box, b: Box) -> Box:
-    return (min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3]))
+def _cached(key: tuple[str, int]) -> Words | None:
+    with _cache_lock:
+        if key in _ocr_cache:
+            _ocr_cache.move_to_end(key)
+            return _ocr_cache[key]
+    return None
+
+
+def _read_scan(key: tuple[str, int], image: Image.Image, scale: float) -> Words:
+    """Tesseract's words of a scan, kept for the next request of the same page."""
+    with _reading:
+        words = _ocr_words(image, scale)
+    with _cache_lock:
+        _ocr_cache[key] = words
+        while len(_ocr_cache) > _CACHED_PAGES:
+            _ocr_cache.popitem(last=False)
+    return words
 
 
 def _find(words: Sequence[str], sentence: Sequence[str]) -> range | None:
-    """Where `sentence` occurs in `words`, or else its longest run of five or more words."""
-    n = len(sentence)
-    if not n:
+    """The longest run of `sentence` (its first MAX_SENTENCE_WORDS words) in `words`: the whole
+    sentence when it is there, else a run of five words or more."""
+    sentence = list(sentence[:MAX_SENTENCE_WORDS])
+    if not sentence:
         return None
-    for start in range(len(words) - n + 1):
-        if list(words[start : start + n]) == list(sentence):
-            return range(start, start + n)
-    best: range | None = None
-    for start in range(len(words)):
-        for offset in range(n):
-            length = 0
-            while (
-                start + length < len(words)
-                and offset + length < n
-                and words[start + length] == sentence[offset + length]
-            ):
-                length += 1
-            if length >= 5 and (best is None or length > len(best)):
-                best = range(start, start + length)
-    return best
+    matcher = difflib.SequenceMatcher(None, list(words), sentence, autojunk=False)
+    match = matcher.find_longest_match(0, len(words), 0, len(sentence))
+    if match.size == len(sentence) or match.size >= 5:
+        return range(match.a, match.a + match.size)
+    return None
 
 
-def _marked(image: Image.Image, words: list[tuple[str, Box]], sentences: Sequence[str]) -> bytes:
+def _marked(image: Image.Image, words: Words, sentences: Sequence[str]) -> bytes:
     normalised = [_norm(w) for w, _ in words]
     overlay = Image.new("RGBA", image.size, (0, 0, 0, 0))
     draw = ImageDraw.Draw(overlay)
@@ -118,8 +150,49 @@ def _marked(image: Image.Image, words: list[tuple[str, Box]], sentences: Sequenc
             draw.rectangle((left - 2, top - 2, right + 2, bottom + 2), fill=_MARK)
     picture = Image.alpha_composite(image.convert("RGBA"), overlay).convert("RGB")
     out = io.BytesIO()
-    picture.save(out, "PNG", optimize=True)
+    picture.save(out, "PNG")
     return out.getvalue()
+
+
+def _pdf_page(content: bytes, digest: str, name: str, page: int) -> tuple[Image.Image, Words]:
+    """The page as an image at most MAX_WIDTH wide, and its words placed on it."""
+    with ocr.PDFIUM:
+        document = pypdfium2.PdfDocument(content)
+        try:
+            if not 1 <= page <= len(document):
+                raise InputError(f"{name} has no page {page}")
+            pdf_page = document[page - 1]
+            scale = min(ocr.render_scale(pdf_page, _DPI), MAX_WIDTH / max(pdf_page.get_width(), 1))
+            image = pdf_page.render(scale=scale).to_pil()
+            text_page = pdf_page.get_textpage()
+            scanned = len(text_page.get_text_range().strip()) < MIN_TEXT_LAYER_CHARS
+            if pdf_page.get_rotation() != 0:  # boxes would need turning: shown unmarked
+                return image, []
+            if not scanned:
+                return image, _pdf_words(pdf_page, scale)
+            if (words := _cached((digest, page))) is not None:
+                return image, words
+            sharp_scale = ocr.render_scale(pdf_page, ocr.OCR_DPI)
+            sharp = pdf_page.render(scale=sharp_scale).to_pil()
+        finally:
+            document.close()
+    # a scan: Tesseract's words, read at its own resolution (outside the PDFium lock)
+    words = _read_scan((digest, page), sharp, scale / sharp_scale)
+    return image, words
+
+
+def _scan_frame(content: bytes, digest: str, name: str, page: int) -> tuple[Image.Image, Words]:
+    with Image.open(io.BytesIO(content)) as scan:
+        if not 1 <= page <= getattr(scan, "n_frames", 1):
+            raise InputError(f"{name} has no page {page}")
+        scan.seek(page - 1)
+        if scan.width * scan.height > ocr.MAX_PIXELS:
+            raise InputError(f"{name} is too large to show")
+        frame = scan.convert("RGB")
+    scale = min(1.0, MAX_WIDTH / frame.width)
+    shown = frame.resize((max(1, round(frame.width * scale)), max(1, round(frame.height * scale))))
+    words = _cached((digest, page))
+    return shown, words if words is not None else _read_scan((digest, page), frame, scale)
 
 
 def cited_page_png(content: bytes, name: str, page: int, sentences: Sequence[str]) -> bytes:
@@ -128,29 +201,7 @@ def cited_page_png(content: bytes, name: str, page: int, sentences: Sequence[str
     suffix = PurePosixPath(name).suffix.lower()
     if suffix not in PAGED_SUFFIXES:
         raise InputError(f"{name} has no pages to show")
-    if suffix == ".pdf":
-        document = pypdfium2.PdfDocument(content)
-        try:
-            if not 1 <= page <= len(document):
-                raise InputError(f"{name} has no page {page}")
-            pdf_page = document[page - 1]
-            scale = ocr.render_scale(pdf_page, _DPI)
-            image = pdf_page.render(scale=scale).to_pil()
-            words = _pdf_words(pdf_page, scale)
-            if not words:  # a scan: Tesseract's words, read at its own resolution
-                sharp_scale = ocr.render_scale(pdf_page, ocr.OCR_DPI)
-                sharp = pdf_page.render(scale=sharp_scale).to_pil()
-                words = _ocr_words(sharp, scale / sharp_scale)
-        finally:
-            document.close()
-        return _marked(image, words, sentences)
-    with Image.open(io.BytesIO(content)) as scan:
-        if scan.width * scan.height > ocr.MAX_PIXELS:
-            raise InputError(f"{name} is too large to show")
-        if not 1 <= page <= getattr(scan, "n_frames", 1):
-            raise InputError(f"{name} has no page {page}")
-        scan.seek(page - 1)
-        frame = scan.convert("RGB")
-    scale = min(1.0, 900 / frame.width)
-    shown = frame.resize((round(frame.width * scale), round(frame.height * scale)))
-    return _marked(shown, _ocr_words(frame, scale), sentences)
+    digest = hashlib.sha256(content).hexdigest()
+    read = _pdf_page if suffix == ".pdf" else _scan_frame
+    image, words = read(content, digest, name, page)
+    return _marked(image, words, sentences)

@@ -3,13 +3,15 @@ stopped. New and changed files are indexed and deleted ones removed, through the
 and incremental write path as uploads: each batch of changes is one `ingest` job whose payload
 names the files to read and the documents to remove.
 
-On start the whole folder is submitted once (unchanged files write nothing), with the documents
+Once watching, the whole folder is submitted (unchanged files write nothing), with the documents
 of files deleted while nobody watched. Then file-system events (watchfiles; `poll` for shares
-whose server sends none) are gathered for `debounce_ms` and submitted together.
+whose server sends none) are gathered for `debounce_ms` and submitted together. Workers read
+the files at the paths given: on several machines, mount the share at the same path on each.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -21,6 +23,8 @@ from index.manifest import Manifest
 from rag.jobs import Job, JobQueue
 
 __all__ = ["FolderWatch"]
+
+log = logging.getLogger(__name__)
 
 
 class FolderWatch:
@@ -64,16 +68,25 @@ class FolderWatch:
         poll: bool = False,
         debounce_ms: int = 1600,
     ) -> None:
-        """Submit the whole folder, then each batch of changes, until `stop` is set."""
-        if job := self.submit([self.folder]):
-            submitted(job)
+        """Watch, submit the whole folder once watching (what changes meanwhile comes in the
+        next batch), then each batch of changes, until `stop` is set. A batch that fails is
+        logged and the watch goes on."""
+        watching = False
         for changes in watchfiles.watch(
             self.folder,
             stop_event=stop,
             debounce=debounce_ms,
             force_polling=poll,
             raise_interrupt=False,
+            yield_on_timeout=True,  # the first, empty, batch says the watch is on
+            rust_timeout=1000,
         ):
+            if watching and not changes:
+                continue
             paths = [Path(p) for change, p in changes if change != watchfiles.Change.deleted]
-            if job := self.submit(paths):
-                submitted(job)
+            try:
+                if job := self.submit(paths if watching else [self.folder]):
+                    submitted(job)
+            except Exception:
+                log.exception("watch: a batch of changes failed; going on")
+            watching = True

@@ -111,6 +111,8 @@ class Worker:
             force = job.kind == "reindex"
             report = self.runtime.ingestor.ingest_files(files, collection, progress, force)
         for source in job.payload.get("removed", []):  # a watched folder's deleted files
+            if Path(source).exists():  # back since the job was queued
+                continue
             record = manifest.get(document_id(source))
             if record is not None and self.runtime.ingestor.remove_document(record.id) is not None:
                 report.removed.append(record.name)

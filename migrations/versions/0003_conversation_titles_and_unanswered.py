@@ -20,6 +20,12 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table("conversations", schema=None) as batch_op:
         batch_op.add_column(sa.Column("title", sa.String(length=200), nullable=True))
+    # Conversations kept before titles existed are titled by their first question.
+    op.execute(
+        "UPDATE conversations SET title = (SELECT substr(m.content, 1, 80) FROM messages m "
+        "WHERE m.conversation_id = conversations.id AND m.role = 'user' "
+        "ORDER BY m.id LIMIT 1)"
+    )
     op.create_table(
         "unanswered",
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),

@@ -333,13 +333,15 @@ class ChatUI:
         return [], [], [], "", self._listed(principal), "Deleted."
 
     def _on_load(self, request: gr.Request) -> tuple[Any, ...]:
-        """What the page shows its caller: collections to pick from, past conversations."""
+        """What the page shows its caller (who is asked once): collections to pick from, past
+        conversations, the library's table."""
         try:
             principal = self.principal(request)
-            collections = self.library.collections(request)
         except DocentError:
-            return gr.update(choices=[]), gr.update(choices=[])
-        return gr.update(choices=collections, value=[]), self._listed(principal)
+            hidden = gr.update(choices=[], value=None)
+            return hidden, hidden, [], hidden, gr.update(visible=False)
+        collections = gr.update(choices=self.library.collections_of(principal), value=[])
+        return collections, self._listed(principal), *self.library.table_of(principal)
 
     def rate(
         self,
@@ -381,18 +383,17 @@ class ChatUI:
             )
             with gr.Tabs(elem_id="docent-tabs"):
                 with gr.Tab("Chat", id="chat", elem_id="docent-tab-chat"):
-                    load_chat = self._chat_tab()
+                    chat_filled = self._chat_tab()
                 with gr.Tab("Library", id="library", elem_id="docent-tab-library"):
-                    _, load_library, library_filled = self.library.render()
-                with gr.Tab("Coverage gaps", id="gaps", elem_id="docent-tab-gaps"):
+                    library = self.library.render()
+                with gr.Tab("Coverage gaps", id="gaps", elem_id="docent-tab-gaps") as gaps_tab:
                     load_gaps, gaps_filled = self.gaps.render()
-            app.load(*load_chat, api_visibility="private")
-            app.load(load_library, None, library_filled, api_visibility="private")
-            app.load(load_gaps, None, gaps_filled, api_visibility="private")
+            app.load(self._on_load, None, [*chat_filled, *library], api_visibility="private")
+            gaps_tab.select(load_gaps, None, gaps_filled, api_visibility="private")
         return cast(gr.Blocks, app)
 
-    def _chat_tab(self) -> tuple[Any, None, list[Any]]:
-        """Lay out the chat tab; returns its load event (function, inputs, outputs)."""
+    def _chat_tab(self) -> list[Any]:
+        """Lay out the chat tab; returns what the page's load fills (collections, list)."""
         conversation = gr.State([])
         shown = gr.State([])
         conversation_id = gr.State("")
@@ -463,9 +464,13 @@ class ChatUI:
         last_answer = gr.State(None)
         outputs = [chat, shown, conversation, question, searched, sources]
         outputs += [last_question, last_answer, conversation_id, past]
+        # The picked collections are kept in a State, so that `/ask` over the API still takes
+        # the question alone (every other input is session state).
+        picked = gr.State([])
+        collections.change(lambda chosen: chosen, collections, picked, api_visibility="private")
         question.submit(
             self.respond,
-            [question, conversation, shown, conversation_id, collections],
+            [question, conversation, shown, conversation_id, picked],
             outputs,
             api_name="ask",
         )
@@ -501,7 +506,7 @@ class ChatUI:
                 [feedback_status, correction],
                 api_visibility="private",
             )
-        return self._on_load, None, [collections, past]
+        return [collections, past]
 
     @staticmethod
     def css() -> str:

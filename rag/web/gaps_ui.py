@@ -4,7 +4,9 @@ people rated wrong, grouped by meaning with their counts (`rag/gaps.py`), and a 
 from __future__ import annotations
 
 import html
+import os
 import tempfile
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -46,6 +48,7 @@ class GapsUI:
         self.unanswered = unanswered
         self.feedback = feedback
         self.principal = principal
+        self.folder = Path(tempfile.mkdtemp(prefix="docent-gaps-"))  # the CSV, rewritten
 
     def groups(self, request: gr.Request) -> list[GapGroup]:
         if not self.principal(request).may_manage:
@@ -64,12 +67,15 @@ class GapsUI:
             [g.question, g.count, g.refused, g.marked_wrong, g.last_asked, " | ".join(g.examples)]
             for g in groups
         ]
-        path = Path(tempfile.mkdtemp(prefix="docent-gaps-")) / "coverage-gaps.csv"
-        path.write_text(gaps_csv(groups), encoding="utf-8")
+        written = self.folder / f"coverage-gaps.{threading.get_ident()}.tmp"
+        written.write_text(gaps_csv(groups), encoding="utf-8")
+        path = self.folder / "coverage-gaps.csv"
+        os.replace(written, path)  # whole, even when two managers export at once
         return gr.update(visible=True), rows, str(path), ""
 
     def render(self) -> tuple[Callable[[gr.Request], tuple[Any, Any, Any, str]], list[Any]]:
-        """Lay out the tab; returns its loader and the components it fills."""
+        """Lay out the tab; returns its loader (for when the tab is opened: the grouping
+        embeds every question) and the components it fills."""
         status = gr.Markdown(elem_id="docent-gaps-status")
         with gr.Column(visible=False, elem_id="docent-gaps-view") as view:
             gr.Markdown(_HELP)

@@ -65,8 +65,11 @@ class LibraryUI:
 
     def documents(self, request: gr.Request) -> list[DocumentRecord]:
         """The documents the caller may read, by name (the first `_SHOWN`)."""
+        return self.documents_of(self.principal(request))
+
+    def documents_of(self, principal: Principal) -> list[DocumentRecord]:
         manifest = self.runtime.manifest
-        allowed = self.principal(request).collections
+        allowed = principal.collections
         if allowed is None:
             return manifest.documents(limit=_SHOWN)
         found = [d for c in allowed for d in manifest.documents(c, limit=_SHOWN)]
@@ -74,7 +77,10 @@ class LibraryUI:
 
     def collections(self, request: gr.Request) -> list[str]:
         """The collections the caller may search (the default one even when empty)."""
-        allowed = self.principal(request).collections
+        return self.collections_of(self.principal(request))
+
+    def collections_of(self, principal: Principal) -> list[str]:
+        allowed = principal.collections
         existing = set(self.runtime.manifest.collections()) | {DEFAULT_COLLECTION}
         return sorted(existing if allowed is None else set(allowed))
 
@@ -149,12 +155,15 @@ class LibraryUI:
     # --- the tab ----------------------------------------------------------------------------
 
     def _table(self, request: gr.Request) -> tuple[Any, Any, Any]:
-        """The table, the document picker and whether the managing controls show."""
         try:
-            documents = self.documents(request)
-            manager = self.principal(request).may_manage
+            return self.table_of(self.principal(request))
         except DocentError:
             return [], gr.update(choices=[], value=None), gr.update(visible=False)
+
+    def table_of(self, principal: Principal) -> tuple[Any, Any, Any]:
+        """The table, the document picker and whether the managing controls show."""
+        documents = self.documents_of(principal)
+        manager = principal.may_manage
         rows = [
             [d.name, d.collection, d.status, d.chunks, d.ingested_at.replace("T", " ")[:16]]
             for d in documents
@@ -162,11 +171,9 @@ class LibraryUI:
         choices = [(f"{d.name} ({d.collection})", d.id) for d in documents]
         return rows, gr.update(choices=choices, value=None), gr.update(visible=manager)
 
-    def render(
-        self,
-    ) -> tuple[gr.Dataframe, Callable[[gr.Request], tuple[Any, Any, Any]], list[Any]]:
-        """Lay out the tab inside the current Blocks; returns the table, its loader and the
-        components that loader fills (for the page's load event)."""
+    def render(self) -> list[Any]:
+        """Lay out the tab inside the current Blocks; returns the components `table_of`
+        fills (for the page's load event)."""
         table = gr.Dataframe(
             headers=COLUMNS,
             datatype=["str", "str", "str", "number", "str"],
@@ -242,4 +249,4 @@ class LibraryUI:
             self._table, None, filled, api_visibility="private"
         )
         refresh.click(self._table, None, filled, api_visibility="private")
-        return table, self._table, filled
+        return filled

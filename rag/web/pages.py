@@ -9,18 +9,23 @@ database (uploads) or the file it was indexed from, and no path is ever named.
 
 from __future__ import annotations
 
+import hashlib
+import logging
 from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 from fastapi import Path as PathParam
 
-from rag.errors import NotFoundError
+from index.loaders import MAX_FILE_BYTES
+from rag.errors import InputError, NotFoundError
 from rag.page_images import PAGED_SUFFIXES, cited_page_png
 from rag.runtime import Runtime
 from rag.web.auth import Caller, readable_collections
 
 __all__ = ["page_url", "pages_router"]
+
+log = logging.getLogger(__name__)
 
 _SPANS = r"^(\d{1,7}-\d{1,7}(,\d{1,7}-\d{1,7}){0,9})?$"
 
@@ -29,6 +34,22 @@ def page_url(chunk_id: str, spans: list[tuple[int, int]]) -> str:
     """Where the UI finds the page of a cited passage."""
     marked = ",".join(f"{start}-{end}" for start, end in spans[:10])
     return f"/api/v1/citations/{chunk_id}/page.png?spans={marked}"
+
+
+def _indexed_bytes(runtime: Runtime, source: str, name: str) -> bytes:
+    """The document as it was indexed: its uploaded bytes, or its file while unchanged."""
+    stored = runtime.manifest.stored_file(source)
+    if stored is not None:
+        return stored.content
+    path = Path(source)
+    if not source.startswith("/") or not path.is_file():
+        raise NotFoundError(f"the file of {name} is no longer available")
+    if path.stat().st_size > MAX_FILE_BYTES:
+        raise NotFoundError(f"the file of {name} has grown too large to show")
+    content = path.read_bytes()
+    if hashlib.sha256(content).hexdigest() != runtime.manifest.indexed_hash(source):
+        raise NotFoundError(f"the file of {name} changed since it was indexed: re-index it")
+    return content
 
 
 def pages_router(runtime: Runtime) -> APIRouter:
@@ -54,20 +75,19 @@ def pages_router(runtime: Runtime) -> APIRouter:
         suffix = Path(chunk.name).suffix.lower()
         if record is None or chunk.page is None or suffix not in PAGED_SUFFIXES:
             raise NotFoundError(f"{chunk.name} has no page to show")
-        stored = runtime.manifest.stored_file(record.source)
-        if stored is not None:
-            content = stored.content
-        elif record.source.startswith("/") and Path(record.source).is_file():
-            content = Path(record.source).read_bytes()
-        else:
-            raise NotFoundError(f"the file of {chunk.name} is no longer available")
+        content = _indexed_bytes(runtime, record.source, chunk.name)
         sentences = [
             chunk.text[int(a) : int(b)]
             for a, b in (span.split("-") for span in spans.split(",") if span)
         ]
-        png = cited_page_png(content, chunk.name, chunk.page, sentences)
-        return Response(
-            png, media_type="image/png", headers={"Cache-Control": "private, max-age=600"}
-        )
+        try:
+            png = cited_page_png(content, chunk.name, chunk.page, sentences)
+        except InputError:
+            raise
+        except Exception as exc:  # a file PDFium, Pillow or Tesseract cannot show
+            log.warning("page %s of %s not shown: %r", chunk.page, chunk.name, exc)
+            raise NotFoundError(f"the page of {chunk.name} cannot be shown") from exc
+        headers = {"Cache-Control": "private, max-age=600"}
+        return Response(png, media_type="image/png", headers=headers)
 
     return router

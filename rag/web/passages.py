@@ -49,6 +49,7 @@ def _escaped(text: str, spans: list[tuple[int, int]]) -> str:
 
 
 def _rendered(text: str, spans: list[tuple[int, int]]) -> str:
+    text = text.replace(_OPEN, " ").replace(_CLOSE, " ")  # the markers are ours alone
     marked, at = [], 0
     for start, end in sorted(spans):
         if start < at or not 0 <= start < end <= len(text):

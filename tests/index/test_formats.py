@@ -3,6 +3,7 @@ made by the test itself and read with the real parsers and the real Tesseract.""
 
 from __future__ import annotations
 
+import re
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -160,6 +161,45 @@ def _huge_image(path: Path) -> Path:
     return path
 
 
+def _tiff_with_a_huge_second_frame(path: Path) -> Path:
+    small, huge = Image.new("1", (10, 10), 1), Image.new("1", (9000, 9000), 1)
+    small.save(path, save_all=True, append_images=[huge], compression="group4")
+    return path
+
+
+def _bomb(path: Path) -> Path:
+    """An Office file holding 60 MB of zeros in a few KB."""
+    with zipfile.ZipFile(path, "a", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("docProps/padding.bin", b"\0" * 60_000_000)
+    return path
+
+
+def _padded_workbook(path: Path) -> Path:
+    """A sheet that declares the whole grid (A1:XFD1048576) and holds a cell on its last row:
+    read by the range it declares, it would take hours."""
+    workbook(path, [["Item", "Count"], ["Pens", 3]])
+    padded = path.with_suffix(".tmp")
+    with zipfile.ZipFile(path) as source, zipfile.ZipFile(padded, "w") as target:
+        for item in source.infolist():
+            data = source.read(item.filename)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                xml = re.sub(
+                    r'<dimension ref="[^"]*"/>', '<dimension ref="A1:XFD1048576"/>', data.decode()
+                )
+                last = (
+                    '<row r="1048576"><c r="A1048576" t="inlineStr"><is><t>Ink</t></is></c></row>'
+                )
+                data = xml.replace("</sheetData>", f"{last}</sheetData>").encode()
+            target.writestr(item, data)
+    padded.replace(path)
+    return path
+
+
+def test_a_workbook_is_read_by_the_rows_it_holds(tmp_path: Path) -> None:
+    text = load_document(_padded_workbook(tmp_path / "padded.xlsx")).text
+    assert text == "Sheet: Budgets\n\nItem: Pens; Count: 3.\n\nItem: Ink."
+
+
 def _zip_of(path: Path, member: str) -> Path:
     with zipfile.ZipFile(path, "w") as archive:
         archive.writestr(member, "<not xml")
@@ -176,9 +216,24 @@ def _zip_of(path: Path, member: str) -> Path:
         (lambda d: _write(d / "photo.jpg", b"\xff\xd8\xff garbage"), "not a readable image"),
         (lambda d: _huge_image(d / "huge.png"), "more than 60 million pixels"),
         (lambda d: scanned_image(d / "blank.png", [[]]), "no text found"),
+        (lambda d: _tiff_with_a_huge_second_frame(d / "two.tiff"), "more than 60 million"),
+        (lambda d: _bomb(slides(d / "bomb.pptx")), "compressed more than"),
+        (lambda d: _bomb(workbook(d / "bomb.xlsx")), "compressed more than"),
         (lambda d: _write(d / "rows.csv", b"\x00\x01binary\x00"), "binary"),
     ],
-    ids=["pptx", "pptx-parts", "xlsx", "png", "jpg", "pixels", "blank-scan", "csv-binary"],
+    ids=[
+        "pptx",
+        "pptx-parts",
+        "xlsx",
+        "png",
+        "jpg",
+        "pixels",
+        "blank-scan",
+        "tiff-frame-pixels",
+        "pptx-bomb",
+        "xlsx-bomb",
+        "csv-binary",
+    ],
 )
 def test_bad_files_of_the_new_formats_raise_a_clear_reason(
     tmp_path: Path, make: Callable[[Path], Path], reason: str

@@ -182,3 +182,39 @@ def test_a_shared_secret_is_made_once(database: Database) -> None:
     for thread in threads:
         thread.join()
     assert len(set(values)) == 1 and len(values[0]) >= 48
+
+
+def test_conversations_kept_before_titles_are_titled_by_their_first_question(
+    state_settings: Settings,
+) -> None:
+    """A database at revision 0002 with a conversation in it, brought to the newest."""
+    from alembic import command
+
+    from rag.state import _alembic
+
+    state_settings.data_dir.mkdir(parents=True, exist_ok=True)
+    database = Database(state_settings.database_address)
+    config = _alembic(database)
+    with database.engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0002")
+    with database.engine.begin() as connection:
+        for conversation in ("c1", "c2"):
+            connection.execute(
+                text(
+                    "INSERT INTO conversations (id, owner, created_at, updated_at) "
+                    "VALUES (:id, 'key:ana', :now, :now)"
+                ),
+                {"id": conversation, "now": "2026-11-01T10:00:00+00:00"},
+            )
+        for role, content in [("user", "How long is probation?"), ("assistant", "6 months [1].")]:
+            connection.execute(
+                text(
+                    "INSERT INTO messages (conversation_id, role, content) "
+                    "VALUES ('c1', :role, :content)"
+                ),
+                {"role": role, "content": content},
+            )
+    upgraded = open_database(state_settings)
+    listed = Conversations(upgraded).list("key:ana")
+    assert [(c.id, c.title) for c in listed] == [("c1", "How long is probation?")]

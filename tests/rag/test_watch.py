@@ -29,7 +29,7 @@ class Watching:
         jobs = JobQueue(runtime.database)
         self.jobs = jobs
         self.worker = Worker(runtime, jobs)
-        self.results: queue.Queue[dict[str, Any]] = queue.Queue()
+        self.results: queue.Queue[Job | None] = queue.Queue()
         self.stop = threading.Event()
         watch = FolderWatch(folder, "handbook", jobs, runtime.ingestor.manifest)
         self.thread = threading.Thread(
@@ -39,12 +39,12 @@ class Watching:
     def _run(self, job: Job) -> None:
         while self.worker.run_one():
             pass
-        finished = self.jobs.get(job.id)
-        assert finished is not None and finished.status == "done", finished
-        self.results.put(finished.result)
+        self.results.put(self.jobs.get(job.id))
 
     def next_result(self) -> dict[str, Any]:
-        return self.results.get(timeout=_PATIENCE)
+        finished = self.results.get(timeout=_PATIENCE)
+        assert finished is not None and finished.status == "done", finished
+        return finished.result
 
 
 @pytest.fixture

@@ -115,8 +115,13 @@ def test_a_passage_without_pages_or_file_says_so_without_a_path(
     text, _ = _cited(runtime, "How long is the probation period for new hires?")
     unpaged = httpx.get(url + page_url(text, []), headers=admin)
     assert unpaged.status_code == 404 and "has no page to show" in unpaged.text
-    (folder / "travel-policy.pdf").unlink()
     gone, _ = _cited(runtime, "Which travel agency books business trips?")
+    _png(httpx.get(url + page_url(gone, []), headers=admin))
+    with (folder / "travel-policy.pdf").open("ab") as changed:
+        changed.write(b"\n% edited after indexing\n")
+    stale = httpx.get(url + page_url(gone, []), headers=admin)
+    assert stale.status_code == 404 and "changed since it was indexed" in stale.text
+    (folder / "travel-policy.pdf").unlink()
     reply = httpx.get(url + page_url(gone, []), headers=admin)
     assert reply.status_code == 404
     assert "is no longer available" in reply.text and str(tmp_path) not in reply.text
