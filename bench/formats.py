@@ -5,7 +5,7 @@
 Makes the files the tests make, larger (a 10-page scan, a 10-page PDF with a text layer, a page
 with a 20-row ruled table, a 50-slide deck, a 5,000-row workbook and CSV), reads each with
 `load_document` (best of three), and renders a cited page with its highlight as the chat shows
-it (text layer, then scan). Prints one table.
+it (a text layer; a scan, first and again: its OCR is cached). Prints one table.
 """
 
 from __future__ import annotations
@@ -76,12 +76,15 @@ def main() -> None:
         per = f"{each * 1000:.1f} ms/{unit}" if each >= 1e-4 else f"{each * 1e6:.0f} µs/{unit}"
         size = f"{units} {unit}" + ("s" if units > 1 else "")
         print(f"{label:<24}{size:>12}{seconds:>10.2f}{per:>16}")
-    for label, path, sentence in [
-        ("page image, text layer", folder / "typed.pdf", "Hard hats are required in zone C."),
-        ("page image, scan (OCR)", folder / "scan.pdf", "Hard hats are required in zone C."),
-    ]:
-        content = path.read_bytes()
-        seconds = _best(lambda c=content, p=path, s=sentence: cited_page_png(c, p.name, 2, [s]))
+    sentence = "Hard hats are required in zone C."
+    typed, scan = (folder / "typed.pdf").read_bytes(), (folder / "scan.pdf").read_bytes()
+    rows = [  # the first view of a scanned page runs OCR; its words are cached for the next
+        ("page image, text layer", lambda: cited_page_png(typed, "typed.pdf", 2, [sentence]), 3),
+        ("page image, scan, first", lambda: cited_page_png(scan, "scan.pdf", 2, [sentence]), 1),
+        ("page image, scan, again", lambda: cited_page_png(scan, "scan.pdf", 2, [sentence]), 3),
+    ]
+    for label, render, rounds in rows:
+        seconds = _best(render, rounds)
         print(f"{label:<24}{'1 page':>12}{seconds:>10.2f}{seconds * 1000:>13.0f} ms")
 
 
