@@ -25,8 +25,10 @@ tesseract:
 run: setup
 	DOCENT_SAMPLES_DIR=samples $(PY) app.py serve
 
+# Chromium for the browser tests, and an emoji font for the screenshots' buttons.
 chromium:
-	@command -v chromium >/dev/null || ($(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium)
+	@(command -v chromium && [ -e /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf ]) >/dev/null || \
+		($(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium fonts-noto-color-emoji)
 
 # PostgreSQL for the tests of shared state (they start their own server in a temp dir).
 postgresql:

@@ -298,17 +298,17 @@ class ChatUI:
 
     def reopen(self, conversation_id: str | None, request: gr.Request) -> tuple[Any, ...]:
         """A past conversation back in the chat (its text; the sources of its answers are
-        not kept): chat, chat state, conversation, id, sources, status."""
+        not kept): chat, chat state, conversation, id, sources, searched, status."""
         if not conversation_id:
-            return (gr.skip(),) * 6
+            return (gr.skip(),) * 7
         try:
             owner = self.principal(request).caller
             history = self.conversations.history(conversation_id, owner)
         except DocentError as exc:
-            return (*(gr.skip(),) * 5, html.escape(str(exc)))
+            return (*(gr.skip(),) * 6, html.escape(str(exc)))
         chat = [{"role": m.role, "content": html.escape(m.content)} for m in history]
         note = "<p>Sources of earlier answers are not kept: ask again to see them.</p>"
-        return chat, chat, history, conversation_id, note, ""
+        return chat, chat, history, conversation_id, note, "", ""
 
     def rename(self, conversation_id: str, title: str, request: gr.Request) -> tuple[Any, str]:
         """Rename the open conversation: the list, and a status line."""
@@ -322,15 +322,16 @@ class ChatUI:
         return self._listed(principal, conversation_id), "Renamed."
 
     def delete(self, conversation_id: str, request: gr.Request) -> tuple[Any, ...]:
-        """Delete the open conversation and start a new chat."""
+        """Delete the open conversation and start a new chat: chat, chat state, conversation,
+        id, the list, sources, searched, status."""
         try:
             principal = self.principal(request)
             if not conversation_id:
                 raise InputError("open a conversation first")
             self.conversations.delete(conversation_id, principal.caller)
         except DocentError as exc:
-            return (*(gr.skip(),) * 5, html.escape(str(exc)))
-        return [], [], [], "", self._listed(principal), "Deleted."
+            return (*(gr.skip(),) * 7, html.escape(str(exc)))
+        return [], [], [], "", self._listed(principal), _NO_SOURCES, "", "Deleted."
 
     def _on_load(self, request: gr.Request) -> tuple[Any, ...]:
         """What the page shows its caller (who is asked once): collections to pick from, past
@@ -484,7 +485,7 @@ class ChatUI:
         past.input(
             self.reopen,
             [past],
-            [chat, shown, conversation, conversation_id, sources, conversation_status],
+            [chat, shown, conversation, conversation_id, sources, searched, conversation_status],
             api_visibility="private",
         )
         rename.click(
@@ -496,7 +497,16 @@ class ChatUI:
         delete.click(
             self.delete,
             [conversation_id],
-            [chat, shown, conversation, conversation_id, past, conversation_status],
+            [
+                chat,
+                shown,
+                conversation,
+                conversation_id,
+                past,
+                sources,
+                searched,
+                conversation_status,
+            ],
             api_visibility="private",
         )
         for button, rating in ratings:

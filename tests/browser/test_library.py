@@ -122,10 +122,15 @@ def test_drop_mixed_files_ask_across_them_and_see_the_cited_page(
     expect(page.locator("#docent-sources")).not_to_contain_text("safety-notice", timeout=60_000)
 
 
-def test_delete_a_document_from_the_library(page: Page) -> None:
+def test_reindex_and_delete_documents_in_the_library(page: Page) -> None:
     tab(page, "Library")
     table = page.locator("#docent-library")
     expect(table).to_contain_text("release-notes.html", timeout=30_000)
+    pick(page, "#docent-library-pick", "onboarding.txt (default)")
+    page.locator("#docent-library-reindex").click()
+    expect(page.locator("#docent-library-status")).to_contain_text(
+        "Indexed: 0 added, 0 unchanged, 1 replaced", timeout=_SLOW
+    )
     pick(page, "#docent-library-pick", "release-notes.html (default)")
     page.locator("#docent-library-delete").click()
     expect(page.locator("#docent-library-status")).to_contain_text(

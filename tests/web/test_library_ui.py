@@ -135,7 +135,8 @@ def test_conversations_are_kept_listed_renamed_and_deleted_per_caller(runtime: R
     again = answer_of(ui, "And who is my buddy?", ana, conversation_id=conversation_id)
     assert again[8] == conversation_id
 
-    chat, _shown, history, reopened, _sources, status = ui.reopen(conversation_id, ana)
+    chat, _shown, history, reopened, _sources, searched, status = ui.reopen(conversation_id, ana)
+    assert searched == ""
     assert reopened == conversation_id and status == ""
     assert [m["role"] for m in chat] == ["user", "assistant", "user", "assistant"]
     assert history[2].content == "And who is my buddy?"
