@@ -16,7 +16,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from sklearn.cluster import AgglomerativeClustering
 from sqlalchemy import delete, func, select
 
 from index.database import Database, utcnow
@@ -95,6 +94,8 @@ def coverage_gaps(
 def _groups(questions: Sequence[str], encoder: Encoder) -> list[int]:
     if len(questions) == 1:
         return [0]
+    from sklearn.cluster import AgglomerativeClustering  # ~1 s to import: not at start-up
+
     vectors = np.asarray(encoder.embed_documents(list(questions)))
     clustering = AgglomerativeClustering(
         n_clusters=None, metric="cosine", linkage="average", distance_threshold=SIMILAR
