@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import gradio as gr
-from gradio.utils import get_upload_folder
 
 from index.loaders import SUPPORTED_SUFFIXES
 from index.manifest import DocumentRecord
@@ -27,6 +26,7 @@ from rag.jobs import Job
 from rag.runtime import Runtime
 from rag.web.auth import Principal
 from rag.web.errors import AccessError
+from rag.web.protect import inside_uploads
 from rag.web.uploads import Uploads
 
 __all__ = ["COLUMNS", "LibraryUI"]
@@ -37,12 +37,6 @@ _JOB_WAIT = 600.0  # seconds a handler follows its job
 _FORMATS = "PDF (scans too), Word, PowerPoint, Excel, CSV, HTML, Markdown, text or images"
 
 Progress = Callable[..., Any]
-
-
-def _in_upload_folder(path: str) -> bool:
-    """Gradio already refuses client paths outside its upload folder; checked again here."""
-    folder = Path(get_upload_folder()).resolve()
-    return folder in Path(path).resolve().parents
 
 
 def _manager(principal: Principal) -> Principal:
@@ -96,7 +90,7 @@ class LibraryUI:
         principal = _manager(self.principal(request))
         if not files:
             return "No files were given."
-        if not all(_in_upload_folder(f) for f in files):
+        if not all(inside_uploads(f) for f in files):  # Gradio checked it too
             raise InputError("only files uploaded through this page can be added")
         with ExitStack() as stack:
             streams = [(Path(f).name, stack.enter_context(Path(f).open("rb"))) for f in files]

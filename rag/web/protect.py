@@ -40,7 +40,14 @@ from rag.web.errors import AccessError, json_error
 
 Identify = Callable[[Scope], Principal]  # the caller of a request, or a DocentError
 
-__all__ = ["BodyLimit", "GradioGuard", "OpenModeGuard", "SecurityHeaders", "SignInFirst"]
+__all__ = [
+    "BodyLimit",
+    "GradioGuard",
+    "OpenModeGuard",
+    "SecurityHeaders",
+    "SignInFirst",
+    "inside_uploads",
+]
 
 _UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 _SIMPLE_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded", "text/plain")
@@ -216,16 +223,17 @@ _CLOSED_GRADIO_ROUTES = (
 )
 
 
-def _inside_uploads(path: str) -> bool:
-    """A local path inside Gradio's upload folder (after resolving links and '..')."""
+def inside_uploads(path: str) -> bool:
+    """A local path inside Gradio's upload folder, not the folder itself (after resolving
+    links and '..'): the only files a client may name."""
     if "://" in path or path.startswith(("//", "\\")):
         return False
     folder = Path(get_upload_folder()).resolve()
     try:
-        Path(os.path.abspath(path)).resolve().relative_to(folder)
+        inside = Path(os.path.abspath(path)).resolve().relative_to(folder)
     except (ValueError, OSError):
         return False
-    return True
+    return inside != Path(".")
 
 
 def _names_outside_file(value: Any) -> bool:
@@ -236,7 +244,7 @@ def _names_outside_file(value: Any) -> bool:
         if (
             isinstance(path, str)
             and isinstance(value.get("meta"), dict)
-            and not (_inside_uploads(path))
+            and not (inside_uploads(path))
         ):
             return True
         return any(_names_outside_file(v) for v in value.values())
@@ -266,7 +274,7 @@ class GradioGuard:
         path: str = scope["path"]  # percent-decoded, as the router sees it
         if path.startswith(_CLOSED_GRADIO_ROUTES) or (
             path.startswith("/gradio_api/file=")
-            and not _inside_uploads(path.removeprefix("/gradio_api/file="))
+            and not inside_uploads(path.removeprefix("/gradio_api/file="))
         ):
             await json_error(NotFoundError("not found"))(scope, receive, send)
             return
