@@ -55,10 +55,9 @@ def _union(a: Box, b: Box) -> Box:
     return (min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3]))
 
 
-def _pdf_words(page: pypdfium2.PdfPage, scale: float) -> Words:
+def _pdf_words(page: pypdfium2.PdfPage, text_page: pypdfium2.PdfTextPage, scale: float) -> Words:
     """The words of a page's text layer with their boxes in pixels of an image at `scale`
     (an unrotated page; PDF coordinates start at the crop box's lower left corner)."""
-    text_page = page.get_textpage()
     left_edge, _, _, top_edge = page.get_cropbox()
     words: Words = []
     current, box = "", None
@@ -169,7 +168,7 @@ def _pdf_page(content: bytes, digest: str, name: str, page: int) -> tuple[Image.
             if pdf_page.get_rotation() != 0:  # boxes would need turning: shown unmarked
                 return image, []
             if not scanned:
-                return image, _pdf_words(pdf_page, scale)
+                return image, _pdf_words(pdf_page, text_page, scale)
             if (words := _cached((digest, page))) is not None:
                 return image, words
             sharp_scale = ocr.render_scale(pdf_page, ocr.OCR_DPI)
