@@ -18,7 +18,7 @@ import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import httpx
 import uvicorn
@@ -30,6 +30,9 @@ from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResu
 from rag.feedback import Feedback
 from rag.settings import Settings
 from rag.types import Answer, SentenceSupport
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples"
@@ -217,6 +220,13 @@ def flate_bomb_pdf() -> bytes:
         table,
     )
     return bytes(pdf)
+
+
+def ask(page: Page, question: str) -> None:
+    """Type a question into the chat page and send it."""
+    box = page.locator("#docent-question textarea")
+    box.fill(question)
+    box.press("Enter")
 
 
 def screenshot_path(name: str, tmp_path: Path) -> Path:

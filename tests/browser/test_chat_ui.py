@@ -16,25 +16,9 @@ from rag.settings import Settings
 from rag.state import open_database
 from rag.types import SentenceSupport
 from rag.web.chat_ui import FEEDBACK_NO_ANSWER, FEEDBACK_SAVED, ChatUI, answer_html
-from tests.helpers import answer_with, screenshot_path, serving
+from tests.helpers import answer_with, ask, screenshot_path, serving
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-def page(browser: Browser, live_server: str) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    page.goto(live_server)
-    expect(page.locator("#docent-question textarea")).to_be_visible(timeout=30_000)
-    yield page
-    context.close()
-
-
-def ask(page: Page, question: str) -> None:
-    box = page.locator("#docent-question textarea")
-    box.fill(question)
-    box.press("Enter")
 
 
 def test_ask_and_see_answer_with_source_card(page: Page, tmp_path: Path) -> None:

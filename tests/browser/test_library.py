@@ -8,12 +8,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 
 from index.embeddings import Encoder
 from rag.runtime import build_runtime
 from rag.web.app import create_app
-from tests.helpers import make_settings, screenshot_path, serving
+from tests.helpers import ask, make_settings, screenshot_path, serving
 from tests.made_files import scanned_pdf, slides, workbook
 
 pytestmark = pytest.mark.browser
@@ -43,19 +43,8 @@ def server(tmp_path_factory: pytest.TempPathFactory, embeddings: Encoder) -> Ite
 
 
 @pytest.fixture
-def page(browser: Browser, server: str) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    page = context.new_page()
-    page.goto(server)
-    expect(page.locator("#docent-question textarea")).to_be_visible(timeout=30_000)
-    yield page
-    context.close()
-
-
-def ask(page: Page, question: str) -> None:
-    box = page.locator("#docent-question textarea")
-    box.fill(question)
-    box.press("Enter")
+def chat_server(server: str) -> str:
+    return server
 
 
 def tab(page: Page, name: str) -> None:
