@@ -91,12 +91,14 @@ class HybridRetriever:
         k: int,
         scope: Scope,
         found: list[tuple[Chunk, np.ndarray | None]],
-    ) -> list[str]:
-        """The chunk ids to add so that each document `query` names has a passage among the
-        `k`; `found` (the chunks of the best k, in order) loses as many from its end."""
+    ) -> tuple[list[tuple[Chunk, np.ndarray | None]], list[str]]:
+        """`found` (the chunks of the best k, in order) less as many from its end as there are
+        chunk ids to add so that each document `query` names has a passage among the `k`; and
+        those ids."""
         named = self.names.named(query) if self.names is not None else []
         if len(named) < 2:
-            return []
+            return found, []
+        found = list(found)
         present = Counter(chunk.document_id for chunk, _ in found)
         added = []
         for document in named[:k]:
@@ -123,7 +125,7 @@ class HybridRetriever:
         if added:
             log.info("the question names %d documents: %d passages added", len(named), len(added))
         fused = dict(ranking.fused)
-        return sorted(added, key=lambda chunk_id: fused.get(chunk_id, 0.0), reverse=True)
+        return found, sorted(added, key=lambda chunk_id: fused.get(chunk_id, 0.0), reverse=True)
 
     def retrieve(
         self,
@@ -139,7 +141,7 @@ class HybridRetriever:
         # Texts are read for the chosen few only; a chunk BM25 alone found gets its cosine
         # from its stored vector (or, where this process's index lags, from its text).
         found = self.store.get_with_vectors([chunk_id for chunk_id, _ in ranking.fused[:k]])
-        added = self._cover_named(query, ranking, k, scope, found)
+        found, added = self._cover_named(query, ranking, k, scope, found)
         found += self.store.get_with_vectors(added)
         best = [chunk.id for chunk, _ in found]
         query_vector = np.asarray(ranking.vector)
