@@ -72,16 +72,15 @@ def first_line_title(text: str, path: Path) -> str:
     return path.stem
 
 
-def join_pages(path: Path, pages: Iterable[str]) -> tuple[str, list[int]]:
-    """The pages' texts joined by blank lines, and where each starts; refuses more than
-    MAX_CHARS characters as soon as they are reached."""
-    text, starts = "", []
+def join_pages(pages: Iterable[str]) -> tuple[str, list[int]]:
+    """The pages' texts joined by blank lines, and where each starts (`load_document` then
+    refuses more than MAX_CHARS characters)."""
+    parts, starts, at = [], [], 0
     for page_text in pages:
-        starts.append(len(text))
-        text += page_text + "\n\n"
-        if len(text) > MAX_CHARS:
-            raise LoadError(path, f"more than {MAX_CHARS:,} characters of text")
-    return text.rstrip(), starts
+        starts.append(at)
+        parts.append(page_text + "\n\n")
+        at += len(parts[-1])
+    return "".join(parts).rstrip(), starts
 
 
 def check_unpacked_size(path: Path, kind: str) -> None:

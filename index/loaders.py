@@ -210,7 +210,7 @@ def _load_pdf(path: Path, on_page: PageProgress | None = None) -> LoadedDocument
         raise
     except (PyPdfError, PdfiumError, ValueError, KeyError, TypeError) as exc:  # bombs too
         raise LoadError(path, f"not a readable PDF ({exc})") from exc
-    text, starts = join_pages(path, pages)
+    text, starts = join_pages(pages)
     title = make_title(meta_title or first_line_title(text, path), path)
     return LoadedDocument(path, title, text, starts)
 
@@ -222,7 +222,7 @@ def _load_image(path: Path, on_page: PageProgress | None = None) -> LoadedDocume
         pages.append(_unwrap(ocr.recognise(frame, path)))
         if on_page:
             on_page(len(pages), frames)
-    text, starts = join_pages(path, pages)
+    text, starts = join_pages(pages)
     return LoadedDocument(path, make_title(first_line_title(text, path), path), text, starts)
 
 

@@ -103,7 +103,7 @@ def load_pptx(path: Path, on_page: PageProgress | None = None) -> LoadedDocument
         pages.append("\n\n".join(parts))
         if on_page:
             on_page(number, len(slides))
-    text, starts = join_pages(path, pages)
+    text, starts = join_pages(pages)
     title = (deck.core_properties.title or "").strip() or first_title
     return LoadedDocument(path, make_title(title or path.stem, path), text, starts)
 
@@ -142,7 +142,7 @@ def load_xlsx(path: Path, on_page: PageProgress | None = None) -> LoadedDocument
         title = (book.properties.title or "").strip()
     finally:
         book.close()
-    text, starts = join_pages(path, pages)
+    text, starts = join_pages(pages)
     return LoadedDocument(path, make_title(title or path.stem, path), text, starts)
 
 
