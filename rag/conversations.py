@@ -62,9 +62,7 @@ class Conversations:
     def history(self, conversation_id: str, owner: str) -> list[Message]:
         """The kept messages, oldest first; only for the conversation's owner."""
         with self.database.read() as session:
-            found = session.get(ConversationRow, conversation_id)
-            if found is None or found.owner != owner:
-                raise InputError(f"unknown or expired conversation_id '{conversation_id}'")
+            self._owned(session, conversation_id, owner)
             rows = session.scalars(
                 select(MessageRow)
                 .where(MessageRow.conversation_id == conversation_id)

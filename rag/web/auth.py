@@ -71,6 +71,10 @@ class Principal(BaseModel):
         """A stable key for what belongs to this principal (conversations, rate limit)."""
         return f"{self.kind}:{self.name}"
 
+    def may_read(self, collection: str) -> bool:
+        """Whether this principal may read (search, see) documents of `collection`."""
+        return self.collections is None or collection in self.collections
+
     @property
     def may_manage(self) -> bool:
         """Upload, delete and re-index documents: API keys, and everyone in open mode."""

@@ -24,8 +24,7 @@ from index.types import DEFAULT_COLLECTION
 from rag.errors import DocentError, InputError, NotFoundError
 from rag.jobs import Job
 from rag.runtime import Runtime
-from rag.web.auth import Principal
-from rag.web.errors import AccessError
+from rag.web.auth import Principal, require_manager
 from rag.web.protect import inside_uploads
 from rag.web.uploads import Uploads
 
@@ -37,14 +36,6 @@ _JOB_WAIT = 600.0  # seconds a handler follows its job
 _FORMATS = "PDF (scans too), Word, PowerPoint, Excel, CSV, HTML, Markdown, text or images"
 
 Progress = Callable[..., Any]
-
-
-def _manager(principal: Principal) -> Principal:
-    if not principal.may_manage:
-        raise AccessError(
-            "portal tokens may ask questions but not manage documents", forbidden=True
-        )
-    return principal
 
 
 class LibraryUI:
@@ -87,7 +78,7 @@ class LibraryUI:
         progress: Progress | None = None,
     ) -> str:
         """Index files Gradio received, the way the API does; waits for the job to finish."""
-        principal = _manager(self.principal(request))
+        principal = require_manager(self.principal(request))
         if not files:
             return "No files were given."
         if not all(inside_uploads(f) for f in files):  # Gradio checked it too
@@ -105,8 +96,7 @@ class LibraryUI:
         return "\n".join(lines)
 
     def delete(self, doc_id: str | None, request: gr.Request) -> str:
-        _manager(self.principal(request))
-        record = self._readable(doc_id, request)
+        record = self._readable(doc_id, require_manager(self.principal(request)))
         removed = self.runtime.ingestor.remove_document(record.id)
         if removed is None:
             raise NotFoundError("that document is already gone")
@@ -115,16 +105,15 @@ class LibraryUI:
     def reindex(
         self, doc_id: str | None, request: gr.Request, progress: Progress | None = None
     ) -> str:
-        principal = _manager(self.principal(request))
-        record = self._readable(doc_id, request)
+        principal = require_manager(self.principal(request))
+        record = self._readable(doc_id, principal)
         return "\n".join(self._follow(self.uploads.reindex(record.id, principal.caller), progress))
 
-    def _readable(self, doc_id: str | None, request: gr.Request) -> DocumentRecord:
+    def _readable(self, doc_id: str | None, principal: Principal) -> DocumentRecord:
         if not doc_id:
             raise InputError("pick a document first")
         record = self.runtime.manifest.get(doc_id)
-        allowed = self.principal(request).collections
-        if record is None or (allowed is not None and record.collection not in allowed):
+        if record is None or not principal.may_read(record.collection):
             raise NotFoundError("no such document")
         return record
 

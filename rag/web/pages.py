@@ -21,7 +21,7 @@ from index.loaders import MAX_FILE_BYTES
 from rag.errors import InputError, NotFoundError
 from rag.page_images import PAGED_SUFFIXES, cited_page_png
 from rag.runtime import Runtime
-from rag.web.auth import Caller, readable_collections
+from rag.web.auth import Caller
 
 __all__ = ["page_url", "pages_router"]
 
@@ -68,8 +68,7 @@ def pages_router(runtime: Runtime) -> APIRouter:
         """The page of a cited passage as a PNG, its cited sentences highlighted."""
         found = runtime.store.get_with_vectors([chunk_id])
         chunk = found[0][0] if found else None
-        allowed = readable_collections(principal, [chunk.collection]) if chunk else []
-        if chunk is None or (allowed is not None and not allowed):
+        if chunk is None or not principal.may_read(chunk.collection):
             raise NotFoundError(f"no passage with id {chunk_id}")
         record = runtime.manifest.get(chunk.document_id)
         suffix = Path(chunk.name).suffix.lower()
