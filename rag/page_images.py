@@ -194,13 +194,16 @@ def _scan_frame(content: bytes, digest: str, name: str, page: int) -> tuple[Imag
     return shown, words if words is not None else _read_scan((digest, page), frame, scale)
 
 
-def cited_page_png(content: bytes, name: str, page: int, sentences: Sequence[str]) -> bytes:
+def cited_page_png(
+    content: bytes, name: str, page: int, sentences: Sequence[str], digest: str | None = None
+) -> bytes:
     """Page `page` (1-based) of the document `content` (named `name`, which says its type)
-    as a PNG, each of `sentences` highlighted."""
+    as a PNG, each of `sentences` highlighted. `digest`, the SHA-256 of `content` when the
+    caller has it, keys the OCR cache."""
     suffix = PurePosixPath(name).suffix.lower()
     if suffix not in PAGED_SUFFIXES:
         raise InputError(f"{name} has no pages to show")
-    digest = hashlib.sha256(content).hexdigest()
+    digest = digest or hashlib.sha256(content).hexdigest()
     read = _pdf_page if suffix == ".pdf" else _scan_frame
     image, words = read(content, digest, name, page)
     return _marked(image, words, sentences)

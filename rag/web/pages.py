@@ -36,20 +36,22 @@ def page_url(chunk_id: str, spans: list[tuple[int, int]]) -> str:
     return f"/api/v1/citations/{chunk_id}/page.png?spans={marked}"
 
 
-def _indexed_bytes(runtime: Runtime, source: str, name: str) -> bytes:
-    """The document as it was indexed: its uploaded bytes, or its file while unchanged."""
+def _indexed_bytes(runtime: Runtime, source: str, name: str) -> tuple[bytes, str]:
+    """The document as it was indexed: its uploaded bytes, or its file while unchanged; and
+    their SHA-256."""
     stored = runtime.manifest.stored_file(source)
     if stored is not None:
-        return stored.content
+        return stored.content, hashlib.sha256(stored.content).hexdigest()
     path = Path(source)
     if not source.startswith("/") or not path.is_file():
         raise NotFoundError(f"the file of {name} is no longer available")
     if path.stat().st_size > MAX_FILE_BYTES:
         raise NotFoundError(f"the file of {name} has grown too large to show")
     content = path.read_bytes()
-    if hashlib.sha256(content).hexdigest() != runtime.manifest.indexed_hash(source):
+    digest = hashlib.sha256(content).hexdigest()
+    if digest != runtime.manifest.indexed_hash(source):
         raise NotFoundError(f"the file of {name} changed since it was indexed: re-index it")
-    return content
+    return content, digest
 
 
 def pages_router(runtime: Runtime) -> APIRouter:
@@ -74,13 +76,13 @@ def pages_router(runtime: Runtime) -> APIRouter:
         suffix = Path(chunk.name).suffix.lower()
         if record is None or chunk.page is None or suffix not in PAGED_SUFFIXES:
             raise NotFoundError(f"{chunk.name} has no page to show")
-        content = _indexed_bytes(runtime, record.source, chunk.name)
+        content, digest = _indexed_bytes(runtime, record.source, chunk.name)
         sentences = [
             chunk.text[int(a) : int(b)]
             for a, b in (span.split("-") for span in spans.split(",") if span)
         ]
         try:
-            png = cited_page_png(content, chunk.name, chunk.page, sentences)
+            png = cited_page_png(content, chunk.name, chunk.page, sentences, digest)
         except InputError:
             raise
         except Exception as exc:  # a file PDFium, Pillow or Tesseract cannot show
