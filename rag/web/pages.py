@@ -45,9 +45,10 @@ def _indexed_bytes(runtime: Runtime, source: str, name: str) -> tuple[bytes, str
     path = Path(source)
     if not source.startswith("/") or not path.is_file():
         raise NotFoundError(f"the file of {name} is no longer available")
-    if path.stat().st_size > MAX_FILE_BYTES:
+    with path.open("rb") as file:  # a bounded read: the file may grow while it is read
+        content = file.read(MAX_FILE_BYTES + 1)
+    if len(content) > MAX_FILE_BYTES:
         raise NotFoundError(f"the file of {name} has grown too large to show")
-    content = path.read_bytes()
     digest = hashlib.sha256(content).hexdigest()
     if digest != runtime.manifest.indexed_hash(source):
         raise NotFoundError(f"the file of {name} changed since it was indexed: re-index it")
