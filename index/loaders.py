@@ -23,6 +23,7 @@ import logging
 import re
 import time
 from collections.abc import Callable
+from contextlib import closing
 from pathlib import Path
 
 from bs4 import BeautifulSoup
@@ -163,13 +164,19 @@ def _unwrap(page_text: str) -> str:
     return "\n".join(out)
 
 
-def _page_text(path: Path, page: PageObject, index: int, layout: pdf_tables.PageLayout) -> str:
+def _page_text(
+    path: Path,
+    page: PageObject,
+    index: int,
+    layout: pdf_tables.PageLayout,
+    ruled: pdf_tables.RuledPages,
+) -> str:
     """The text of one PDF page: its text layer (ruled tables as rows with their header), or
     for a scan (a page with a picture and almost no text) what OCR reads."""
     text = (page.extract_text() or "").strip()
     if index in layout.ruled and text:
         try:
-            text = pdf_tables.text_with_tables(path, index) or text
+            text = ruled.text(index) or text
         except Exception as exc:  # pdfplumber failing on a page: its text layer will do
             log.warning("tables of page %d of %s unread: %r", index + 1, path.name, exc)
     if len(text) >= MIN_TEXT_LAYER_CHARS or index not in layout.pictured:
@@ -194,17 +201,18 @@ def _load_pdf(path: Path, on_page: PageProgress | None = None) -> LoadedDocument
         began = time.monotonic()
         layout = pdf_tables.page_layout(path)
         pages, size, reading = [], 0, time.monotonic() - began
-        for index, page in enumerate(reader.pages):
-            began = time.monotonic()
-            pages.append(_unwrap(_page_text(path, page, index, layout)))
-            reading += time.monotonic() - began  # OCR included: one slow page must not hang
-            if reading > MAX_PDF_SECONDS + OCR_ALLOWANCE * len(layout.pictured):
-                raise LoadError(path, f"reading its text took over {MAX_PDF_SECONDS} s")
-            size += len(pages[-1])
-            if size > MAX_CHARS:
-                raise LoadError(path, f"more than {MAX_CHARS:,} characters of text")
-            if on_page:
-                on_page(len(pages), len(reader.pages))
+        with closing(pdf_tables.RuledPages(path)) as ruled:
+            for index, page in enumerate(reader.pages):
+                began = time.monotonic()
+                pages.append(_unwrap(_page_text(path, page, index, layout, ruled)))
+                reading += time.monotonic() - began  # OCR included: one slow page must not hang
+                if reading > MAX_PDF_SECONDS + OCR_ALLOWANCE * len(layout.pictured):
+                    raise LoadError(path, f"reading its text took over {MAX_PDF_SECONDS} s")
+                size += len(pages[-1])
+                if size > MAX_CHARS:
+                    raise LoadError(path, f"more than {MAX_CHARS:,} characters of text")
+                if on_page:
+                    on_page(len(pages), len(reader.pages))
         meta_title = str((reader.metadata.title if reader.metadata else None) or "")
     except LoadError:
         raise

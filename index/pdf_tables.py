@@ -20,7 +20,7 @@ import pypdfium2.raw as pdfium_c
 from index.ocr import PDFIUM
 from index.tables import ROW_SEPARATOR, rows_with_header
 
-__all__ = ["MIN_RULES", "PageLayout", "page_layout", "text_with_tables"]
+__all__ = ["MIN_RULES", "PageLayout", "RuledPages", "page_layout", "text_with_tables"]
 
 MIN_RULES = 4  # drawn paths on a page before it may hold a ruled table
 
@@ -48,22 +48,43 @@ def page_layout(path: Path) -> PageLayout:
             document.close()
 
 
-def text_with_tables(path: Path, index: int) -> str | None:
-    """Page `index` with its tables as rows with their header, in reading order; None when
+class RuledPages:
+    """The ruled pages of one PDF, read by pdfplumber: the file is opened (and parsed whole)
+    once, by the first page read, not once a page."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._document: pdfplumber.pdf.PDF | None = None
+
+    def text(self, index: int) -> str | None:
+        """`text_with_tables` of page `index` (0-based)."""
+        if self._document is None:
+            self._document = pdfplumber.open(self.path)
+        page = self._document.pages[index]
+        try:
+            return text_with_tables(page)
+        finally:
+            page.close()  # its parsed characters are not needed again
+
+    def close(self) -> None:
+        if self._document is not None:
+            self._document.close()
+
+
+def text_with_tables(page: pdfplumber.page.Page) -> str | None:
+    """The page with its tables as rows with their header, in reading order; None when
     pdfplumber finds no table with a header and a row on it."""
-    with pdfplumber.open(path, pages=[index + 1]) as document:
-        page = document.pages[0]
-        tables = [t for t in page.find_tables() if len(t.rows) >= 2]
-        if not tables:
-            return None
-        outside = page
-        for table in tables:
-            outside = outside.outside_bbox(table.bbox)
-        blocks: list[tuple[float, str]] = [
-            (line["top"], line["text"]) for line in outside.extract_text_lines(return_chars=False)
-        ]
-        for table in tables:
-            rows = ROW_SEPARATOR.join(rows_with_header(table.extract()))
-            blocks.append((table.bbox[1], f"\n{rows}\n"))
+    tables = [t for t in page.find_tables() if len(t.rows) >= 2]
+    if not tables:
+        return None
+    outside = page
+    for table in tables:
+        outside = outside.outside_bbox(table.bbox)
+    blocks: list[tuple[float, str]] = [
+        (line["top"], line["text"]) for line in outside.extract_text_lines(return_chars=False)
+    ]
+    for table in tables:
+        rows = ROW_SEPARATOR.join(rows_with_header(table.extract()))
+        blocks.append((table.bbox[1], f"\n{rows}\n"))
     text = "\n".join(text for _, text in sorted(blocks, key=lambda block: block[0]))
     return text.replace("\n\n\n", "\n\n").strip()

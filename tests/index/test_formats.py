@@ -143,7 +143,9 @@ def test_pages_without_rules_keep_the_fast_text_layer(
     looked_at: list[int] = []
     find = pdf_tables.text_with_tables
     monkeypatch.setattr(
-        pdf_tables, "text_with_tables", lambda path, i: looked_at.append(i) or find(path, i)
+        pdf_tables,
+        "text_with_tables",
+        lambda page: looked_at.append(page.page_number - 1) or find(page),
     )
     load_document(text_pdf(tmp_path / "plain.pdf", ["No table here.", "Nor here."]))
     assert looked_at == []
