@@ -15,7 +15,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pypdfium2
-import pytesseract
 from PIL import Image, UnidentifiedImageError
 
 from index.document import MAX_PAGES
@@ -46,6 +45,8 @@ warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
 
 def recognise(image: Image.Image, path: Path) -> str:
     """The text Tesseract reads in `image` (empty when it finds none)."""
+    import pytesseract  # it imports pandas: loaded by the first page to read, not at start-up
+
     try:
         text = pytesseract.image_to_string(
             image.convert("L"), lang=OCR_LANGUAGE, timeout=OCR_PAGE_SECONDS
