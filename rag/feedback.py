@@ -7,12 +7,12 @@ the right answer or the right source in their words.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Literal
 
 from pydantic import BaseModel, Field, model_validator
-from sqlalchemy import select
+from sqlalchemy import Select, select
 
 from index.database import Database
 from rag.state import FeedbackRow
@@ -94,6 +94,19 @@ class FeedbackStore:
 
     def all(self) -> list[Feedback]:
         query = select(FeedbackRow).order_by(FeedbackRow.created_at, FeedbackRow.id)
+        return self._read(query)
+
+    def recent(self, ratings: Sequence[str], limit: int) -> list[Feedback]:
+        """The latest `limit` ratings of the kinds `ratings`, newest first."""
+        query = (
+            select(FeedbackRow)
+            .where(FeedbackRow.rating.in_(ratings))
+            .order_by(FeedbackRow.created_at.desc(), FeedbackRow.id.desc())
+            .limit(limit)
+        )
+        return self._read(query)
+
+    def _read(self, query: Select[FeedbackRow]) -> list[Feedback]:
         with self.database.read() as session:
             rows = session.scalars(query).all()
             return [Feedback.model_validate(row, from_attributes=True) for row in rows]

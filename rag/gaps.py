@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -64,20 +64,20 @@ def coverage_gaps(
     unanswered: UnansweredLog, feedback: FeedbackStore, encoder: Encoder
 ) -> list[GapGroup]:
     """Refused and badly rated questions, grouped by meaning, largest groups first."""
-    asked: list[tuple[str, str, str]] = [(q, when, "refused") for q, when in unanswered.recent()]
+    asked = [(_squashed(q), when, "refused") for q, when in unanswered.recent()]
     asked += [
-        (f.standalone_query or f.question, f.created_at, "wrong")
-        for f in feedback.all()
-        if f.rating in ("down", "wrong_source")
+        (_squashed(f.standalone_query or f.question), f.created_at, "wrong")
+        for f in feedback.recent(("down", "wrong_source"), MAX_QUESTIONS)
     ]
     asked = sorted(asked, key=lambda a: a[1], reverse=True)[:MAX_QUESTIONS]
     if not asked:
         return []
-    labels = _groups([" ".join(q.split()) for q, _, _ in asked], encoder)
+    grouped: dict[int, list[tuple[str, str, str]]] = defaultdict(list)
+    for question, label in zip(asked, _groups([q for q, _, _ in asked], encoder), strict=True):
+        grouped[label].append(question)
     groups = []
-    for label in set(labels):
-        members = [a for a, lab in zip(asked, labels, strict=True) if lab == label]
-        wordings = Counter(" ".join(q.split()) for q, _, _ in members).most_common()
+    for members in grouped.values():
+        wordings = Counter(q for q, _, _ in members).most_common()
         groups.append(
             GapGroup(
                 question=wordings[0][0],
@@ -89,6 +89,10 @@ def coverage_gaps(
             )
         )
     return sorted(groups, key=lambda g: (-g.count, g.question))
+
+
+def _squashed(question: str) -> str:
+    return " ".join(question.split())
 
 
 def _groups(questions: Sequence[str], encoder: Encoder) -> list[int]:

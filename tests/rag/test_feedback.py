@@ -47,6 +47,16 @@ def test_ratings_in_the_same_second_keep_their_order(database: Database) -> None
     assert [f.question for f in store.all()] == [i.question for i in items]
 
 
+def test_recent_ratings_of_some_kinds_newest_first(database: Database) -> None:
+    store = FeedbackStore(database)
+    kinds = ["down", "up", "wrong_source", "down", "up", "down"]
+    for n, kind in enumerate(kinds):
+        store.add(make(kind, f"Question {n}?", created_at=f"2026-11-01T09:00:0{n}+00:00"))
+    recent = store.recent(("down", "wrong_source"), limit=3)
+    assert [f.question for f in recent] == ["Question 5?", "Question 3?", "Question 2?"]
+    assert store.recent(("up",), limit=10)[-1].question == "Question 1?"
+
+
 def test_concurrent_ratings_are_all_kept(database: Database) -> None:
     store = FeedbackStore(database)
 
