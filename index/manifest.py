@@ -131,12 +131,12 @@ class Manifest:
             return row.file_hash if row is not None and row.status == "indexed" else None
 
     def documents(
-        self, collection: str | None = None, offset: int = 0, limit: int = 1000
+        self, collections: Sequence[str] | None = None, offset: int = 0, limit: int = 1000
     ) -> list[DocumentRecord]:
-        """One page of documents by name (optionally of one collection)."""
+        """One page of documents by name (optionally of some collections only)."""
         query = select(DocumentRow).order_by(DocumentRow.name, DocumentRow.id)
-        if collection is not None:
-            query = query.where(DocumentRow.collection == collection)
+        if collections is not None:
+            query = query.where(DocumentRow.collection.in_(collections))
         with self.database.read() as session:
             rows = session.scalars(query.offset(offset).limit(limit)).all()
             return [DocumentRecord.of(row) for row in rows]

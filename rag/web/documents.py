@@ -58,7 +58,7 @@ def documents_router(ingestor: Ingestor, uploads: Uploads) -> APIRouter:
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     ) -> list[DocumentRecord]:
         """One page of documents by name, with their status (`indexing` while a job writes)."""
-        return manifest.documents(collection, offset, limit)
+        return manifest.documents(None if collection is None else [collection], offset, limit)
 
     @router.delete("/documents/{doc_id}")
     def delete_document(doc_id: str) -> dict[str, Any]:

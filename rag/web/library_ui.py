@@ -53,21 +53,16 @@ class LibraryUI:
         return self.documents_of(self.principal(request))
 
     def documents_of(self, principal: Principal) -> list[DocumentRecord]:
-        manifest = self.runtime.manifest
-        allowed = principal.collections
-        if allowed is None:
-            return manifest.documents(limit=_SHOWN)
-        found = [d for c in allowed for d in manifest.documents(c, limit=_SHOWN)]
-        return sorted(found, key=lambda d: (d.name, d.id))[:_SHOWN]
+        return self.runtime.manifest.documents(principal.collections, limit=_SHOWN)
 
     def collections(self, request: gr.Request) -> list[str]:
         """The collections the caller may search (the default one even when empty)."""
         return self.collections_of(self.principal(request))
 
     def collections_of(self, principal: Principal) -> list[str]:
-        allowed = principal.collections
-        existing = set(self.runtime.manifest.collections()) | {DEFAULT_COLLECTION}
-        return sorted(existing if allowed is None else set(allowed))
+        if principal.collections is not None:
+            return sorted(set(principal.collections))
+        return sorted(set(self.runtime.manifest.collections()) | {DEFAULT_COLLECTION})
 
     def upload(
         self,

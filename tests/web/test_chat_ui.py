@@ -79,7 +79,7 @@ def test_upload_indexes_files_and_reports_failures(fresh_runtime: Runtime) -> No
         status = chat_ui(fresh_runtime).library.upload(files, "teams", False, request())
     assert "1 added" in status and "1 failed" in status
     assert "tool.exe: unsupported file type" in status and "empty.txt: no text" in status
-    (document,) = fresh_runtime.manifest.documents("teams")
+    (document,) = fresh_runtime.manifest.documents(["teams"])
     assert (document.name, document.status) == ("Team_notes_final_.md", "indexed")
     answer = fresh_runtime.assistant.answer("Where is the offsite?")
     assert "Porto" in answer.text

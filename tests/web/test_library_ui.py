@@ -75,7 +75,7 @@ def test_a_portal_token_sees_its_collections_and_changes_nothing(runtime: Runtim
     token = caller(portal_token(SECRET))  # user ana, collections ["hr"]
     assert {d.name for d in ui.library.documents(token)} == {"leave-policy.md", "onboarding.txt"}
     assert ui.library.collections(token) == ["hr"]
-    finance = runtime.manifest.documents("finance")[0]
+    finance = runtime.manifest.documents(["finance"])[0]
     with pytest.raises(AccessError, match="may ask questions but not manage"):
         ui.library.delete(finance.id, token)
     with pytest.raises(AccessError):
@@ -92,7 +92,7 @@ def test_a_manager_deletes_and_reindexes_documents(runtime: Runtime) -> None:
     admin = caller(create_key(runtime.settings, "admin"))
     assert {d.collection for d in ui.library.documents(admin)} == {"hr", "finance"}
     assert ui.library.collections(admin) == ["default", "finance", "hr"]
-    expenses = runtime.manifest.documents("finance")[0]
+    expenses = runtime.manifest.documents(["finance"])[0]
     assert ui.library.delete(expenses.id, admin).startswith("**Deleted** expenses.md (")
     assert runtime.manifest.get(expenses.id) is None
     assert runtime.store.ids_of(expenses.id) == set()
@@ -101,7 +101,7 @@ def test_a_manager_deletes_and_reindexes_documents(runtime: Runtime) -> None:
     with pytest.raises(InputError, match="pick a document"):
         ui.library.delete(None, admin)
 
-    leave = next(d for d in runtime.manifest.documents("hr") if d.name == "leave-policy.md")
+    leave = next(d for d in runtime.manifest.documents(["hr"]) if d.name == "leave-policy.md")
     seen: list[str] = []
     with worker(runtime):
         status = ui.library.reindex(leave.id, admin, lambda share, desc: seen.append(desc))
