@@ -35,7 +35,7 @@ from index.embeddings import Encoder
 from index.errors import LoadError
 from index.lexical import LexicalIndex
 from index.loaders import SUPPORTED_SUFFIXES, LoadedDocument, PageProgress, load_document
-from index.manifest import Manifest
+from index.manifest import DocumentRecord, Manifest
 from index.store import ChunkStore
 from index.types import DEFAULT_COLLECTION, Chunk, document_id
 from index.units import UnitVectors, encode_chunks
@@ -316,10 +316,7 @@ class Ingestor:
         started = time.perf_counter()
         report = self._ingest_files(list(_expand(paths)), collection, progress)
         if prune:
-            for document in self.manifest.all_documents():
-                if document.source.startswith("/") and not Path(document.source).exists():
-                    self._remove(document.id)
-                    report.removed.append(document.name)
+            report.removed += self._remove_gone(self.manifest.all_documents())
         self.sync_lexical()
         report.seconds = time.perf_counter() - started
         log.info("ingest: %s", report.summary())
@@ -496,6 +493,22 @@ class Ingestor:
         removed = self._remove(doc_id)
         self.sync_lexical()
         return removed
+
+    @_exclusive
+    def remove_gone(self, sources: Sequence[str]) -> list[str]:
+        """Delete the documents of these source keys whose files no longer exist (a watched
+        folder's deleted files); their names."""
+        documents = self.manifest.get_many([document_id(source) for source in sources])
+        removed = self._remove_gone(documents.values())
+        if removed:
+            self.sync_lexical()
+        return removed
+
+    def _remove_gone(self, documents: Iterable[DocumentRecord]) -> list[str]:
+        """Delete those of `documents` read from a file that is gone; their names. (All are
+        read before the first is deleted: deleting shifts the manifest's pages.)"""
+        gone = [d for d in documents if d.source.startswith("/") and not Path(d.source).exists()]
+        return [d.name for d in gone if self._remove(d.id) is not None]
 
     def _remove(self, doc_id: str) -> int | None:
         if self.manifest.mark_deleting(doc_id) is None:

@@ -141,6 +141,19 @@ class Manifest:
             rows = session.scalars(query.offset(offset).limit(limit)).all()
             return [DocumentRecord.of(row) for row in rows]
 
+    def sources_under(self, folder: str) -> list[str]:
+        """Source keys of the documents read from files under `folder` (an absolute path),
+        by name."""
+        prefix = f"{folder.rstrip('/')}/"
+        query = (
+            select(DocumentRow.source)
+            .where(DocumentRow.source.startswith(prefix, autoescape=True))
+            .order_by(DocumentRow.name, DocumentRow.id)
+        )
+        with self.database.read() as session:
+            found = session.scalars(query).all()
+        return [s for s in found if s.startswith(prefix)]  # SQLite's LIKE ignores case
+
     def all_documents(self, page: int = 1000) -> Iterator[DocumentRecord]:
         """Every document, read page by page (for pruning and maintenance, never a request)."""
         offset = 0

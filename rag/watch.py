@@ -36,12 +36,7 @@ class FolderWatch:
 
     def _gone(self) -> list[str]:
         """Source keys of indexed documents under the folder whose file no longer exists."""
-        prefix = f"{self.folder}/"
-        return [
-            d.source
-            for d in self.manifest.all_documents()
-            if d.source.startswith(prefix) and not Path(d.source).exists()
-        ]
+        return [s for s in self.manifest.sources_under(str(self.folder)) if not Path(s).exists()]
 
     def submit(self, paths: Iterable[Path]) -> Job | None:
         """One job for these files (those still there and supported) and for every document

@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 from index.ingest import IngestProgress, IngestReport, SourceFile
-from index.types import document_id
 from rag.errors import DocentError
 from rag.jobs import ClaimedJob, JobQueue
 from rag.runtime import Runtime
@@ -110,10 +109,6 @@ class Worker:
                 files.append(SourceFile(path, source, stored.name))
             force = job.kind == "reindex"
             report = self.runtime.ingestor.ingest_files(files, collection, progress, force)
-        for source in job.payload.get("removed", []):  # a watched folder's deleted files
-            if Path(source).exists():  # back since the job was queued
-                continue
-            record = manifest.get(document_id(source))
-            if record is not None and self.runtime.ingestor.remove_document(record.id) is not None:
-                report.removed.append(record.name)
+        # A watched folder's deleted files (unless back since the job was queued).
+        report.removed += self.runtime.ingestor.remove_gone(job.payload.get("removed", []))
         return report_result(report)

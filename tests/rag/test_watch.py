@@ -12,6 +12,8 @@ from typing import Any
 
 import pytest
 
+from index.database import Database
+from index.manifest import Manifest
 from rag.jobs import Job, JobQueue
 from rag.runtime import Runtime
 from rag.watch import FolderWatch
@@ -112,3 +114,18 @@ def test_watch_takes_one_folder(tmp_path: Path) -> None:
     assert done.returncode != 0
     assert "--watch takes one folder" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_the_documents_under_a_folder_are_found_by_their_exact_prefix(database: Database) -> None:
+    manifest = Manifest(database)
+    sources = [
+        "/w/Docs/b.md",
+        "/w/Docs/sub/a.md",
+        "/w/docs/c.md",  # another folder where case matters
+        "/w/Docs_x/d.md",  # '_' is no wildcard
+        "/w/Docs%/e.md",  # nor '%'
+        "/w/Docs.md",
+    ]
+    manifest.begin([(s, s.removeprefix("/w/"), "") for s in sources], "default")
+    assert manifest.sources_under("/w/Docs") == ["/w/Docs/b.md", "/w/Docs/sub/a.md"]
+    assert manifest.sources_under("/w/Docs%/") == ["/w/Docs%/e.md"]
