@@ -139,7 +139,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.include_router(documents_router(runtime.ingestor, uploads))
     app.include_router(jobs_router(jobs))
     app.include_router(pages_router(runtime))
-    app.include_router(widget_router())
+    app.include_router(widget_router(settings.allowed_origins))
     app.include_router(login_router(authenticator))
     app.include_router(unknown_endpoints_router())
     app.mount("/_docent", StaticFiles(directory=STATIC), name="docent-static")

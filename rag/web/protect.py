@@ -37,6 +37,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from rag.errors import DocentError, InputError, NotFoundError
 from rag.web.auth import Principal, require_manager
 from rag.web.errors import AccessError, json_error
+from rag.web.widget import REFUSED_PATH
 
 Identify = Callable[[Scope], Principal]  # the caller of a request, or a DocentError
 
@@ -76,7 +77,9 @@ class BodyLimit:
 def content_security_policy(path: str, ancestors: str) -> str:
     """The policy for a response to `path`: strict for Docent's own pages; the Gradio page
     needs inline scripts and styles and `eval` (its HTML component), all from Docent itself."""
-    if path in ("/embed", "/login"):
+    if path == REFUSED_PATH:  # a message without scripts: any page may show it
+        ancestors = "*"
+    if path in ("/embed", "/login", REFUSED_PATH):
         sources = "script-src 'self'; style-src 'self'; img-src 'self' data:"
     else:
         sources = (
