@@ -59,6 +59,9 @@ class Chunker:
                     start=start,
                     end=start + len(text),
                     page=document.page_at(start),
+                    page_breaks=tuple(
+                        b - start for b in document.page_starts if start < b < start + len(text)
+                    ),
                     ingested_at=now,
                 )
             )

@@ -55,11 +55,14 @@ def _metadata(chunk: Chunk, file_hash: str) -> dict[str, Any]:
     }
     if chunk.page is not None:
         meta["page"] = chunk.page
+    if chunk.page_breaks:
+        meta["page_breaks"] = ",".join(str(b) for b in chunk.page_breaks)
     return meta
 
 
 def _chunk(chunk_id: str, text: str, meta: Any) -> Chunk:
     page = meta.get("page")
+    breaks = str(meta.get("page_breaks") or "")  # absent in chunks indexed before it existed
     return Chunk(
         id=chunk_id,
         text=text,
@@ -70,6 +73,7 @@ def _chunk(chunk_id: str, text: str, meta: Any) -> Chunk:
         start=int(meta["start"]),
         end=int(meta["end"]),
         page=int(page) if page is not None else None,
+        page_breaks=tuple(int(b) for b in breaks.split(",") if b.isdigit()),
         ingested_at=str(meta.get("ingested_at", "")),
         collection=str(meta.get("collection", DEFAULT_COLLECTION)),
     )

@@ -42,8 +42,16 @@ class Chunk(BaseModel):
     start: int
     end: int
     page: int | None = None
+    # Offsets in `text` where each next page begins (a passage that runs across pages).
+    page_breaks: tuple[int, ...] = ()
     ingested_at: str = ""
     collection: str = DEFAULT_COLLECTION  # the group of documents it belongs to
+
+    def page_at(self, offset: int) -> int | None:
+        """The page of the character at `offset` in `text` (None for unpaged formats)."""
+        if self.page is None:
+            return None
+        return self.page + sum(1 for b in self.page_breaks if b <= offset)
 
 
 class Hit(BaseModel):

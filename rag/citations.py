@@ -65,6 +65,7 @@ def check_citations(text: str, hits: Sequence[Hit]) -> CheckedText:
     for number, numbered_claims in sorted(claims.items()):
         hit = hits[number - 1]
         highlights = list(dict.fromkeys(_best_sentence(c, hit.chunk.text) for c in numbered_claims))
+        page = hit.chunk.page_at(highlights[0][0])  # the cited sentence's, not the passage's
         citations.append(
             Citation(
                 n=number,
@@ -72,8 +73,8 @@ def check_citations(text: str, hits: Sequence[Hit]) -> CheckedText:
                 document_id=hit.chunk.document_id,
                 name=hit.chunk.name,
                 title=hit.chunk.title,
-                page=hit.chunk.page,
-                location=location_label(hit.chunk.name, hit.chunk.page),
+                page=page,
+                location=location_label(hit.chunk.name, page),
                 start=hit.chunk.start,
                 end=hit.chunk.end,
                 passage=hit.chunk.text,

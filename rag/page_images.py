@@ -58,7 +58,7 @@ def _union(a: Box, b: Box) -> Box:
 def _pdf_words(page: pypdfium2.PdfPage, text_page: pypdfium2.PdfTextPage, scale: float) -> Words:
     """The words of a page's text layer with their boxes in pixels of an image at `scale`
     (an unrotated page; PDF coordinates start at the crop box's lower left corner)."""
-    left_edge, _, _, top_edge = page.get_cropbox()
+    left_edge, _, _, top_edge = page.get_bbox()  # the visible box (a missing CropBox is not Letter)
     words: Words = []
     current, box = "", None
     for index in range(text_page.count_chars()):

@@ -78,16 +78,17 @@ def pages_router(runtime: Runtime) -> APIRouter:
         if record is None or chunk.page is None or suffix not in PAGED_SUFFIXES:
             raise NotFoundError(f"{chunk.name} has no page to show")
         content, digest = _indexed_bytes(runtime, record.source, chunk.name)
-        sentences = [
-            chunk.text[int(a) : int(b)]
-            for a, b in (span.split("-") for span in spans.split(",") if span)
+        marked = [
+            (int(a), int(b)) for a, b in (span.split("-") for span in spans.split(",") if span)
         ]
+        sentences = [chunk.text[a:b] for a, b in marked]
+        page = chunk.page_at(marked[0][0]) if marked else chunk.page  # the cited sentence's
         try:
-            png = cited_page_png(content, chunk.name, chunk.page, sentences, digest)
+            png = cited_page_png(content, chunk.name, page or chunk.page, sentences, digest)
         except InputError:
             raise
         except Exception as exc:  # a file PDFium, Pillow or Tesseract cannot show
-            log.warning("page %s of %s not shown: %r", chunk.page, chunk.name, exc)
+            log.warning("page %s of %s not shown: %r", page, chunk.name, exc)
             raise NotFoundError(f"the page of {chunk.name} cannot be shown") from exc
         headers = {"Cache-Control": "private, max-age=600"}
         return Response(png, media_type="image/png", headers=headers)

@@ -13,6 +13,7 @@ from index.loaders import load_document
 from index.types import document_id
 from rag.runtime import Runtime, build_runtime
 from tests.helpers import SAMPLES, make_settings
+from tests.made_files import text_pdf
 
 
 def test_chunks_carry_exact_offsets_pages_and_metadata(fresh_runtime: Runtime) -> None:
@@ -28,6 +29,23 @@ def test_chunks_carry_exact_offsets_pages_and_metadata(fresh_runtime: Runtime) -
         assert chunk.page in (1, 2)
         assert len(chunk.text) <= fresh_runtime.settings.chunk_size
     assert {c.page for c in chunks} == {1, 2}
+
+
+def test_a_passage_across_pages_knows_the_page_of_each_sentence(
+    fresh_runtime: Runtime, tmp_path: Path
+) -> None:
+    pdf = text_pdf(
+        tmp_path / "depot.pdf",
+        ["The depot gate opens at 07:00.", "Forklift batteries are charged in bay 9."],
+    )
+    fresh_runtime.ingestor.ingest([pdf])
+    (chunk,) = fresh_runtime.store.iter_chunks()  # read back from Chroma
+    second = chunk.text.index("Forklift")
+    assert chunk.page == 1 and chunk.page_breaks == (second,)
+    assert chunk.page_at(0) == 1 and chunk.page_at(second) == 2
+    answer = fresh_runtime.assistant.answer("Where are forklift batteries charged?")
+    (citation,) = answer.citations
+    assert citation.page == 2 and citation.location == "page 2"
 
 
 def test_ingest_summary_and_bad_files_do_not_stop_the_batch(
