@@ -421,7 +421,7 @@ class Ingestor:
 
     def _failed(self, file: SourceFile, error: LoadError, report: IngestReport) -> None:
         report.failed.append((file.name, error.reason))
-        log.warning("skipped %s: %s", file.name, error.reason)
+        log.info("skipped %s: %s", file.name, error.reason)  # the report tells the caller
         record = self.manifest.get(document_id(file.source))
         if record is not None and not record.indexed_before:
             self.manifest.remove(record.id)  # an upload that cannot be read: gone

@@ -141,6 +141,26 @@ class Manifest:
             rows = session.scalars(query.offset(offset).limit(limit)).all()
             return [DocumentRecord.of(row) for row in rows]
 
+    def named(self, name: str) -> list[DocumentRecord]:
+        """The documents shown as `name` (as the Library lists them), any case; or, for a
+        name without folders, shown as a file of that name in some folder."""
+        wanted = name.strip().lower()
+        query = select(DocumentRow).where(
+            func.lower(DocumentRow.name) == wanted
+            if "/" in wanted
+            else (func.lower(DocumentRow.name) == wanted)
+            | func.lower(DocumentRow.name).endswith(f"/{wanted}", autoescape=True)
+        )
+        with self.database.read() as session:
+            rows = session.scalars(query.order_by(DocumentRow.name).limit(50)).all()
+            return [DocumentRecord.of(row) for row in rows]
+
+    def names(self, limit: int = 10_000) -> list[str]:
+        """Display names of the documents, by name (at most `limit`)."""
+        query = select(DocumentRow.name).order_by(DocumentRow.name).limit(limit)
+        with self.database.read() as session:
+            return list(session.scalars(query).all())
+
     def sources_under(self, folder: str) -> list[str]:
         """Source keys of the documents read from files under `folder` (an absolute path),
         by name."""

@@ -27,8 +27,10 @@ from bm25s.stopwords import STOPWORDS_EN
 from sqlalchemy import select
 
 from index.manifest import DocumentRow, Manifest
+from index.types import document_id
+from rag.errors import InputError
 
-__all__ = ["NamedDocuments"]
+__all__ = ["NamedDocuments", "resolve_documents"]
 
 _WORD = re.compile(r"\w\w+")
 _STOPWORDS = frozenset(STOPWORDS_EN)
@@ -160,3 +162,31 @@ class NamedDocuments:
             if len(postings) > _COMMON:
                 self._common.add(word)
                 del self._postings[word]
+
+
+def resolve_documents(manifest: Manifest, given: list[str]) -> list[str]:
+    """The ids of the documents `given` names: each a name as the Library shows it (any case;
+    a bare file name matches that file in any folder) or a path as it was ingested. A name
+    that matches nothing, or several documents, is an error naming the candidates."""
+    import difflib
+    from pathlib import Path
+
+    from index.ingest import source_key  # the write path's key, only for a path as given
+
+    ids = []
+    for value in given:
+        by_path = document_id(source_key(Path(value)))
+        if manifest.get(by_path) is not None:
+            ids.append(by_path)
+            continue
+        found = manifest.named(value)
+        if len(found) == 1:
+            ids.append(found[0].id)
+            continue
+        if found:
+            names = ", ".join(record.name for record in found[:10])
+            raise InputError(f"'{value}' names several documents: {names}; give the full name")
+        close = difflib.get_close_matches(value, manifest.names(), n=5, cutoff=0.5)
+        hint = f"; did you mean {', '.join(close)}?" if close else " (`app.py ingest` adds it)"
+        raise InputError(f"no document named '{value}'{hint}")
+    return ids
