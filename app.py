@@ -6,6 +6,7 @@
     python app.py eval         measure retrieval and answers against baselines
     python app.py apikey create NAME
     python app.py worker       run queued ingestion jobs (several may run, anywhere)
+    python app.py train-reader train the extractive reader (models/reader-v1)
 
 `Settings` are built once here and passed down; errors become one line and exit code 2.
 """
@@ -22,7 +23,7 @@ from pydantic import ValidationError
 
 from rag.errors import ConfigError, DocentError, InputError
 from rag.evaluation import SYSTEMS
-from rag.evaluation.command import GENERATORS
+from rag.evaluation.command import GENERATORS, HALVES
 from rag.logs import configure_logging
 from rag.settings import Settings
 
@@ -70,7 +71,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     evaluate.add_argument("--plot", type=Path, help="also write a PNG bar chart here")
     evaluate.add_argument(
-        "--calibrate", action="store_true", help="choose DOCENT_MIN_EVIDENCE on the SQuAD data"
+        "--calibrate",
+        action="store_true",
+        help="choose the refusal settings (DOCENT_MIN_EVIDENCE, …) on the SQuAD data",
     )
     evaluate.add_argument(
         "--env-file", type=Path, default=Path(".env"), help="where --calibrate writes"
@@ -82,12 +85,21 @@ def _parser() -> argparse.ArgumentParser:
         "../shared/corpus instead of SQuAD",
     )
     evaluate.add_argument(
-        "--train-answerer",
+        "--everyday",
         action="store_true",
-        help="fit the extractive answerer's sentence and span weights on the SQuAD data and "
-        "write them to rag/generators/answerer.v1.json (--model-out to write elsewhere)",
+        help="answers (and --calibrate) on the everyday-documents regression set",
     )
-    evaluate.add_argument("--model-out", type=Path, help="where --train-answerer writes")
+    evaluate.add_argument(
+        "--dialogues",
+        action="store_true",
+        help="the multi-turn set over the samples: first turns and follow-ups",
+    )
+    evaluate.add_argument(
+        "--half",
+        choices=HALVES,
+        help="SQuAD: only half of the questions (--calibrate uses the calibration half; "
+        "report the test half)",
+    )
     evaluate.add_argument(
         "--feedback", action="store_true", help="replay stored user feedback as regression cases"
     )
@@ -112,6 +124,26 @@ def _parser() -> argparse.ArgumentParser:
         "--workers", type=int, default=1, help="API processes (more than one share a Chroma server)"
     )
     commands.add_parser("worker", help="run queued ingestion jobs until stopped")
+    train = commands.add_parser(
+        "train-reader",
+        help="train the extractive reader on SQuAD v1.1 (../shared/qa-train) and export it",
+    )
+    train.add_argument(
+        "--data", type=Path, help="the *.jsonl.gz files (default: ../shared/qa-train)"
+    )
+    train.add_argument(
+        "--out", type=Path, help="the model folder to write (default: models/reader-v1)"
+    )
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument(
+        "--questions", type=int, default=22000, help="training questions (of ~58k; 0: all)"
+    )
+    train.add_argument("--epochs", type=float, default=1.0)
+    train.add_argument("--max-steps", type=int, help="stop after N steps (a smoke run)")
+    train.add_argument(
+        "--validation", type=int, default=1000, help="held-out questions for the figures"
+    )
+    train.add_argument("--threads", type=int, default=2, help="CPU threads for PyTorch")
     return parser
 
 
@@ -193,14 +225,14 @@ def _watch(settings: Settings, paths: list[Path], collection: str, poll: bool) -
 
 
 def _ask(settings: Settings, args: argparse.Namespace) -> int:
-    from index.ingest import source_key
-    from index.types import Scope, document_id
+    from index.types import Scope
+    from rag.named_documents import resolve_documents
     from rag.runtime import build_runtime
     from rag.sources import describe_location
 
     runtime = build_runtime(settings)
     runtime.ensure_samples()
-    documents = [document_id(source_key(Path(s))) for s in args.source] if args.source else None
+    documents = resolve_documents(runtime.manifest, args.source) if args.source else None
     answer = runtime.assistant.answer(args.question, scope=Scope.of(documents=documents))
     if args.json:
         print(answer.model_dump_json(indent=2))
@@ -229,14 +261,47 @@ def _eval(settings: Settings, args: argparse.Namespace) -> int:
         plot=args.plot,
         calibrate=args.calibrate,
         in_domain=args.in_domain,
-        train_answerer=args.train_answerer,
-        model_out=args.model_out,
+        everyday=args.everyday,
+        dialogues=args.dialogues,
+        half=args.half,
         env_file=args.env_file,
         feedback=args.feedback,
         encoders=tuple(e.strip() for e in (args.encoders or "").split(",") if e.strip()),
         generator=args.generator,
     )
     return run_eval(settings, options)
+
+
+def _train_reader(settings: Settings, args: argparse.Namespace) -> int:
+    from rag.reader.training import TrainingOptions, train_reader
+    from rag.settings import PROJECT_ROOT
+
+    data = args.data or settings.eval_dir.parent / "qa-train"
+    out = args.out or PROJECT_ROOT / "models" / "reader-v1"
+    if not data.is_dir():
+        raise InputError(f"the training data folder {data} does not exist")
+    for name in ("questions", "epochs", "max_steps", "validation", "threads"):
+        value = getattr(args, name)
+        if value is not None and value < (0 if name == "questions" else 1):
+            raise InputError(f"--{name.replace('_', '-')} is too small: {value}")
+    options = TrainingOptions(
+        data=data,
+        out=out,
+        seed=args.seed,
+        max_questions=args.questions or None,
+        validation_questions=args.validation,
+        epochs=args.epochs,
+        max_steps=args.max_steps,
+        threads=args.threads,
+    )
+    summary = train_reader(options, progress=lambda line: print(line, file=sys.stderr))
+    figures = summary["held_out"]
+    print(
+        f"reader written to {out}: held-out span F1 {figures['f1']:.3f}, EM "
+        f"{figures['exact_match']:.3f} on {figures['questions']} questions; made no-answer "
+        f"pairs refused {figures['refused_when_unanswerable']:.1%}"
+    )
+    return 0
 
 
 def _apikey(settings: Settings, args: argparse.Namespace) -> int:
@@ -310,6 +375,7 @@ def main(argv: list[str] | None = None) -> int:
         "apikey": _apikey,
         "serve": _serve,
         "worker": _worker,
+        "train-reader": _train_reader,
     }
     try:
         settings = Settings()

@@ -118,6 +118,13 @@ def main() -> None:
                 )
             )
         rows.append(("answer() mean", f"{statistics.mean(measured['answer()']):.1f} ms"))
+        plain = percentile(measured["LangChain similarity_search top 5"], 0.5)
+        rows.append(
+            (
+                "answer() p50 / plain vector search p50 (the reader included)",
+                f"{percentile(measured['answer()'], 0.5) / plain:.1f}×",
+            )
+        )
 
     width = max(len(name) for name, _ in rows)
     print(f"{'measure'.ljust(width)} | value")

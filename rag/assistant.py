@@ -71,10 +71,15 @@ class Assistant:
         return {"hits": self.retriever.retrieve(state["standalone"], scope=state["scope"])}
 
     def stream(
-        self, question: str, history: Sequence[Message] = (), scope: Scope = EVERYTHING
+        self,
+        question: str,
+        history: Sequence[Message] = (),
+        scope: Scope = EVERYTHING,
+        probe: bool = False,
     ) -> Iterator[str | Answer]:
         """Yield answer text pieces as they are generated, then the final checked `Answer`.
-        Only passages within `scope` (documents, collections) may be retrieved."""
+        Only passages within `scope` (documents, collections) may be retrieved. A `probe`
+        (Docent trying a question of its own) is never recorded as a coverage gap."""
         question = question.strip()
         if not question:
             raise InputError("the question is empty")
@@ -125,7 +130,7 @@ class Assistant:
             sentences=sentences,
             timings_ms={name: round(ms, 1) for name, ms in timings.items()},
         )
-        if abstained and self.unanswered is not None:
+        if abstained and self.unanswered is not None and not probe:
             try:
                 self.unanswered.record(state["standalone"])
             except SQLAlchemyError as exc:  # the gaps view misses one; the answer stands
@@ -141,9 +146,13 @@ class Assistant:
         yield answer
 
     def answer(
-        self, question: str, history: Sequence[Message] = (), scope: Scope = EVERYTHING
+        self,
+        question: str,
+        history: Sequence[Message] = (),
+        scope: Scope = EVERYTHING,
+        probe: bool = False,
     ) -> Answer:
-        for item in self.stream(question, history, scope):
+        for item in self.stream(question, history, scope, probe):
             if isinstance(item, Answer):
                 return item
         raise AssertionError("stream ended without an Answer")  # unreachable by construction

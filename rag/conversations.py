@@ -7,19 +7,37 @@ them."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from typing import Any, cast
 
-from pydantic import BaseModel
+from pydantic import BaseModel, TypeAdapter, ValidationError
 from sqlalchemy import delete, select
 
 from index.database import Database, utcnow
 from rag.errors import InputError
 from rag.state import ConversationRow, MessageRow
-from rag.types import MAX_ANSWER_CHARS, Message
+from rag.types import MAX_ANSWER_CHARS, Citation, Message
 
-__all__ = ["ConversationSummary", "Conversations"]
+__all__ = ["ConversationSummary", "Conversations", "Turn"]
 
 MAX_TITLE_CHARS = 200
+_CITATIONS = TypeAdapter(list[Citation])
+
+
+class Turn(BaseModel):
+    """A kept message and, for an answer, the citations it was shown with."""
+
+    message: Message
+    citations: list[Citation] = []
+
+
+def _citations(stored: str | None) -> list[Citation]:
+    if not stored:
+        return []  # a question, or an answer kept before sources were
+    try:
+        return _CITATIONS.validate_json(stored)
+    except ValidationError:  # written by another version: the text still stands
+        return []
 
 
 class ConversationSummary(BaseModel):
@@ -61,6 +79,10 @@ class Conversations:
 
     def history(self, conversation_id: str, owner: str) -> list[Message]:
         """The kept messages, oldest first; only for the conversation's owner."""
+        return [turn.message for turn in self.turns(conversation_id, owner)]
+
+    def turns(self, conversation_id: str, owner: str) -> list[Turn]:
+        """The kept messages with their answers' citations, oldest first; owner only."""
         with self.database.read() as session:
             self._owned(session, conversation_id, owner)
             rows = session.scalars(
@@ -68,9 +90,21 @@ class Conversations:
                 .where(MessageRow.conversation_id == conversation_id)
                 .order_by(MessageRow.id)
             ).all()
-            return [Message(role=row.role, content=row.content) for row in rows]
+            return [
+                Turn(
+                    message=Message(role=row.role, content=row.content),
+                    citations=_citations(row.sources),
+                )
+                for row in rows
+            ]
 
-    def record(self, conversation_id: str, question: str, answer: str) -> None:
+    def record(
+        self,
+        conversation_id: str,
+        question: str,
+        answer: str,
+        citations: Sequence[Citation] = (),
+    ) -> None:
         with self.database.write() as session:
             found = session.get(ConversationRow, conversation_id)
             if found is None:
@@ -84,6 +118,9 @@ class Conversations:
                         conversation_id=conversation_id,
                         role="assistant",
                         content=answer[:MAX_ANSWER_CHARS],
+                        sources=_CITATIONS.dump_json(list(citations)).decode()
+                        if citations
+                        else None,
                     ),
                 ]
             )

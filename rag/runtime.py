@@ -23,20 +23,18 @@ from rag.condense import ChatCondenser, Condenser, RuleCondenser
 from rag.credentials import has_credentials
 from rag.errors import ConfigError
 from rag.generators import ExtractiveGenerator, Generator
-from rag.generators.answerer_model import (
-    DEFAULT_MODEL_PATH,
-    AnswererModel,
-    load_answerer_model,
-)
+from rag.generators.gated import EvidenceGate
 from rag.named_documents import NamedDocuments
 from rag.prompts import load_prompt
+from rag.reader.evidence import EvidenceWeights, ReaderEvidence
+from rag.reader.model import Reader
 from rag.retrieval import HybridRetriever
 from rag.settings import Settings
 from rag.short_answer import ShortAnswerFinder
 from rag.state import claim_once, open_database
 from rag.support import SupportScorer
 
-__all__ = ["Runtime", "build_runtime", "load_encoder"]
+__all__ = ["Runtime", "build_runtime", "load_encoder", "load_reader"]
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +48,7 @@ class Runtime:
     lexical: LexicalIndex
     ingestor: Ingestor
     assistant: Assistant
+    evidence: ReaderEvidence  # the refusal decision of every answer path
     _following: threading.Event | None = field(default=None, repr=False)
 
     @property
@@ -114,17 +113,29 @@ def load_encoder(settings: Settings) -> Encoder:
     )
 
 
+def load_reader(settings: Settings) -> Reader:
+    folder = settings.reader_model
+    files = ("model.onnx", "tokenizer.json", "config.json")
+    missing = [name for name in files if not (folder / name).is_file()]
+    if missing:
+        raise ConfigError(
+            f"the reader folder {folder.name or folder} lacks {', '.join(missing)} "
+            "(DOCENT_READER_MODEL; `app.py train-reader` makes one)"
+        )
+    return Reader.load(folder)
+
+
 def build_runtime(
     settings: Settings,
     embeddings: Encoder | None = None,
     chat_model: BaseChatModel | None = None,
     answers: bool = True,
-    answerer: AnswererModel | None = None,
+    reader: Reader | None = None,
 ) -> Runtime:
-    """Everything Docent needs. `embeddings` may be passed in to share a loaded model between
-    runtimes; `chat_model` stands in for the OpenAI-compatible model (`generator="openai"`);
-    `answerer` for the extractive answerer's weights (`settings.answerer_model`).
-    Without `answers` (an ingestion worker) the node keeps no lexical index."""
+    """Everything Docent needs. `embeddings` and `reader` may be passed in to share loaded
+    models between runtimes; `chat_model` stands in for the OpenAI-compatible model
+    (`generator="openai"`). Without `answers` (an ingestion worker) the node keeps no lexical
+    index."""
     database = open_database(settings)
     embeddings = embeddings or load_encoder(settings)
     chunker = Chunker(settings.chunk_size, settings.chunk_overlap)
@@ -149,15 +160,21 @@ def build_runtime(
     )
     generator: Generator
     condenser: Condenser
-    answerer = answerer or load_answerer_model(settings.answerer_model or DEFAULT_MODEL_PATH)
+    reader = reader or load_reader(settings)
+    evidence = ReaderEvidence(
+        reader,
+        settings.reader_passages,
+        EvidenceWeights(settings.min_evidence, settings.relevance_weight, settings.coverage_weight),
+    )
     if chat_model is not None and settings.generator != "openai":
         raise ConfigError("a chat model was given but the generator setting is not 'openai'")
     if settings.generator == "openai":
         from rag.generators.chat import ChatGenerator
 
         model = chat_model or _chat_model(settings)
-        generator = ChatGenerator(
-            model, load_prompt(settings.prompts_dir, settings.answer_prompt_id)
+        generator = EvidenceGate(
+            ChatGenerator(model, load_prompt(settings.prompts_dir, settings.answer_prompt_id)),
+            evidence,
         )
         condenser = ChatCondenser(
             model, load_prompt(settings.prompts_dir, settings.condense_prompt)
@@ -165,17 +182,10 @@ def build_runtime(
     elif settings.generator == "llamacpp":
         from rag.generators.llamacpp import load_llamacpp
 
-        generator = load_llamacpp(settings)
+        generator = EvidenceGate(load_llamacpp(settings), evidence)
         condenser = RuleCondenser()
     else:
-        generator = ExtractiveGenerator(
-            units,
-            answerer,
-            settings.min_evidence,
-            settings.coverage_weight,
-            settings.type_mismatch,
-            settings.max_answer_sentences,
-        )
+        generator = ExtractiveGenerator(evidence, settings.max_answer_sentences)
         condenser = RuleCondenser()
     ingestor = Ingestor(store, lexical, embeddings, chunker, manifest, units, answers)
     ingestor.sync_lexical()
@@ -186,12 +196,13 @@ def build_runtime(
         store=store,
         lexical=lexical,
         ingestor=ingestor,
+        evidence=evidence,
         assistant=Assistant(
             retriever,
             generator,
             condenser,
             SupportScorer(units, settings.min_support),
-            ShortAnswerFinder(answerer.span),
+            ShortAnswerFinder(reader),
             settings.history_turns,
         ),
     )

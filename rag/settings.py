@@ -63,33 +63,37 @@ class Settings(BaseSettings):
 
     # Answering
     generator: Literal["extractive", "openai", "llamacpp"] = "extractive"
-    # The three abstention settings are `app.py eval --calibrate --in-domain`'s choice for the
-    # bundled samples and the news article; calibrate on the documents you serve.
+    # The reader and its abstention settings. The three weights are `app.py eval --calibrate
+    # --in-domain`'s choice for the bundled samples and the news article; calibrate on the
+    # documents you serve.
+    reader_model: Path = Field(
+        PROJECT_ROOT / "models" / "reader-v1",
+        description="The extractive reader: a folder with model.onnx, tokenizer.json and "
+        "config.json (`app.py train-reader` makes one; the shipped one is models/reader-v1).",
+    )
+    reader_passages: int = Field(
+        5, ge=1, le=20, description="Top retrieved passages the reader reads for each question."
+    )
     min_evidence: float = Field(
-        0.033617,
-        description="Extractive: the answering sentences' probability of answering below this "
-        "means 'not in the documents' (`app.py eval --calibrate` chooses it for a corpus).",
+        0.0,
+        description="Below this evidence (the reader's margin over 'no answer' plus the "
+        "weighted retrieval evidence) the answer is 'not in the documents', on every answer "
+        "path (`app.py eval --calibrate` chooses it for a corpus).",
+    )
+    relevance_weight: float = Field(
+        0.0,
+        ge=0,
+        le=50,
+        description="Evidence adds this times the passage's cosine similarity to the question.",
     )
     coverage_weight: float = Field(
-        1.0,
+        0.0,
         ge=0,
-        le=4,
-        description="Extractive: evidence is the best sentence's probability times the share of "
-        "the question's words found in the passages to this power (0: ignore coverage).",
-    )
-    type_mismatch: float = Field(
-        0.1,
-        ge=0,
-        le=1,
-        description="Extractive: evidence is multiplied by this when the question asks for a "
-        "number or a date the answering sentences do not hold (1: ignore, 0: always refuse).",
+        le=50,
+        description="Evidence loses this times the share of the question's content words that "
+        "the passage and its document's title lack.",
     )
     max_answer_sentences: int = Field(3, ge=1, le=6)
-    answerer_model: Path | None = Field(
-        None,
-        description="Extractive answerer weights (JSON); default the shipped "
-        "rag/generators/answerer.v1.json (`app.py eval --train-answerer` refits it).",
-    )
     answer_prompt: str | None = Field(
         None,
         description="Answer prompt NAME.VERSION in prompts/; default answer.v3 (answer.v4 for "

@@ -1,51 +1,43 @@
 """The short answer: inside the passage sentences an answer quotes (its citations' highlights),
-the span that answers the question (a number, a date, a name, a short phrase), chosen by the
-learned span model of `answerer.v1.json`. It works for any generator, since it reads only the
-checked citations."""
+the span that answers the question (a number, a date, a name, a short phrase), as the reader
+(`rag/reader/`) finds it. It works for any generator, since it reads only the checked
+citations; for the extractive one it is the span the quote was chosen by (the reader caches
+the passages it read)."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
 
-import numpy as np
-
 from rag.citations import MARKER
-from rag.generators.answerer_model import Linear
-from rag.generators.features import span_candidates
-from rag.generators.questions import analyse
+from rag.reader.model import Reader, blanked
 from rag.types import Citation, ShortAnswer
 
 __all__ = ["ShortAnswerFinder", "locate"]
 
 
-_LATER = 0.5  # a span of each later quoted sentence counts this much less
-
-
 class ShortAnswerFinder:
-    def __init__(self, model: Linear) -> None:
-        self.model = model
+    def __init__(self, reader: Reader) -> None:
+        self.reader = reader
 
     def find(self, question: str, text: str, citations: Sequence[Citation]) -> ShortAnswer | None:
-        """The best span of the sentences `text` (the answer) cites, earlier ones preferred
-        (the answer leads with its best sentence); None when they hold no candidate."""
-        analysed = analyse(question)
+        """The reader's best span inside the sentences `text` (the answer) cites, the
+        earlier-cited one on a tie; None when they hold none."""
+        if not citations:
+            return None
         cited_at = {c.n: text.find(f"[{c.n}]") for c in citations}
-        in_answer_order = sorted(citations, key=lambda c: cited_at[c.n] % (len(text) + 1))
+        ordered = sorted(citations, key=lambda c: cited_at[c.n] % (len(text) + 1))
+        readings = self.reader.read(
+            question, [c.passage for c in ordered], within=[c.highlights for c in ordered]
+        )
         best: ShortAnswer | None = None
-        best_score, weight = -1.0, 1.0
-        for citation in in_answer_order:
-            for start, end in citation.highlights:
-                spans = span_candidates(analysed, citation.passage, start, end)
-                if not spans:
-                    continue
-                scores = weight * self.model.probability(np.stack([s.features for s in spans]))
-                weight *= _LATER
-                at = int(np.argmax(scores))
-                if float(scores[at]) > best_score:
-                    best_score = float(scores[at])
-                    span = spans[at]
-                    best = ShortAnswer(n=citation.n, start=span.start, end=span.end, text=span.text)
+        best_score = -float("inf")
+        for citation, reading in zip(ordered, readings, strict=True):
+            if reading is not None and reading.score > best_score:
+                best_score = reading.score
+                span = blanked(citation.passage[reading.start : reading.end])
+                text = " ".join(span.split())  # as the answer quotes it: no marks, one space
+                best = ShortAnswer(n=citation.n, start=reading.start, end=reading.end, text=text)
         return best
 
 

@@ -58,7 +58,7 @@ if TYPE_CHECKING:
     from alembic.config import Config
 
 MIGRATIONS = PROJECT_ROOT / "migrations"
-SCHEMA_REVISION = "0003"  # the newest file in migrations/versions (a test keeps them equal)
+SCHEMA_REVISION = "0004"  # the newest file in migrations/versions (a test keeps them equal)
 _MIGRATION_LOCK = 0x646F63656E74  # "docent": PostgreSQL advisory lock key for migrations
 
 
@@ -104,6 +104,7 @@ class MessageRow(Base):
     )
     role: Mapped[str] = mapped_column(String(16))
     content: Mapped[str] = mapped_column(Text)
+    sources: Mapped[str | None] = mapped_column(Text, nullable=True)  # an answer's citations
 
 
 class FeedbackRow(Base):

@@ -99,3 +99,18 @@ class Answer(BaseModel):
         default_factory=list, description="Support of each answer sentence (empty on abstention)."
     )
     timings_ms: dict[str, float] = Field(default_factory=dict)
+
+    @classmethod
+    def kept(cls, text: str, citations: list[Citation]) -> Answer:
+        """An answer as a conversation keeps it: its text and citations (no passages beyond
+        the cited ones, no short answer or support scores)."""
+        return cls(
+            text=text,
+            citations=citations,
+            retrieved=[],
+            standalone_query="",
+            prompt_version="",
+            generator="",
+            abstained=False,
+            supported=True,
+        )

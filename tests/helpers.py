@@ -96,7 +96,7 @@ def feedback_case(rating: str = "up", question: str = "q?", **fields: object) ->
         "cited_chunk_ids": ["c1"],
         "cited_documents": ["/docs/a.md"],
         "generator": "extractive",
-        "prompt_version": "extractive.v2",
+        "prompt_version": "reader.v1",
         **fields,
     }
     return Feedback.model_validate(values)

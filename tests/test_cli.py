@@ -18,12 +18,17 @@ from tests.helpers import run_cli as run
 def test_ingest_then_ask(tmp_path: Path, copy_samples: Callable[..., Path]) -> None:
     folder = copy_samples("expenses.md", "onboarding.txt")
     (folder / "notes.txt").write_bytes(b"\x00\x01")
+    (folder / "broken.pdf").write_bytes(b"%PDF-1.4 garbage")
     data = tmp_path / "data"
 
     ingested = run(data, "ingest", str(folder))
     assert ingested.returncode == 0, ingested.stderr
-    assert "2 added" in ingested.stdout and "1 failed" in ingested.stdout
-    assert "notes.txt: binary content" in ingested.stderr
+    assert "2 added" in ingested.stdout and "2 failed" in ingested.stdout
+    # each bad file once, in our words: no parser's own warning ("EOF marker not found")
+    assert ingested.stderr.count("notes.txt") == 1 and ingested.stderr.count("broken.pdf") == 1
+    assert "failed: notes.txt: binary content" in ingested.stderr
+    assert "failed: broken.pdf: not a readable PDF" in ingested.stderr
+    assert "EOF marker" not in ingested.stderr and "WARNING" not in ingested.stderr
 
     asked = run(data, "ask", "How much is the mileage allowance per kilometre?", "--json")
     assert asked.returncode == 0, asked.stderr
@@ -38,6 +43,15 @@ def test_ingest_then_ask(tmp_path: Path, copy_samples: Callable[..., Path]) -> N
         and "Sources:" in plain.stdout
         and "onboarding.txt" in plain.stdout
     )
+
+    # --source takes the name the Library shows, in any case; a wrong one lists close names
+    named = run(data, "ask", "How long is the probation period?", "--source", "ONBOARDING.txt")
+    assert named.returncode == 0 and "6 months" in named.stdout, named.stderr
+    other = run(data, "ask", "How long is the probation period?", "--source", "expenses.md")
+    assert other.returncode == 0 and "onboarding.txt" not in other.stdout
+    wrong = run(data, "ask", "How long is the probation period?", "--source", "onbording.txt")
+    assert wrong.returncode == 2
+    assert "no document named 'onbording.txt'; did you mean onboarding.txt?" in wrong.stderr
 
 
 @pytest.mark.slow
@@ -79,4 +93,4 @@ def test_ask_logs_one_line_at_info_and_never_imports_gradio(tmp_path: Path) -> N
     loud = run_python(tmp_path / "data", script, DOCENT_LOG_LEVEL="INFO", **env)
     assert loud.returncode == 0, loud.stderr
     (line,) = [x for x in loud.stderr.splitlines() if "answered in" in x]
-    assert line.startswith("INFO rag.assistant: answered in") and "prompt=extractive.v2" in line
+    assert line.startswith("INFO rag.assistant: answered in") and "prompt=reader.v1" in line

@@ -8,7 +8,7 @@ passages, and each answer is scored against the gold passage and the accepted an
 - short exact match / short F1: the same for `Answer.short_answer` (the span inside the quoted
   sentence), the way SQuAD scores a reader;
 - echoes: answers to answerable questions that quote a heading or title, a question, or a
-  sentence that only restates the question (`features.restates`);
+  sentence that only restates the question (`restates`);
 - citation precision: share of citations that point into the retrieved set and whose citing
   sentences are supported by the cited passage (support score ≥ `min_support`);
 - answer-bearing citations: share of citations on answerable questions whose passage
@@ -25,7 +25,7 @@ from index.sentences import content_tokens, sentence_spans
 from rag.citations import MARKER
 from rag.evaluation.datasets import QAQuestion
 from rag.evaluation.metrics import contains_answer, exact_match, token_f1
-from rag.generators.features import restates
+from rag.reader.evidence import restates
 from rag.runtime import Runtime
 from rag.types import Answer
 
@@ -71,6 +71,7 @@ class QAOutcome:
     citations: int
     precise_citations: int
     answer_bearing_citations: int
+    right_sentence: bool | None = None  # quotes the set's answering sentence (where it names one)
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -112,7 +113,14 @@ def outcome(question: QAQuestion, answer: Answer) -> QAOutcome:
         citations=len(answer.citations),
         precise_citations=len(precise),
         answer_bearing_citations=len(bearing) if not question.is_impossible else 0,
+        right_sentence=answered and _squashed(question.sentence) in _squashed(prediction)
+        if question.sentence
+        else None,
     )
+
+
+def _squashed(text: str) -> str:
+    return " ".join(text.lower().split())
 
 
 def run_qa(
@@ -136,6 +144,7 @@ def summarize_qa(outcomes: Sequence[QAOutcome], k: int) -> dict[str, float]:
     answerable = [o for o in outcomes if not o.impossible]
     impossible = [o for o in outcomes if o.impossible]
     cited_answerable = [o for o in answerable if o.citations]
+    judged = [o for o in answerable if o.right_sentence is not None]
     return {
         "gold R@1": _share(sum(o.gold_rank == 1 for o in outcomes), len(outcomes)),
         f"gold R@{k}": _share(sum(o.gold_rank is not None for o in outcomes), len(outcomes)),
@@ -153,5 +162,10 @@ def summarize_qa(outcomes: Sequence[QAOutcome], k: int) -> dict[str, float]:
         "answer-bearing citations": _share(
             sum(o.answer_bearing_citations for o in cited_answerable),
             sum(o.citations for o in cited_answerable),
+        ),
+        **(
+            {"right sentence": _share(sum(bool(o.right_sentence) for o in judged), len(judged))}
+            if judged
+            else {}
         ),
     }

@@ -1,16 +1,15 @@
-"""Calibrating the extractive generator's abstention on QA data: `min_evidence`,
-`coverage_weight` and `type_mismatch`.
+"""Calibrating the refusal decision on QA data: `min_evidence`, `relevance_weight` and
+`coverage_weight` (`rag/reader/evidence.py`), which both answer paths use.
 
-Procedure: retrieve and score every question once; its evidence is the answering sentences'
-best probability times coverage^w, times m when the question wants a number or a date they do
-not hold (`ExtractiveGenerator.assess`). A threshold t abstains on every question whose
-evidence is below t. For each (w, m) of `COVERAGE_WEIGHTS` × `TYPE_MISMATCH`, among the
-midpoints between observed evidence values, choose the t that abstains on the most unanswerable
-questions while abstaining on at most `max_false_abstention` of the answerable ones (ties go to
-the lower t); then the (w, m) whose t abstains most (ties to the lower w, then to the lower m:
-a "how many" answered without a number is refused for a reason anyone can check). All three
-are written to an env file as DOCENT_MIN_EVIDENCE, DOCENT_COVERAGE_WEIGHT and
-DOCENT_TYPE_MISMATCH, where `Settings` reads them.
+Procedure: retrieve and read every question once (`ReaderEvidence.assess`). For each
+(relevance weight, coverage weight) of `RELEVANCE_WEIGHTS` × `COVERAGE_WEIGHTS`, a question's
+evidence is its best passage's; a threshold t refuses every question whose evidence is below
+t. Among the midpoints between observed evidence values, choose the t that refuses the most
+unanswerable questions while refusing at most `max_false_abstention` of the answerable ones
+(ties go to the lower t); then the weights whose t refuses most (ties to the lower weights:
+the reader alone where retrieval evidence adds nothing). All three are written to an env file
+as DOCENT_MIN_EVIDENCE, DOCENT_RELEVANCE_WEIGHT and DOCENT_COVERAGE_WEIGHT, where `Settings`
+reads them.
 """
 
 from __future__ import annotations
@@ -24,13 +23,12 @@ from pathlib import Path
 
 from rag.errors import ConfigError
 from rag.evaluation.datasets import QAQuestion
-from rag.generators import ExtractiveGenerator
-from rag.generators.extractive import evidence
+from rag.reader.evidence import Assessment
 from rag.runtime import Runtime
 
 __all__ = [
     "COVERAGE_WEIGHTS",
-    "TYPE_MISMATCH",
+    "RELEVANCE_WEIGHTS",
     "Calibration",
     "EvidencePoint",
     "calibrate",
@@ -39,28 +37,24 @@ __all__ = [
     "write_env",
 ]
 
-# Squaring the coverage refused 2.5 points more of the in-domain set's unanswerable questions
-# but also "How many vacation days do I get?" (no sample says "vacation"): not on offer.
-COVERAGE_WEIGHTS = (0.0, 1.0)
-TYPE_MISMATCH = (1.0, 0.5, 0.25, 0.1, 0.0)
+RELEVANCE_WEIGHTS = (0.0, 2.0, 5.0, 10.0, 20.0)
+COVERAGE_WEIGHTS = (0.0, 2.0, 5.0, 10.0, 20.0)
 
 
 @dataclass(frozen=True)
 class EvidencePoint:
     question: QAQuestion
-    best: float  # the chosen sentences' best probability; -inf when none qualified (abstains)
-    coverage: float = 1.0  # share of the question's content words the passages contain
-    type_missing: bool = False  # the chosen sentences lack the type of value asked for
+    assessment: Assessment
 
-    def evidence(self, coverage_weight: float, type_mismatch: float = 1.0) -> float:
-        return evidence(self.best, self.coverage, self.type_missing, coverage_weight, type_mismatch)
+    def evidence(self, relevance_weight: float, coverage_weight: float) -> float:
+        return self.assessment.evidence(relevance_weight, coverage_weight)
 
 
 @dataclass
 class Calibration:
     min_evidence: float
+    relevance_weight: float
     coverage_weight: float
-    type_mismatch: float
     abstention: float
     false_abstention: float
     separability: float  # ROC AUC: chance an answerable question out-scores an unanswerable one
@@ -70,18 +64,11 @@ class Calibration:
 def measure_evidence(
     runtime: Runtime, questions: Sequence[QAQuestion], progress: Callable[[], None] | None = None
 ) -> list[EvidencePoint]:
-    generator = runtime.assistant.generator
-    if not isinstance(generator, ExtractiveGenerator):
-        raise ConfigError(
-            "calibration tunes the extractive generator: set DOCENT_GENERATOR=extractive"
-        )
+    evidence = runtime.evidence
     points = []
     for question in questions:
         hits = runtime.assistant.retriever.retrieve(question.question)
-        assessment = generator.assess(question.question, hits)
-        points.append(
-            EvidencePoint(question, assessment.best, assessment.coverage, assessment.type_missing)
-        )
+        points.append(EvidencePoint(question, evidence.assess(question.question, hits)))
         if progress:
             progress()
     return points
@@ -90,25 +77,26 @@ def measure_evidence(
 def calibrate(
     points: Sequence[EvidencePoint],
     max_false_abstention: float = 0.10,
-    weights: Sequence[float] = COVERAGE_WEIGHTS,
-    mismatches: Sequence[float] = TYPE_MISMATCH,
+    relevance_weights: Sequence[float] = RELEVANCE_WEIGHTS,
+    coverage_weights: Sequence[float] = COVERAGE_WEIGHTS,
 ) -> Calibration:
-    """The coverage weight, type-mismatch factor and threshold that abstain most within the
-    false-abstention bound."""
+    """The weights and threshold that refuse most within the false-abstention bound."""
     chosen = [
-        choose_threshold(points, max_false_abstention, w, m) for w in weights for m in mismatches
+        choose_threshold(points, max_false_abstention, r, c)
+        for r in relevance_weights
+        for c in coverage_weights
     ]
-    return max(chosen, key=lambda c: (c.abstention, -c.coverage_weight, -c.type_mismatch))
+    return max(chosen, key=lambda c: (c.abstention, -c.relevance_weight, -c.coverage_weight))
 
 
 def choose_threshold(
     points: Sequence[EvidencePoint],
     max_false_abstention: float = 0.10,
-    coverage_weight: float = 0,
-    type_mismatch: float = 1,
+    relevance_weight: float = 0.0,
+    coverage_weight: float = 0.0,
 ) -> Calibration:
     def evidence(point: EvidencePoint) -> float:
-        return point.evidence(coverage_weight, type_mismatch)
+        return point.evidence(relevance_weight, coverage_weight)
 
     answerable = [evidence(p) for p in points if not p.question.is_impossible]
     impossible = [evidence(p) for p in points if p.question.is_impossible]
@@ -134,8 +122,8 @@ def choose_threshold(
     wins = sum((a > i) + 0.5 * (a == i) for a in answerable for i in impossible)
     return Calibration(
         best["threshold"],
+        relevance_weight,
         coverage_weight,
-        type_mismatch,
         best["abstention"],
         best["false_abstention"],
         wins / (len(answerable) * len(impossible)),

@@ -2,22 +2,37 @@
 
 from __future__ import annotations
 
+import hashlib
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, get_args
 
-from rag.errors import ConfigError, InputError
+from rag.errors import InputError
 from rag.evaluation import SYSTEMS
-from rag.evaluation.datasets import IN_DOMAIN, QASet, load_beir, load_in_domain, load_squad
+from rag.evaluation.datasets import (
+    IN_DOMAIN,
+    QASet,
+    load_beir,
+    load_everyday,
+    load_in_domain,
+    load_squad,
+)
 from rag.evaluation.report import format_table, plot_results, write_json
 from rag.settings import PROJECT_ROOT, Settings
 
 __all__ = ["GENERATORS", "EvalOptions", "run_eval"]
 
 GENERATORS = get_args(Settings.model_fields["generator"].annotation)
+HALVES = ("calibration", "test")
+
+
+def in_half(question_id: str, half: str) -> bool:
+    """A stable split of a question set into two halves by the hash of each id."""
+    first = hashlib.sha256(question_id.encode()).digest()[0] % 2 == 0
+    return first if half == "calibration" else not first
 
 
 @dataclass(frozen=True)
@@ -33,8 +48,9 @@ class EvalOptions:
     plot: Path | None = None
     calibrate: bool = False
     in_domain: bool = False  # the bundled in-domain set instead of SQuAD (answers, calibration)
-    train_answerer: bool = False
-    model_out: Path | None = None  # None: the shipped answerer.v1.json
+    everyday: bool = False  # the everyday-documents regression set instead of SQuAD
+    dialogues: bool = False  # the multi-turn set over the samples
+    half: str | None = None  # SQuAD: only the "calibration" or the "test" half of the questions
     env_file: Path = Path(".env")
     feedback: bool = False
     encoders: tuple[str, ...] = ()
@@ -51,6 +67,10 @@ class EvalOptions:
             raise InputError("--limit must be at least 1")
         if self.generator not in (None, *GENERATORS):
             raise InputError(f"--generator must be one of {', '.join(GENERATORS)}")
+        if self.half not in (None, *HALVES):
+            raise InputError(f"--half must be one of {', '.join(HALVES)}")
+        if self.in_domain + self.everyday + self.dialogues > 1:
+            raise InputError("choose one of --in-domain, --everyday and --dialogues")
 
 
 @contextmanager
@@ -68,18 +88,21 @@ def _folder(given: Path | None, default: Path, what: str) -> Path:
     return folder
 
 
-def _extractive_only(settings: Settings, what: str) -> None:
-    if settings.generator != "extractive":
-        raise ConfigError(
-            f"{what} the extractive generator: unset DOCENT_GENERATOR and --generator"
-        )
+def _squad(settings: Settings, options: EvalOptions) -> QASet:
+    data = load_squad(_folder(options.squad, settings.eval_dir / "squad2", "SQuAD"))
+    if options.half:
+        data.questions = [q for q in data.questions if in_half(q.id, options.half)]
+        data.name = f"{data.name} ({options.half} half)"
+    return data
 
 
 def _qa_set(settings: Settings, options: EvalOptions) -> QASet:
-    """The question set answers are measured (or calibrated) on: SQuAD, or the in-domain set
-    over the bundled samples and ../shared/corpus (when it is there)."""
+    """The question set answers are measured (or calibrated) on: SQuAD, the everyday set, or
+    the in-domain set over the bundled samples and ../shared/corpus (when it is there)."""
+    if options.everyday:
+        return load_everyday()
     if not options.in_domain:
-        return load_squad(_folder(options.squad, settings.eval_dir / "squad2", "SQuAD"))
+        return _squad(settings, options)
     samples = settings.samples_dir or PROJECT_ROOT / "samples"
     corpus = settings.eval_dir.parent / "corpus"
     folders = [_folder(samples, samples, "samples"), *([corpus] if corpus.is_dir() else [])]
@@ -91,56 +114,31 @@ def _qa_set(settings: Settings, options: EvalOptions) -> QASet:
 def _calibrate(settings: Settings, options: EvalOptions) -> int:
     from rag.evaluation.calibrate import calibrate, measure_evidence, write_env
     from rag.evaluation.runner import prepare, progress_bar
-
-    _extractive_only(settings, "calibration tunes")
-    data = _qa_set(settings, options)
-    questions = data.questions[: options.limit] if options.limit else data.questions
     from rag.runtime import load_encoder
 
-    embeddings = load_encoder(settings)
-    runtime = prepare(settings, embeddings, data.name, data.passages)
+    if not (options.in_domain or options.everyday or options.half):
+        options = replace(options, half="calibration")  # the test half stays unseen
+    data = _qa_set(settings, options)
+    questions = data.questions[: options.limit] if options.limit else data.questions
+    runtime = prepare(settings, load_encoder(settings), data.name, data.passages)
     with progress_bar("evidence", len(questions), "q") as advance:
         points = measure_evidence(runtime, questions, advance)
     chosen = calibrate(points)
     values = {
-        "DOCENT_MIN_EVIDENCE": f"{chosen.min_evidence:.6f}",
+        "DOCENT_MIN_EVIDENCE": f"{chosen.min_evidence:.4f}",
+        "DOCENT_RELEVANCE_WEIGHT": f"{chosen.relevance_weight:g}",
         "DOCENT_COVERAGE_WEIGHT": f"{chosen.coverage_weight:g}",
-        "DOCENT_TYPE_MISMATCH": f"{chosen.type_mismatch:g}",
     }
     with _writing(options.env_file):
         write_env(options.env_file, values)
     print(
-        f"min_evidence = {chosen.min_evidence:.4f}, coverage_weight = {chosen.coverage_weight:g}"
-        f", type_mismatch = {chosen.type_mismatch:g} on {data.name}: abstains on "
-        f"{chosen.abstention:.1%} of "
-        f"unanswerable and {chosen.false_abstention:.1%} of answerable questions "
-        f"({len(questions)} questions); written to {options.env_file}\n"
+        f"min_evidence = {chosen.min_evidence:.4f}, relevance_weight = "
+        f"{chosen.relevance_weight:g}, coverage_weight = {chosen.coverage_weight:g} on "
+        f"{data.name}: abstains on {chosen.abstention:.1%} of unanswerable and "
+        f"{chosen.false_abstention:.1%} of answerable questions ({len(questions)} questions); "
+        f"written to {options.env_file}\n"
         f"evidence separates answerable from unanswerable with ROC AUC {chosen.separability:.3f}"
     )
-    return 0
-
-
-def _train_answerer(settings: Settings, options: EvalOptions) -> int:
-    from rag.evaluation.runner import prepare, progress_bar
-    from rag.evaluation.training import collect_examples, fit_answerer
-    from rag.generators.answerer_model import DEFAULT_MODEL_PATH, untrained
-    from rag.runtime import load_encoder
-
-    _extractive_only(settings, "training fits")
-    data = load_squad(_folder(options.squad, settings.eval_dir / "squad2", "SQuAD"))
-    questions = data.questions[: options.limit] if options.limit else data.questions
-    # Features only: the weights in use do not matter (and may be stale).
-    runtime = prepare(
-        settings, load_encoder(settings), data.name, data.passages, answerer=untrained()
-    )
-    with progress_bar("candidates", len(questions), "q") as advance:
-        sentences, spans = collect_examples(runtime, questions, advance)
-    model, held_out = fit_answerer(sentences, spans, data.name, len(questions))
-    out = options.model_out or DEFAULT_MODEL_PATH
-    with _writing(out):
-        model.save(out)
-    print(format_table("Answerer, five-fold cross-validated", {"held out": held_out}))
-    print(f"{model.about['trained_on']}; written to {out}")
     return 0
 
 
@@ -159,9 +157,43 @@ def _answers_only(settings: Settings, options: EvalOptions) -> int:
         f"unanswerable; {result['passages']} documents; top {result['top_k']})"
     )
     print(format_table(title, rows))
-    out = options.out or settings.data_dir / "eval" / "in_domain.json"
+    default = "everyday.json" if options.everyday else "in_domain.json"
+    out = options.out or settings.data_dir / "eval" / default
     with _writing(out):
         write_json(out, result)
+    print(f"report: {out}", file=sys.stderr)
+    return 0
+
+
+def _dialogues(settings: Settings, options: EvalOptions) -> int:
+    from rag.evaluation.dialogues import load_dialogues, run_dialogues, summarize_dialogues
+    from rag.evaluation.runner import prepare, progress_bar
+    from rag.runtime import load_encoder
+
+    samples = settings.samples_dir or PROJECT_ROOT / "samples"
+    data = load_in_domain(IN_DOMAIN, [_folder(samples, samples, "samples")])  # its documents
+    dialogues = load_dialogues()
+    dialogues = dialogues[: options.limit] if options.limit else dialogues
+    runtime = prepare(settings, load_encoder(settings), "samples", data.passages)
+    with progress_bar(f"dialogues ({settings.generator})", len(dialogues), "dialogue") as bar:
+        results = run_dialogues(runtime, dialogues, bar)
+    rows = summarize_dialogues(results, settings.top_k)
+    title = (
+        f"Dialogues: {len(dialogues)} conversations over the samples "
+        f"({sum(len(t) for t in results)} turns; {settings.generator})"
+    )
+    print(format_table(title, rows))
+    out = options.out or settings.data_dir / "eval" / "dialogues.json"
+    with _writing(out):
+        write_json(
+            out,
+            {
+                "dialogues": len(dialogues),
+                "generator": settings.generator,
+                "systems": rows,
+                "outcomes": [[o.as_dict() for o in turns] for turns in results],
+            },
+        )
     print(f"report: {out}", file=sys.stderr)
     return 0
 
@@ -203,13 +235,13 @@ def run_eval(settings: Settings, options: EvalOptions) -> int:
         return _feedback(settings)
     if options.encoders:
         return _encoders(settings, options)
-    if options.train_answerer:
-        return _train_answerer(settings, options)
     if options.calibrate:
         return _calibrate(settings, options)
     from rag.evaluation.runner import evaluate_qa, evaluate_retrieval
 
-    if options.in_domain:
+    if options.dialogues:
+        return _dialogues(settings, options)
+    if options.in_domain or options.everyday:
         return _answers_only(settings, options)
     both = options.beir is None and options.squad is None
     beir = (
@@ -243,7 +275,7 @@ def run_eval(settings: Settings, options: EvalOptions) -> int:
         tables[title] = result["systems"]
         results["retrieval"] = result
     if squad:
-        qa = load_squad(squad)
+        qa = _squad(settings, replace(options, squad=squad))
         result = evaluate_qa(settings, embeddings, qa, systems, options.limit)
         title = (
             f"Answers: {result['dataset']} ({result['questions']} questions, "

@@ -22,11 +22,15 @@ __all__ = [
     "Record",
     "RetrievalSet",
     "load_beir",
+    "load_everyday",
     "load_in_domain",
     "load_squad",
 ]
 
 IN_DOMAIN = Path(__file__).with_name("sets") / "in_domain.jsonl"
+# Small everyday documents (a handbook, a warehouse note, an IT policy, …) with questions one
+# sentence answers nearly word for word, and questions about what they do not state.
+EVERYDAY = Path(__file__).with_name("sets") / "everyday"
 
 
 @dataclass(frozen=True)
@@ -53,6 +57,7 @@ class QAQuestion:
     gold_passage: str
     answers: tuple[str, ...]
     is_impossible: bool
+    sentence: str = ""  # the passage sentence that answers it, where the set says
 
 
 @dataclass
@@ -150,20 +155,30 @@ def load_squad(folder: Path) -> QASet:
     return QASet(folder.name, passages, questions)
 
 
-def load_in_domain(questions_path: Path, folders: Sequence[Path]) -> QASet:
+def load_everyday(folder: Path = EVERYDAY) -> QASet:
+    """The everyday set: every document in `folder` and its questions.jsonl."""
+    documents = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix != ".jsonl")
+    data = load_in_domain(folder / "questions.jsonl", [], documents)
+    data.name = "everyday"
+    return data
+
+
+def load_in_domain(
+    questions_path: Path, folders: Sequence[Path], files: Sequence[Path] | None = None
+) -> QASet:
     """The in-domain questions (`id`, `question`, `answers` or `impossible`) over every
     document in `folders` (the bundled samples and ../shared/corpus); no gold passages."""
     from index.errors import LoadError
     from index.loaders import load_document
 
     passages = []
-    for folder in folders:
-        for path in sorted(p for p in folder.iterdir() if p.is_file()):
-            try:
-                document = load_document(path)
-            except LoadError as exc:
-                raise InputError(f"cannot read {path.name}: {exc.reason}") from exc
-            passages.append(Record(path.name, document.title, document.text))
+    paths = files or [p for f in folders for p in sorted(f.iterdir()) if p.is_file()]
+    for path in paths:
+        try:
+            document = load_document(path)
+        except LoadError as exc:
+            raise InputError(f"cannot read {path.name}: {exc.reason}") from exc
+        passages.append(Record(path.name, document.title, document.text))
     if not passages:
         raise InputError("the in-domain set found no documents")
     questions = [
@@ -173,6 +188,7 @@ def load_in_domain(questions_path: Path, folders: Sequence[Path]) -> QASet:
             gold_passage="",
             answers=tuple(str(a) for a in r.get("answers", [])),
             is_impossible=bool(r.get("impossible", False)),
+            sentence=str(r.get("sentence", "")),
         )
         for r in _jsonl(questions_path)
     ]

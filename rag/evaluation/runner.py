@@ -25,7 +25,7 @@ from rag.evaluation.systems import (
     eval_runtime,
     index_records,
 )
-from rag.generators.answerer_model import AnswererModel
+from rag.reader.model import Reader
 from rag.runtime import Runtime, load_encoder
 from rag.settings import Settings
 
@@ -70,10 +70,10 @@ def prepare(
     dataset: str,
     records: Sequence[Record],
     answers: bool = True,
-    answerer: AnswererModel | None = None,
+    reader: Reader | None = None,
 ) -> Runtime:
     """Docent's index of `records` under <data_dir>/eval, reused when already complete."""
-    runtime = eval_runtime(settings, embeddings, dataset, records, answers, answerer)
+    runtime = eval_runtime(settings, embeddings, dataset, records, answers, reader)
     with progress_bar(f"index {dataset}", len(records), "doc") as bar:
         report = index_records(runtime, records, lambda status: bar.to(status.files_done))
     if report.chunks_written:
@@ -223,6 +223,8 @@ def evaluate_qa(
         "unanswerable": sum(q.is_impossible for q in questions),
         "top_k": k,
         "min_evidence": settings.min_evidence,
+        "relevance_weight": settings.relevance_weight,
+        "coverage_weight": settings.coverage_weight,
         "min_support": settings.min_support,
         "systems": {**rows, docent_row: answers},
         "outcomes": [o.as_dict() for o in outcomes],

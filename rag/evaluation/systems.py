@@ -27,7 +27,7 @@ from index.store import ChunkStore
 from rag.errors import IndexMismatchError
 from rag.evaluation import SYSTEMS
 from rag.evaluation.datasets import Record
-from rag.generators.answerer_model import AnswererModel
+from rag.reader.model import Reader
 from rag.runtime import Runtime, build_runtime
 from rag.settings import Settings
 
@@ -74,7 +74,7 @@ def eval_runtime(
     dataset: str,
     records: Sequence[Record],
     answers: bool = True,
-    answerer: AnswererModel | None = None,
+    reader: Reader | None = None,
 ) -> Runtime:
     """A Docent runtime over a collection of its own under `<data_dir>/eval`; reused when the
     corpus and settings match, rebuilt when the settings changed. Without `answers` it never
@@ -92,14 +92,14 @@ def eval_runtime(
         }
     )
     try:
-        return build_runtime(eval_settings, embeddings, answerer=answerer)
+        return build_runtime(eval_settings, embeddings, reader=reader)
     except IndexMismatchError:  # other chunker settings: start this corpus's index afresh
         ChunkStore.drop(eval_settings.chroma_dir, eval_settings.collection)
         shutil.rmtree(eval_settings.lexical_dir, ignore_errors=True)
         database = eval_settings.data_dir / f"{eval_settings.collection}.db"
         for path in database.parent.glob(f"{database.name}*"):
             path.unlink()
-        return build_runtime(eval_settings, embeddings)
+        return build_runtime(eval_settings, embeddings, reader=reader)
 
 
 def index_records(

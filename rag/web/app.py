@@ -169,6 +169,7 @@ def create_app(runtime: Runtime) -> FastAPI:
         blocks,
         path="/",
         css=ui.css(),
+        js=ui.js(),
         max_file_size=f"{settings.max_upload_mb}mb",
         footer_links=["api"],
         auth_dependency=gradio_user,

@@ -70,7 +70,7 @@ def ask_router(runtime: Runtime, conversations: Conversations) -> APIRouter:
         """Answer a question with checked citations."""
         conversation_id, history = begin(request, principal)
         answer = runtime.assistant.answer(request.question, history, request.scope(principal))
-        conversations.record(conversation_id, request.question, answer.text)
+        conversations.record(conversation_id, request.question, answer.text, answer.citations)
         return AskResponse(**dict(answer), conversation_id=conversation_id)
 
     @router.post("/ask/stream", response_class=EventSourceResponse)
@@ -83,7 +83,9 @@ def ask_router(runtime: Runtime, conversations: Conversations) -> APIRouter:
                 request.question, history, request.scope(principal)
             ):
                 if isinstance(item, Answer):
-                    conversations.record(conversation_id, request.question, item.text)
+                    conversations.record(
+                        conversation_id, request.question, item.text, item.citations
+                    )
                     checked = item.model_dump(
                         mode="json", include={"citations", "sentences", "supported", "abstained"}
                     )

@@ -38,6 +38,7 @@ from rag.gaps import UnansweredLog
 from rag.page_images import PAGED_SUFFIXES
 from rag.runtime import Runtime
 from rag.sources import describe_location, location_label
+from rag.suggestions import Suggestions
 from rag.types import (
     MAX_ANSWER_CHARS,
     MAX_QUESTION_CHARS,
@@ -70,6 +71,8 @@ _CSS = """
   text-underline-offset: 3px; opacity: 0.75; cursor: help;}
 #docent-feedback button {white-space: nowrap;}
 #docent-feedback-status {font-size: 0.9em; opacity: 0.85;}
+#docent-question-count {font-size: 0.85em; opacity: 0.8; min-height: 0;}
+#docent-question-count.docent-too-long {color: #cf222e; opacity: 1;}
 """
 
 FEEDBACK_SAVED = "Thanks — feedback saved."
@@ -82,6 +85,22 @@ _RATING_BUTTONS: list[tuple[str, str, Rating]] = [
 
 
 _NO_SOURCES = "<p>Sources appear here.</p>"
+_SUGGESTED = 3  # questions an empty chat offers
+_COUNTER_SHOWN_FROM = 1500  # characters: the counter shows past this
+# Runs in the browser as the page loads: how long the question is, once that matters.
+_COUNTER_JS = f"""() => {{
+  document.addEventListener('input', (event) => {{
+    if (!event.target.matches('#docent-question textarea')) return;
+    const box = document.querySelector('#docent-question-count');
+    const n = event.target.value.length, most = {MAX_QUESTION_CHARS};
+    const shown = (k) => k.toLocaleString('en');
+    box.textContent = n < {_COUNTER_SHOWN_FROM} ? '' : n > most
+      ? `${{shown(n)}} / ${{shown(most)}} characters: too long, Docent reads at most `
+        + `${{shown(most)}}; shorten it`
+      : `${{shown(n)}} / ${{shown(most)}} characters`;
+    box.classList.toggle('docent-too-long', n > most);
+  }});
+}}"""
 _KEPT_MESSAGES = 20  # of a conversation, like the API's
 
 
@@ -228,6 +247,7 @@ class ChatUI:
         self.feedback_store = feedback
         self.conversations = Conversations(runtime.database, max_messages=_KEPT_MESSAGES)
         self.library = LibraryUI(runtime, uploads, self.principal)
+        self.suggestions = Suggestions(runtime.manifest, runtime.store, runtime.assistant)
         self.gaps = GapsUI(runtime, UnansweredLog(runtime.database), feedback, self.principal)
 
     def principal(self, request: gr.Request) -> Principal:
@@ -249,11 +269,20 @@ class ChatUI:
         when none is) and keep the exchange in the conversation; yields (chat, chat state,
         conversation, question box, searched, sources, last question, last answer,
         conversation id, conversation list)."""
-        question = str(question)[: MAX_QUESTION_CHARS + 1]
+        question = str(question)
+        skip = gr.skip()
+        # Neither adds a bubble, and the box keeps what was typed; nothing is cut silently.
+        if not question.strip():
+            raise gr.Error("Type a question first.", title="Nothing to ask")
+        if len(question) > MAX_QUESTION_CHARS:
+            raise gr.Error(
+                f"The question is {len(question):,} characters long; Docent reads at most "
+                f"{MAX_QUESTION_CHARS:,}. Shorten it and ask again.",
+                title="Question too long",
+            )
         turn = str(len(chat))  # names this answer's source cards, for its [n] links
         chat = [*chat, {"role": "user", "content": html.escape(question)}]
         partial = ""
-        skip = gr.skip()
         try:
             principal = self.principal(request)
             wanted = [str(c)[:64] for c in collections or []][:100] or None
@@ -276,7 +305,7 @@ class ChatUI:
                 history = [*conversation, *exchange][-_KEPT_MESSAGES:]
                 if not conversation_id:
                     conversation_id = self.conversations.start(principal.caller)
-                self.conversations.record(conversation_id, question, item.text)
+                self.conversations.record(conversation_id, question, item.text, item.citations)
                 listed = self._listed(principal, conversation_id)
                 sources = sources_html(item, turn)
                 yield (
@@ -297,18 +326,29 @@ class ChatUI:
         return gr.update(choices=choices, value=selected or None)
 
     def reopen(self, conversation_id: str | None, request: gr.Request) -> tuple[Any, ...]:
-        """A past conversation back in the chat (its text; the sources of its answers are
-        not kept): chat, chat state, conversation, id, sources, searched, status."""
+        """A past conversation back in the chat, each answer with its [n] links and the last
+        answer's source cards: chat, chat state, conversation, id, sources, searched, status,
+        feedback status."""
         if not conversation_id:
-            return (gr.skip(),) * 7
+            return (gr.skip(),) * 8
         try:
             owner = self.principal(request).caller
-            history = self.conversations.history(conversation_id, owner)
+            turns = self.conversations.turns(conversation_id, owner)
         except DocentError as exc:
-            return (*(gr.skip(),) * 6, html.escape(str(exc)))
-        chat = [{"role": m.role, "content": html.escape(m.content)} for m in history]
-        note = "<p>Sources of earlier answers are not kept: ask again to see them.</p>"
-        return chat, chat, history, conversation_id, note, "", ""
+            return (*(gr.skip(),) * 6, html.escape(str(exc)), gr.skip())
+        chat: list[dict[str, Any]] = []
+        sources = "<p>This conversation's answers cite no passage.</p>"
+        for turn in turns:
+            message = turn.message
+            if message.role == "user" or not turn.citations:
+                chat.append({"role": message.role, "content": html.escape(message.content)})
+                continue
+            kept = Answer.kept(message.content, turn.citations)
+            number = str(len(chat) - 1)  # as `respond` numbered it: its question's place
+            chat.append({"role": "assistant", "content": answer_html(kept, number)})
+            sources = sources_html(kept, number)
+        history = [turn.message for turn in turns]
+        return chat, chat, history, conversation_id, sources, "", "", ""
 
     def rename(self, conversation_id: str, title: str, request: gr.Request) -> tuple[Any, str]:
         """Rename the open conversation: the list, and a status line."""
@@ -321,17 +361,31 @@ class ChatUI:
             return gr.skip(), html.escape(str(exc))
         return self._listed(principal, conversation_id), "Renamed."
 
-    def delete(self, conversation_id: str, request: gr.Request) -> tuple[Any, ...]:
-        """Delete the open conversation and start a new chat: chat, chat state, conversation,
-        id, the list, sources, searched, status."""
+    def delete(self, conversation_id: str | None, request: gr.Request) -> tuple[Any, ...]:
+        """Delete the open conversation (None: the person cancelled) and start a new chat:
+        chat, chat state, conversation, id, the list, sources, searched, status, feedback
+        status."""
+        if conversation_id is None:
+            return (gr.skip(),) * 9
         try:
             principal = self.principal(request)
             if not conversation_id:
                 raise InputError("open a conversation first")
             self.conversations.delete(conversation_id, principal.caller)
         except DocentError as exc:
-            return (*(gr.skip(),) * 7, html.escape(str(exc)))
-        return [], [], [], "", self._listed(principal), _NO_SOURCES, "", "Deleted."
+            return (*(gr.skip(),) * 7, html.escape(str(exc)), gr.skip())
+        return [], [], [], "", self._listed(principal), _NO_SOURCES, "", "Deleted.", ""
+
+    def suggested(self, request: gr.Request) -> list[Any]:
+        """The empty chat's suggestions for the caller: one update a button, hidden when
+        there is none (or the caller is not signed in)."""
+        try:
+            principal = self.principal(request)
+            questions = self.suggestions.for_collections(readable_collections(principal, None))
+        except DocentError:
+            questions = []
+        shown = [gr.update(value=q, visible=True) for q in questions[:_SUGGESTED]]
+        return shown + [gr.update(visible=False)] * (_SUGGESTED - len(shown))
 
     def _on_load(self, request: gr.Request) -> tuple[Any, ...]:
         """What the page shows its caller (who is asked once): collections to pick from, past
@@ -390,6 +444,7 @@ class ChatUI:
                 with gr.Tab("Coverage gaps", id="gaps", elem_id="docent-tab-gaps") as gaps_tab:
                     load_gaps, gaps_filled = self.gaps.render()
             app.load(self._on_load, None, [*chat_filled, *library], api_visibility="private")
+            app.load(self.suggested, None, self._suggestion_buttons, api_visibility="private")
             gaps_tab.select(load_gaps, None, gaps_filled, api_visibility="private")
         return cast(gr.Blocks, app)
 
@@ -426,13 +481,23 @@ class ChatUI:
                     elem_id="docent-collections",
                 )
                 chat = self.chatbot()
+                with gr.Row(elem_id="docent-suggestions") as suggestion_row:
+                    suggestions = [
+                        gr.Button(
+                            visible=False,
+                            size="sm",
+                            variant="secondary",
+                            elem_classes=["docent-suggestion"],
+                        )
+                        for _ in range(_SUGGESTED)
+                    ]
                 question = gr.Textbox(
                     placeholder="Ask about your documents…",
                     show_label=False,
-                    max_length=MAX_QUESTION_CHARS,
                     elem_id="docent-question",
                     submit_btn=True,
                 )
+                gr.HTML("", elem_id="docent-question-count", container=False)
                 with gr.Row(equal_height=True, elem_id="docent-feedback"):
                     ratings: list[tuple[gr.Button, Rating]] = [
                         (
@@ -476,16 +541,33 @@ class ChatUI:
             api_name="ask",
         )
         question.submit(lambda: "", None, feedback_status, api_visibility="private")
+
+        # Suggestions show in an empty chat only; a click asks the question.
+        def hide() -> Any:
+            return gr.update(visible=False)
+
+        question.submit(hide, None, suggestion_row, api_visibility="private")
+        for button in suggestions:
+            button.click(lambda text: text, button, question, api_visibility="private").then(
+                self.respond,
+                [question, conversation, shown, conversation_id, picked],
+                outputs,
+                api_visibility="private",
+            ).then(hide, None, suggestion_row, api_visibility="private")
         new_chat.click(
             lambda: ([], [], [], "", "", _NO_SOURCES, "", None, "", gr.update(value=None), ""),
             None,
             [*outputs, feedback_status],
             api_visibility="private",
-        )
+        ).then(lambda: gr.update(visible=True), None, suggestion_row, api_visibility="private")
+        self._suggestion_buttons = suggestions
         past.input(
             self.reopen,
             [past],
-            [chat, shown, conversation, conversation_id, sources, searched, conversation_status],
+            [
+                *(chat, shown, conversation, conversation_id, sources, searched),
+                *(conversation_status, feedback_status),
+            ],
             api_visibility="private",
         )
         rename.click(
@@ -498,16 +580,13 @@ class ChatUI:
             self.delete,
             [conversation_id],
             [
-                chat,
-                shown,
-                conversation,
-                conversation_id,
-                past,
-                sources,
-                searched,
-                conversation_status,
+                *(chat, shown, conversation, conversation_id, past, sources, searched),
+                *(conversation_status, feedback_status),
             ],
             api_visibility="private",
+            # asked in the browser first: a cancelled deletion sends no id
+            js="(id) => (id && !confirm('Delete this conversation? This cannot be undone.'))"
+            " ? null : id",
         )
         for button, rating in ratings:
             button.click(
@@ -521,6 +600,11 @@ class ChatUI:
     @staticmethod
     def css() -> str:
         return _CSS
+
+    @staticmethod
+    def js() -> str:
+        """Run by the page as it loads (the question's length counter)."""
+        return _COUNTER_JS
 
     @staticmethod
     def chatbot(messages: list[dict[str, str]] | None = None) -> gr.Chatbot:

@@ -36,6 +36,9 @@ _HELP = (
 )
 
 
+_CELL_CHARS = 140  # of a table cell shown; a click shows the rest
+
+
 class GapsUI:
     def __init__(
         self,
@@ -84,6 +87,8 @@ class GapsUI:
                 datatype=["str", "number", "number", "number", "str", "str"],
                 interactive=False,
                 wrap=True,
+                max_chars=_CELL_CHARS,  # a pasted essay stays one readable row
+                column_widths=["34%", "8%", "8%", "8%", "21%", "21%"],
                 elem_id="docent-gaps",
             )
             with gr.Row():

@@ -42,6 +42,25 @@ def test_ask_and_see_answer_with_source_card(page: Page, tmp_path: Path) -> None
     expect(chat).not_to_contain_text("26 days", timeout=10_000)
 
 
+def test_an_empty_or_too_long_question_is_refused_without_a_bubble(page: Page) -> None:
+    chat = page.locator("#docent-chat")
+    box = page.locator("#docent-question textarea")
+    box.fill("   ")
+    box.press("Enter")
+    expect(page.get_by_text("Type a question first.")).to_be_visible(timeout=10_000)
+    assert chat.locator(".message, [data-testid='user'], [data-testid='bot']").count() == 0
+
+    pasted = "Why is the sky blue? " * 2400  # about 50 KB, as from a pasted document
+    box.fill(pasted)
+    box.dispatch_event("input")
+    counter = page.locator("#docent-question-count")
+    expect(counter).to_contain_text("50,400 / 2,000 characters: too long")
+    box.press("Enter")
+    expect(page.get_by_text("Docent reads at most 2,000").first).to_be_visible(timeout=10_000)
+    assert box.input_value() == pasted, "nothing is cut behind the person's back"
+    assert chat.locator("[data-testid='user'], [data-testid='bot']").count() == 0
+
+
 def test_document_markup_is_shown_not_run(page: Page) -> None:
     dialogs: list[str] = []
     page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))

@@ -139,9 +139,20 @@ def test_conversations_are_kept_reopened_renamed_and_deleted(page: Page, tmp_pat
     past = page.locator("#docent-conversations label")
     expect(past.filter(has_text="probation period")).to_have_count(1, timeout=10_000)
 
+    page.locator("#docent-feedback-up").click()
+    feedback = page.locator("#docent-feedback-status")
+    expect(feedback).to_contain_text("feedback saved", timeout=10_000)
+
     past.filter(has_text="probation period").click()
     expect(chat).to_contain_text("6 months", timeout=10_000)
     expect(chat).not_to_contain_text("26 days")
+    expect(feedback).not_to_contain_text("feedback saved")  # it was about the other answer
+    # the reopened answer keeps its sources: its [n] leads to the card of the cited passage
+    sources = page.locator("#docent-sources")
+    expect(sources.locator(".docent-card").first).to_contain_text("onboarding.txt")
+    expect(sources.locator(".docent-card mark").first).to_contain_text("6 months")
+    chat.locator("a.docent-cite").last.click()
+    expect(sources.locator(".docent-card").first).to_be_in_viewport()
     page.locator("#docent-conversation-title textarea").fill("Probation")
     page.locator("#docent-conversation-rename").click()
     expect(past.filter(has_text="Probation ·")).to_have_count(1, timeout=10_000)
@@ -151,6 +162,13 @@ def test_conversations_are_kept_reopened_renamed_and_deleted(page: Page, tmp_pat
         animations="disabled",
     )
 
+    asked: list[str] = []
+    page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.dismiss()))
+    page.locator("#docent-conversation-delete").click()
+    expect(chat).to_contain_text("6 months")  # cancelled: nothing is deleted
+    assert asked == ["Delete this conversation? This cannot be undone."]
+    expect(past.filter(has_text="Probation ·")).to_have_count(1)
+    page.once("dialog", lambda dialog: dialog.accept())
     page.locator("#docent-conversation-delete").click()
     expect(past.filter(has_text="Probation ·")).to_have_count(0, timeout=10_000)
     expect(chat).not_to_contain_text("6 months")
@@ -187,12 +205,22 @@ def test_coverage_gaps_show_refused_questions_grouped(page: Page, tmp_path: Path
         expect(chat).to_contain_text("do not contain an answer", timeout=60_000)
         page.locator("#docent-new-chat").click()
         expect(chat).not_to_contain_text("do not contain an answer", timeout=10_000)
+    essay = "Who won the 2002 football World Cup final " + "and why " * 230 + "?"
+    ask(page, essay)  # a pasted wall of text, refused: one readable row of the gaps table
+    expect(chat).to_contain_text("do not contain an answer", timeout=60_000)
     page.reload()  # the gaps are grouped as the page loads (and on Refresh)
     tab(page, "Coverage gaps")
     table = page.locator("#docent-gaps")
     expect(table).to_contain_text("1998", timeout=30_000)
     row = table.locator("tr").filter(has_text="1998").first
     expect(row).to_contain_text("2")
+    long_row = table.locator("tr").filter(has_text="2002 football").first
+    expect(long_row).to_be_visible()
+    assert "and why " * 30 not in long_row.inner_text(), "the long question is cut"
+    width = page.viewport_size["width"] if page.viewport_size else 1280
+    box = table.bounding_box()
+    assert box is not None and box["x"] + box["width"] <= width, "the table fits the page"
+    assert long_row.bounding_box()["height"] < 200  # type: ignore[index]
     page.screenshot(
         path=str(screenshot_path("coverage-gaps.png", tmp_path)),
         full_page=True,

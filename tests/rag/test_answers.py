@@ -72,7 +72,7 @@ def test_abstains_when_documents_do_not_say(sample_runtime: Runtime, question: s
 def test_answer_records_query_prompt_and_timings(sample_runtime: Runtime) -> None:
     answer = sample_runtime.assistant.answer("How long is the probation period?")
     assert answer.standalone_query == "How long is the probation period?"
-    assert answer.prompt_version == "extractive.v2" and answer.generator == "extractive"
+    assert answer.prompt_version == "reader.v1" and answer.generator == "extractive"
     assert {"condense", "retrieve", "generate", "total"} <= answer.timings_ms.keys()
 
 

@@ -82,5 +82,5 @@ def test_from_answer_records_the_answer(vacation: Answer) -> None:
     assert feedback.cited_documents == ["leave-policy.md"]
     assert feedback.correction == "leave-policy.md"
     assert feedback.abstained is False
-    assert feedback.generator == "extractive" and feedback.prompt_version == "extractive.v2"
+    assert feedback.generator == "extractive" and feedback.prompt_version == "reader.v1"
     assert Feedback.from_answer(VACATION, vacation, "up", "   ").correction is None

@@ -23,7 +23,7 @@ def test_ask_returns_the_checked_answer(live_server: str) -> None:
     start, end = cited["highlights"][0]
     assert "26 days" in cited["passage"][start:end] and cited["end"] > cited["start"]
     assert answer["sentences"][0]["supported"] and answer["sentences"][0]["cites"] == [1]
-    assert answer["prompt_version"] == "extractive.v2" and answer["timings_ms"]["total"] > 0
+    assert answer["prompt_version"] == "reader.v1" and answer["timings_ms"]["total"] > 0
     assert len(answer["conversation_id"]) == 32
 
 

@@ -147,11 +147,11 @@ def test_rating_without_an_answer_says_so(sample_runtime: Runtime, tmp_path: Pat
         FEEDBACK_NO_ANSWER,
         "leave-policy.md",
     )
-    *_, last = ui.respond("   ", [], [], "", [], request())
-    chat, _shown, _conversation, _box, _searched, _sources, question, answer, *_ = last
-    assert chat[-1]["content"] == "Sorry, I could not answer: the question is empty"
-    assert answer is None and question == ""
-    assert ui.rate("up", question, answer, "", request())[0] == FEEDBACK_NO_ANSWER
+    with pytest.raises(gr.Error, match="Type a question first"):  # no bubble, no answer
+        list(ui.respond("   ", [], [], "", [], request()))
+    with pytest.raises(gr.Error, match="50,000 characters long; Docent reads at most 2,000"):
+        list(ui.respond("x" * 50_000, [], [], "", [], request()))  # said, never cut
+    assert ui.rate("up", "", None, "", request())[0] == FEEDBACK_NO_ANSWER
     assert ui.feedback_store.all() == []
 
 

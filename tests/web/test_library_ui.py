@@ -135,20 +135,24 @@ def test_conversations_are_kept_listed_renamed_and_deleted_per_caller(runtime: R
     again = answer_of(ui, "And who is my buddy?", ana, conversation_id=conversation_id)
     assert again[8] == conversation_id
 
-    chat, _shown, history, reopened, _sources, searched, status = ui.reopen(conversation_id, ana)
-    assert searched == ""
+    chat, _shown, history, reopened, sources, searched, status, feedback = ui.reopen(
+        conversation_id, ana
+    )
+    assert searched == "" and feedback == ""
     assert reopened == conversation_id and status == ""
+    assert "onboarding.txt" in sources and 'id="docent-source-2-' in sources  # kept, linked
     assert [m["role"] for m in chat] == ["user", "assistant", "user", "assistant"]
     assert history[2].content == "And who is my buddy?"
 
-    assert ui.reopen(conversation_id, bob)[-1].startswith("unknown or expired conversation")
+    assert ui.reopen(conversation_id, bob)[-2].startswith("unknown or expired conversation")
     assert ui.rename(conversation_id, "Not mine", bob)[1].startswith("unknown")
     assert ui.rename(conversation_id, "  Probation  ", ana)[1] == "Renamed."
     assert [c.title for c in ui.conversations.list("token:ana")] == ["Probation"]
     assert ui.conversations.list("token:bob") == []
 
-    assert ui.delete(conversation_id, bob)[-1].startswith("unknown")
-    assert ui.delete(conversation_id, ana)[-1] == "Deleted."
+    assert ui.delete(conversation_id, bob)[-2].startswith("unknown")
+    assert ui.delete(conversation_id, ana)[-2] == "Deleted."
+    assert ui.delete(None, ana) == (gr.skip(),) * 9, "a cancelled deletion changes nothing"
     assert ui.conversations.list("token:ana") == []
 
 

@@ -9,9 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from rag.evaluation.calibrate import EvidencePoint, choose_threshold, write_env
-from rag.evaluation.datasets import QAQuestion, load_beir
+from rag.errors import InputError
+from rag.evaluation.calibrate import EvidencePoint, calibrate, choose_threshold, write_env
+from rag.evaluation.command import EvalOptions, in_half, run_eval
+from rag.evaluation.datasets import IN_DOMAIN, QAQuestion, load_beir, load_everyday, load_in_domain
 from rag.evaluation.metrics import contains_answer, exact_match, ranking_scores, token_f1
+from rag.reader.evidence import Assessment, Finding
+from rag.reader.model import Reading
 from tests.helpers import SAMPLES, make_settings
 from tests.helpers import run_cli as run
 
@@ -39,17 +43,42 @@ def _question(impossible: bool) -> QAQuestion:
     return QAQuestion("q", "?", "p", ("a",), impossible)
 
 
+def _point(
+    impossible: bool, margin: float, relevance: float = 0.5, coverage: float = 1.0
+) -> EvidencePoint:
+    """A question whose one read passage has this reader margin, cosine and coverage."""
+    finding = Finding(1, Reading(0, 1, score=margin, null_score=0.0), relevance, coverage)
+    return EvidencePoint(_question(impossible), Assessment([finding]))
+
+
 def test_threshold_keeps_false_abstention_within_bound() -> None:
     answerable = [0.9, 0.8, 0.7, 0.6, 0.5, 0.45, 0.42, 0.41, 0.40, 0.30]
     impossible = [0.44, 0.35, 0.33, 0.2]
-    points = [EvidencePoint(_question(False), e) for e in answerable]
-    points += [EvidencePoint(_question(True), e) for e in impossible]
+    points = [_point(False, e) for e in answerable]
+    points += [_point(True, e) for e in impossible]
     chosen = choose_threshold(points, max_false_abstention=0.10)
     # Abstaining below 0.35 drops only the answerable 0.30 (10 %) and three unanswerable.
     assert chosen.min_evidence == pytest.approx((0.35 + 0.40) / 2)
     assert chosen.abstention == 0.75 and chosen.false_abstention == 0.10
     # answerable > unanswerable in 34 of 40 pairs (0.42, 0.41, 0.40 lose to 0.44; 0.30 wins once)
     assert chosen.separability == pytest.approx(34 / 40)
+
+
+def test_calibration_weighs_retrieval_evidence_only_where_it_separates() -> None:
+    # The reader's margins cannot tell these apart; the unanswerable questions' passages are
+    # less similar to them, or lack words they ask about.
+    answerable = [_point(False, 1.0, relevance=0.7) for _ in range(10)]
+    unanswerable = [_point(True, 1.0, relevance=0.3) for _ in range(3)]
+    unanswerable += [_point(True, 1.0, relevance=0.7, coverage=0.5) for _ in range(2)]
+    chosen = calibrate(answerable + unanswerable)
+    assert chosen.relevance_weight > 0 and chosen.coverage_weight > 0
+    assert chosen.abstention == 1.0 and chosen.false_abstention == 0.0
+
+    plain = calibrate([_point(False, 3.0), _point(True, -2.0)])
+    assert (plain.relevance_weight, plain.coverage_weight) == (0.0, 0.0)  # the reader alone
+    assert -2.0 < plain.min_evidence < 3.0
+    nothing_read = EvidencePoint(_question(True), Assessment([]))
+    assert nothing_read.evidence(5.0, 5.0) == -math.inf  # no span anywhere: always refused
 
 
 def test_write_env_updates_one_line_and_keeps_the_rest(tmp_path: Path) -> None:
@@ -219,6 +248,59 @@ def test_eval_feedback_replays_stored_cases(tmp_path: Path) -> None:
 def test_calibration_refuses_when_no_threshold_fits() -> None:
     from rag.errors import ConfigError
 
-    points = [EvidencePoint(_question(False), 0.5), EvidencePoint(_question(True), 0.9)]
+    points = [_point(False, 0.5), _point(True, 0.9)]
     with pytest.raises(ConfigError, match="no threshold keeps false abstention within -1%"):
         choose_threshold(points, max_false_abstention=-0.01)
+
+
+def test_the_in_domain_set_reads_the_samples() -> None:
+    data = load_in_domain(IN_DOMAIN, [SAMPLES])
+    assert sorted(p.id for p in data.passages) == sorted(p.name for p in SAMPLES.iterdir())
+    answerable = [q for q in data.questions if not q.is_impossible]
+    unanswerable = [q for q in data.questions if q.is_impossible]
+    assert len(answerable) >= 50 and len(unanswerable) >= 40
+    assert all(q.answers for q in answerable) and not any(q.answers for q in unanswerable)
+    assert len({q.id for q in data.questions}) == len(data.questions)
+
+
+def test_the_everyday_set_quotes_its_documents() -> None:
+    data = load_everyday()
+    assert len(data.passages) >= 5 and len(data.questions) >= 40
+    texts = {p.id: " ".join(p.text.split()) for p in data.passages}
+    answerable = [q for q in data.questions if not q.is_impossible]
+    assert len({q.id for q in data.questions}) == len(data.questions)
+    for question in answerable:
+        holding = [name for name, text in texts.items() if question.sentence in text]
+        assert len(holding) == 1, f"{question.id}: its sentence is in exactly one document"
+        assert all(a in question.sentence for a in question.answers), question.id
+    assert sum(q.is_impossible for q in data.questions) >= 15
+
+
+def test_halves_split_a_set_in_two_stably() -> None:
+    ids = [f"q{i}" for i in range(400)]
+    first = [i for i in ids if in_half(i, "calibration")]
+    second = [i for i in ids if in_half(i, "test")]
+    assert sorted(first + second) == sorted(ids) and not set(first) & set(second)
+    assert 150 < len(first) < 250
+
+
+def test_eval_options_are_checked() -> None:
+    with pytest.raises(InputError, match="--half"):
+        run_eval(make_settings(Path("unused")), EvalOptions(half="third"))
+    with pytest.raises(InputError, match="one of --in-domain, --everyday and --dialogues"):
+        run_eval(make_settings(Path("unused")), EvalOptions(in_domain=True, everyday=True))
+    with pytest.raises(InputError, match="--generator"):
+        run_eval(make_settings(Path("unused")), EvalOptions(generator="gpt"))
+
+
+@pytest.mark.slow
+def test_eval_everyday_reports_the_right_sentence(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path / "data", eval_dir=tmp_path / "eval")
+    out = tmp_path / "everyday.json"
+    assert run_eval(settings, EvalOptions(everyday=True, limit=4, out=out)) == 0
+    report = json.loads(out.read_text())
+    assert report["dataset"] == "everyday" and report["questions"] == 4
+    row = report["systems"]["docent (extractive)"]
+    assert {"short EM", "short F1", "right sentence", "answer in text"} <= row.keys()
+    outcomes = {o["id"]: o for o in report["outcomes"]}
+    assert outcomes["h01"]["right_sentence"] and "25" in outcomes["h01"]["short_answer"]

@@ -156,3 +156,14 @@ def test_the_old_prompt_version_setting_selects_only_the_answer_prompt(
     assert (chosen.answer_prompt_id, chosen.condense_prompt) == ("answer.v2", "condense.v1")
     with pytest.raises(ValidationError, match="is not a condense prompt"):
         make_settings(tmp_path / "data", condense_prompt="answer.v1")
+
+
+def test_weak_evidence_refuses_before_the_model_is_called(
+    tmp_path: Path, embeddings: Encoder
+) -> None:
+    runtime, model = _llm_runtime(tmp_path, embeddings, "Invented with a citation [1].")
+    answer = runtime.assistant.answer("What is on the cafeteria menu this week?")
+    assert answer.text == NOT_FOUND and answer.abstained
+    assert model.received == [], "the model is not asked a question the documents do not answer"
+    answered = runtime.assistant.answer("Which travel agency books flights?")
+    assert not answered.abstained and len(model.received) == 1
