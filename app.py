@@ -79,10 +79,16 @@ def _parser() -> argparse.ArgumentParser:
         "--env-file", type=Path, default=Path(".env"), help="where --calibrate writes"
     )
     evaluate.add_argument(
+        "--max-false-abstention",
+        type=float,
+        default=0.05,
+        help="--calibrate: the share of answerable questions it may refuse (default 0.05)",
+    )
+    evaluate.add_argument(
         "--in-domain",
         action="store_true",
         help="answers (and --calibrate) on Docent's in-domain set over the samples and "
-        "../shared/corpus instead of SQuAD",
+        "../shared/corpus instead of SQuAD (--calibrate --in-domain --everyday: both sets)",
     )
     evaluate.add_argument(
         "--everyday",
@@ -144,6 +150,7 @@ def _parser() -> argparse.ArgumentParser:
         "--validation", type=int, default=1000, help="held-out questions for the figures"
     )
     train.add_argument("--threads", type=int, default=2, help="CPU threads for PyTorch")
+    train.add_argument("--batch-size", type=int, default=32, help="windows per training step")
     return parser
 
 
@@ -268,6 +275,7 @@ def _eval(settings: Settings, args: argparse.Namespace) -> int:
         feedback=args.feedback,
         encoders=tuple(e.strip() for e in (args.encoders or "").split(",") if e.strip()),
         generator=args.generator,
+        max_false_abstention=args.max_false_abstention,
     )
     return run_eval(settings, options)
 
@@ -280,7 +288,7 @@ def _train_reader(settings: Settings, args: argparse.Namespace) -> int:
     out = args.out or PROJECT_ROOT / "models" / "reader-v1"
     if not data.is_dir():
         raise InputError(f"the training data folder {data} does not exist")
-    for name in ("questions", "epochs", "max_steps", "validation", "threads"):
+    for name in ("questions", "epochs", "max_steps", "validation", "threads", "batch_size"):
         value = getattr(args, name)
         if value is not None and value < (0 if name == "questions" else 1):
             raise InputError(f"--{name.replace('_', '-')} is too small: {value}")
@@ -293,6 +301,7 @@ def _train_reader(settings: Settings, args: argparse.Namespace) -> int:
         epochs=args.epochs,
         max_steps=args.max_steps,
         threads=args.threads,
+        batch_size=args.batch_size,
     )
     summary = train_reader(options, progress=lambda line: print(line, file=sys.stderr))
     figures = summary["held_out"]

@@ -63,9 +63,10 @@ class Settings(BaseSettings):
 
     # Answering
     generator: Literal["extractive", "openai", "llamacpp"] = "extractive"
-    # The reader and its abstention settings. The three weights are `app.py eval --calibrate
-    # --in-domain`'s choice for the bundled samples and the news article; calibrate on the
-    # documents you serve.
+    # The reader and its abstention settings. The three values are `app.py eval --calibrate
+    # --in-domain --everyday`'s choice (at most 5 % of answerable questions refused) for the
+    # bundled samples, the news article and the everyday set; calibrate on the documents you
+    # serve.
     reader_model: Path = Field(
         PROJECT_ROOT / "models" / "reader-v1",
         description="The extractive reader: a folder with model.onnx, tokenizer.json and "
@@ -75,7 +76,7 @@ class Settings(BaseSettings):
         5, ge=1, le=20, description="Top retrieved passages the reader reads for each question."
     )
     min_evidence: float = Field(
-        0.0,
+        -14.4111,
         description="Below this evidence (the reader's margin over 'no answer' plus the "
         "weighted retrieval evidence) the answer is 'not in the documents', on every answer "
         "path (`app.py eval --calibrate` chooses it for a corpus).",
@@ -87,7 +88,7 @@ class Settings(BaseSettings):
         description="Evidence adds this times the passage's cosine similarity to the question.",
     )
     coverage_weight: float = Field(
-        0.0,
+        20.0,
         ge=0,
         le=50,
         description="Evidence loses this times the share of the question's content words that "

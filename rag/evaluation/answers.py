@@ -48,7 +48,7 @@ def is_echo(question: str, answer: Answer) -> bool:
         sentence = text[start:end].strip()
         if sentence.endswith("?") or " ".join(sentence.lower().split()) in titles:
             return True
-        if restates(content_tokens(sentence), asked):
+        if restates(sentence, asked):
             return True
     return False
 

@@ -55,6 +55,7 @@ class EvalOptions:
     feedback: bool = False
     encoders: tuple[str, ...] = ()
     generator: str | None = None  # overrides DOCENT_GENERATOR (`--generator`)
+    max_false_abstention: float = 0.05  # --calibrate: answerable questions it may refuse
 
     def check(self) -> None:
         """Refuse bad options before any work is done."""
@@ -69,8 +70,14 @@ class EvalOptions:
             raise InputError(f"--generator must be one of {', '.join(GENERATORS)}")
         if self.half not in (None, *HALVES):
             raise InputError(f"--half must be one of {', '.join(HALVES)}")
-        if self.in_domain + self.everyday + self.dialogues > 1:
-            raise InputError("choose one of --in-domain, --everyday and --dialogues")
+        both = self.calibrate and self.in_domain and self.everyday and not self.dialogues
+        if self.in_domain + self.everyday + self.dialogues > 1 and not both:
+            raise InputError(
+                "choose one of --in-domain, --everyday and --dialogues (--calibrate may take "
+                "--in-domain and --everyday together)"
+            )
+        if not 0 <= self.max_false_abstention < 1:
+            raise InputError("--max-false-abstention must be at least 0 and below 1")
 
 
 @contextmanager
@@ -118,12 +125,21 @@ def _calibrate(settings: Settings, options: EvalOptions) -> int:
 
     if not (options.in_domain or options.everyday or options.half):
         options = replace(options, half="calibration")  # the test half stays unseen
-    data = _qa_set(settings, options)
-    questions = data.questions[: options.limit] if options.limit else data.questions
-    runtime = prepare(settings, load_encoder(settings), data.name, data.passages)
-    with progress_bar("evidence", len(questions), "q") as advance:
-        points = measure_evidence(runtime, questions, advance)
-    chosen = calibrate(points)
+    sets = (
+        [replace(options, everyday=False), replace(options, in_domain=False)]
+        if options.in_domain and options.everyday
+        else [options]
+    )
+    encoder = load_encoder(settings)
+    points, names = [], []
+    for chosen_set in sets:  # each set over its own index
+        data = _qa_set(settings, chosen_set)
+        questions = data.questions[: options.limit] if options.limit else data.questions
+        runtime = prepare(settings, encoder, data.name, data.passages)
+        with progress_bar("evidence", len(questions), "q") as advance:
+            points += measure_evidence(runtime, questions, advance)
+        names.append(data.name)
+    chosen = calibrate(points, options.max_false_abstention)
     values = {
         "DOCENT_MIN_EVIDENCE": f"{chosen.min_evidence:.4f}",
         "DOCENT_RELEVANCE_WEIGHT": f"{chosen.relevance_weight:g}",
@@ -134,8 +150,8 @@ def _calibrate(settings: Settings, options: EvalOptions) -> int:
     print(
         f"min_evidence = {chosen.min_evidence:.4f}, relevance_weight = "
         f"{chosen.relevance_weight:g}, coverage_weight = {chosen.coverage_weight:g} on "
-        f"{data.name}: abstains on {chosen.abstention:.1%} of unanswerable and "
-        f"{chosen.false_abstention:.1%} of answerable questions ({len(questions)} questions); "
+        f"{' + '.join(names)}: abstains on {chosen.abstention:.1%} of unanswerable and "
+        f"{chosen.false_abstention:.1%} of answerable questions ({len(points)} questions); "
         f"written to {options.env_file}\n"
         f"evidence separates answerable from unanswerable with ROC AUC {chosen.separability:.3f}"
     )

@@ -85,10 +85,14 @@ _ANNOUNCING = content_tokens(
 )
 
 
-def restates(sentence_terms: set[str], question_terms: set[str]) -> bool:
-    """A sentence that adds at most one content word to the question's own, beside words
-    that only announce a list ('There are several reasons why …')."""
-    return len(sentence_terms - question_terms - _ANNOUNCING) <= 1
+_NUMBER = re.compile(r"\d+(?:[.,:]\d+)*")
+
+
+def restates(sentence: str, question_terms: set[str]) -> bool:
+    """A sentence that adds at most one content word (a number counts as one) to the
+    question's own, beside words that only announce a list ('There are several reasons why …')."""
+    terms = content_tokens(sentence) | set(_NUMBER.findall(sentence))
+    return len(terms - question_terms - _ANNOUNCING) <= 1
 
 
 def _is_heading(reading: str) -> bool:
@@ -97,6 +101,16 @@ def _is_heading(reading: str) -> bool:
     if text.startswith("#"):
         return True
     return text[-1:] not in ".!?:;,)" and len(text.split()) < 8 and "|" not in text
+
+
+# A sentence about the document itself ("This policy explains what the company pays for"):
+# it names what the document covers, never the answer.
+_ABOUT_THE_DOCUMENT = re.compile(
+    r"^(this|the)\s+(policy|document|guide|handbook|page|section|chapter|standard|procedure|"
+    r"article|report|manual)\s+(explains|describes|sets out|covers|outlines|summari[sz]es|lists|"
+    r"tells you|is about)\b",
+    re.IGNORECASE,
+)
 
 
 def _plain(text: str) -> str:
@@ -114,7 +128,9 @@ def answer_spans(
         reading = unit.reading.strip()
         if _is_heading(reading) or reading.endswith("?") or reading == title.strip():
             continue
-        if question_terms and restates(content_tokens(reading), question_terms):
+        if _ABOUT_THE_DOCUMENT.match(reading):
+            continue
+        if question_terms and restates(reading, question_terms):
             continue
         if said and _plain(reading) in said:
             continue

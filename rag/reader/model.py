@@ -65,13 +65,78 @@ def _inside(offsets: Sequence[tuple[int, int]], spans: Sequence[tuple[int, int]]
     return np.array([any(a <= s and e <= b for a, b in spans) for s, e in offsets])
 
 
+def _in_passage(encoding: Any, where: Sequence[int]) -> tuple[list[tuple[int, int]], np.ndarray]:
+    """Token offsets in passage characters, and which tokens are the passage's own (not the
+    question's, nor words `reading_of` added)."""
+    offsets: list[tuple[int, int]] = []
+    context: list[bool] = []
+    for sequence, (start, end) in zip(encoding.sequence_ids, encoding.offsets, strict=True):
+        if sequence != 1 or end <= start or where[start] < 0 or where[end - 1] < 0:
+            offsets.append((0, 0) if sequence != 1 else (start, start))
+            context.append(False)
+        else:
+            offsets.append((where[start], where[end - 1] + 1))
+            context.append(True)
+    return offsets, np.array(context, dtype=bool)
+
+
 _MARKUP = re.compile(r"\*\*|__|`|^#+", re.MULTILINE)  # Markdown emphasis, code, headings
 
 
 def blanked(passage: str) -> str:
-    """The passage as the reader reads it: Markdown marks turned into spaces, so every
-    character keeps its offset (the reader was trained on plain prose)."""
+    """The passage with Markdown marks turned into spaces, so every character keeps its
+    offset (the reader was trained on plain prose)."""
     return _MARKUP.sub(lambda mark: " " * len(mark.group()), passage)
+
+
+_TABLE_ROW = re.compile(r"^[ \t]*\|.*\|[ \t]*$")
+_TABLE_RULE = re.compile(r"^[\s|:\-]+$")
+_CELL = re.compile(r"[^|]+")
+
+
+def reading_of(passage: str) -> tuple[str, list[int]]:
+    """The text the reader reads, and for each of its characters the passage offset it comes
+    from (-1 for added words). Markdown marks read as spaces; a table's data row reads as
+    prose with its header's labels ('| Berlin | €165 |' under '| City | Maximum per night |'
+    reads 'Maximum per night for Berlin: €165.'): read bare, a row says nothing of what its
+    numbers are."""
+    text = blanked(passage)
+    parts: list[str] = []
+    where: list[int] = []
+    labels: list[str] = []
+    at = 0
+    for line in text.splitlines(keepends=True):
+        body = line.rstrip("\r\n")
+        row = bool(_TABLE_ROW.match(body))
+        if row and labels and not _TABLE_RULE.match(body):
+            cells = [(m.start(), m.group()) for m in _CELL.finditer(body) if m.group().strip()]
+            first = at + cells[0][0] + len(cells[0][1]) - len(cells[0][1].lstrip()) if cells else 0
+            key = cells[0][1].strip() if cells else ""
+            for number, (offset, cell) in enumerate(cells[1:], start=1):
+                label = labels[number] if number < len(labels) else ""
+                value = cell.strip()
+                begin = at + offset + len(cell) - len(cell.lstrip())
+                if number > 1:
+                    parts.append("; ")
+                    where += [-1, -1]
+                parts += [f"{label} for " if label else "", key, ": ", value]
+                where += [-1] * (len(label) + 5 if label else 0)
+                where += [*range(first, first + len(key)), -1, -1]
+                where += list(range(begin, begin + len(value)))
+            if len(cells) == 1:
+                parts.append(key)
+                where += list(range(first, first + len(key)))
+            parts.append("." + line[len(body) :])
+            where += [-1] * (1 + len(line) - len(body))
+        else:
+            if not row:
+                labels = []
+            elif not _TABLE_RULE.match(body):  # a header row: its cells label the rows below
+                labels = [cell.strip() for cell in body.strip().strip("|").split("|")]
+            parts.append(line)
+            where += range(at, at + len(line))
+        at += len(line)
+    return "".join(parts), where
 
 
 def best_span(
@@ -159,7 +224,7 @@ class Reader:
         batched model call. Recent (question, passage) pairs are cached: the short answer
         reads the passages the answer was chosen from."""
         result: list[list[_Window]] = [[] for _ in passages]
-        missing: list[tuple[int, Any]] = []
+        missing: list[tuple[int, Any, list[int]]] = []
         with self._lock:  # the cache, and the tokenizer's truncation set per question
             for number, passage in enumerate(passages):
                 cached = self._cache.get((question, passage))
@@ -167,18 +232,17 @@ class Reader:
                     self._cache.move_to_end((question, passage))
                     result[number] = cached
                 elif passage.strip():
+                    text, where = reading_of(passage)
                     missing.extend(
-                        (number, w)
-                        for w in self.encode_pair(
-                            self._tokenizer, self.config, question, blanked(passage)
-                        )
+                        (number, w, where)
+                        for w in self.encode_pair(self._tokenizer, self.config, question, text)
                     )
-        logits = self._logits([w for _, w in missing])
-        for (number, encoding), (start, end) in zip(missing, logits, strict=True):
-            context = np.array([s == 1 for s in encoding.sequence_ids])
-            result[number].append(_Window(list(encoding.offsets), context, start, end))
+        logits = self._logits([w for _, w, _ in missing])
+        for (number, encoding, where), (start, end) in zip(missing, logits, strict=True):
+            offsets, context = _in_passage(encoding, where)
+            result[number].append(_Window(offsets, context, start, end))
         with self._lock:
-            for number in {number for number, _ in missing}:
+            for number in {number for number, _, _ in missing}:
                 self._cache[(question, passages[number])] = result[number]
             while len(self._cache) > _CACHED_PAIRS:
                 self._cache.popitem(last=False)

@@ -361,11 +361,11 @@ class ChatUI:
             return gr.skip(), html.escape(str(exc))
         return self._listed(principal, conversation_id), "Renamed."
 
-    def delete(self, conversation_id: str | None, request: gr.Request) -> tuple[Any, ...]:
-        """Delete the open conversation (None: the person cancelled) and start a new chat:
+    def delete(self, conversation_id: str, confirmed: bool, request: gr.Request) -> tuple[Any, ...]:
+        """Delete the open conversation (unless the person cancelled) and start a new chat:
         chat, chat state, conversation, id, the list, sources, searched, status, feedback
         status."""
-        if conversation_id is None:
+        if not confirmed:
             return (gr.skip(),) * 9
         try:
             principal = self.principal(request)
@@ -473,6 +473,9 @@ class ChatUI:
                         "Delete", size="sm", variant="stop", elem_id="docent-conversation-delete"
                     )
                 conversation_status = gr.Markdown(elem_id="docent-conversation-status")
+                # what the browser's "Delete this conversation?" was answered (a State's value
+                # never reaches the browser, so the answer travels beside it)
+                delete_confirmed = gr.Checkbox(False, visible=False)
             with gr.Column(scale=3):
                 collections = gr.Dropdown(
                     choices=[],
@@ -578,15 +581,14 @@ class ChatUI:
         )
         delete.click(
             self.delete,
-            [conversation_id],
+            [conversation_id, delete_confirmed],
             [
                 *(chat, shown, conversation, conversation_id, past, sources, searched),
                 *(conversation_status, feedback_status),
             ],
             api_visibility="private",
-            # asked in the browser first: a cancelled deletion sends no id
-            js="(id) => (id && !confirm('Delete this conversation? This cannot be undone.'))"
-            " ? null : id",
+            # asked in the browser first: a cancelled deletion changes nothing
+            js="(id) => [id, confirm('Delete this conversation? This cannot be undone.')]",
         )
         for button, rating in ratings:
             button.click(

@@ -150,9 +150,9 @@ def test_conversations_are_kept_listed_renamed_and_deleted_per_caller(runtime: R
     assert [c.title for c in ui.conversations.list("token:ana")] == ["Probation"]
     assert ui.conversations.list("token:bob") == []
 
-    assert ui.delete(conversation_id, bob)[-2].startswith("unknown")
-    assert ui.delete(conversation_id, ana)[-2] == "Deleted."
-    assert ui.delete(None, ana) == (gr.skip(),) * 9, "a cancelled deletion changes nothing"
+    assert ui.delete(conversation_id, True, bob)[-2].startswith("unknown")
+    assert ui.delete(conversation_id, False, ana) == (gr.skip(),) * 9, "cancelled: nothing"
+    assert ui.delete(conversation_id, True, ana)[-2] == "Deleted."
     assert ui.conversations.list("token:ana") == []
 
 

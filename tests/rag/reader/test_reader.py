@@ -49,7 +49,7 @@ def test_a_long_passage_is_read_in_windows(reader: Reader) -> None:
     passage = filler + "The spare key is kept under the blue flower pot."
     (reading,) = reader.read("Where is the spare key kept?", [passage])
     assert reading is not None
-    assert "under the blue flower pot" in passage[reading.start : reading.end]
+    assert "blue flower pot" in passage[reading.start : reading.end]
     assert reading.start > len(filler) - 1
 
 

@@ -151,6 +151,8 @@ def test_train_reader_command_writes_a_reader_that_loads(tmp_path: Path) -> None
         "2",
         "--validation",
         "3",
+        "--batch-size",
+        "4",
     )
     assert result.returncode == 0, result.stderr
     assert f"reader written to {out}" in result.stdout and "held-out span F1" in result.stdout
