@@ -172,6 +172,9 @@ def render(readme: str, work: Path) -> str:
             """One block's commands in one shell (a later one may use an earlier's variables),
             each one's output after a separator line."""
             commands = _commands(match.group(2))
+            if not shared.is_dir() and any("../shared/" in c for c in commands):
+                print(f"no {shared}: left as written: {commands[0]}", file=sys.stderr)
+                return match.group(0)
             script = "set -e\n" + "".join(
                 f"printf '{_SEPARATOR}\\n'\n{c.replace(SHOWN_PORT, f'127.0.0.1:{port}')}\n"
                 for c in commands

@@ -113,6 +113,12 @@ _ABOUT_THE_DOCUMENT = re.compile(
 )
 
 
+def _is_title(reading: str, title: str) -> bool:
+    """The document's title, unless it is a whole sentence (a one-line note is titled by its
+    only sentence)."""
+    return reading == title.strip() and reading[-1:] not in ".!"
+
+
 def _plain(text: str) -> str:
     return " ".join(_MARKUP.sub("", " ".join(text.split())).lower().split())
 
@@ -126,7 +132,7 @@ def answer_spans(
     spans: list[tuple[int, int]] = []
     for unit in passage_units(passage):
         reading = unit.reading.strip()
-        if _is_heading(reading) or reading.endswith("?") or reading == title.strip():
+        if _is_heading(reading) or reading.endswith("?") or _is_title(reading, title):
             continue
         if _ABOUT_THE_DOCUMENT.match(reading):
             continue

@@ -144,8 +144,12 @@ def test_other_origins_cannot_frame_docent(page: Page, portal: str) -> None:
     other = portal.replace("127.0.0.1", "localhost")  # same server, an origin not allowed
     page.goto(f"{other}/index.html")  # returns after the load event, which waits for the frame
     frame = page.locator("#docent-frame").element_handle().content_frame()
-    assert frame is not None and frame.url.startswith("chrome-error://"), frame and frame.url
-    assert page.frame_locator("#docent-frame").locator("#docent-input").count() == 0
+    assert frame is not None and "/embed/refused" in frame.url, frame and frame.url
+    refused = page.frame_locator("#docent-frame")
+    expect(refused.locator("body")).to_contain_text(other)  # says which origin, and the fix
+    expect(refused.locator("body")).to_contain_text("DOCENT_ALLOWED_ORIGINS")
+    assert refused.locator("#docent-input").count() == 0
+    assert refused.locator("script").count() == 0
     page.goto(f"{portal}/index.html")  # the same check passes its positive counterpart
     assert page.frame_locator("#docent-frame").locator("#docent-input").count() == 1
 
