@@ -99,8 +99,9 @@ def content_tokens(text: str) -> set[str]:
     return set(content_sequence(text))
 
 
-_TABLE_ROW = re.compile(r"^\s*\|.*\|\s*$")
-_TABLE_RULE = re.compile(r"^[\s|:\-]+$")
+# A Markdown table row, and the rule row under its header (the reader reads tables too).
+TABLE_ROW = re.compile(r"^\s*\|.*\|\s*$")
+TABLE_RULE = re.compile(r"^[\s|:\-]+$")
 
 
 class Unit(NamedTuple):
@@ -128,19 +129,19 @@ def passage_units(text: str) -> list[Unit]:
     while index < len(spans):
         start, end = spans[index]
         segment = text[start:end]
-        if _TABLE_ROW.match(segment):
+        if TABLE_ROW.match(segment):
             following = (
                 text[spans[index + 1][0] : spans[index + 1][1]] if index + 1 < len(spans) else ""
             )
-            header = bool(_TABLE_ROW.match(following) and _TABLE_RULE.match(following))
-            if not _TABLE_RULE.match(segment) and not header:
+            header = bool(TABLE_ROW.match(following) and TABLE_RULE.match(following))
+            if not TABLE_RULE.match(segment) and not header:
                 cells = " | ".join(c.strip() for c in segment.strip().strip("|").split("|"))
                 read_from = (caption_span, (start, end)) if caption else ((start, end),)
                 units.append(Unit(start, end, f"{caption} {cells}".strip(), read_from))
         elif (
             segment.endswith(":")
             and index + 1 < len(spans)
-            and not _TABLE_ROW.match(text[spans[index + 1][0] : spans[index + 1][1]])
+            and not TABLE_ROW.match(text[spans[index + 1][0] : spans[index + 1][1]])
         ):
             end = spans[index + 1][1]
             units.append(Unit(start, end, " ".join(text[start:end].split()), ((start, end),)))

@@ -23,6 +23,8 @@ from typing import Any
 
 import numpy as np
 
+from index.sentences import TABLE_ROW, TABLE_RULE
+
 __all__ = ["MAX_ANSWER_TOKENS", "Reader", "ReaderConfig", "Reading", "best_span", "blanked"]
 
 MAX_ANSWER_TOKENS = 30  # a span longer than this is not a short answer
@@ -72,7 +74,7 @@ def _in_passage(encoding: Any, where: Sequence[int]) -> tuple[list[tuple[int, in
     context: list[bool] = []
     for sequence, (start, end) in zip(encoding.sequence_ids, encoding.offsets, strict=True):
         if sequence != 1 or end <= start or where[start] < 0 or where[end - 1] < 0:
-            offsets.append((0, 0) if sequence != 1 else (start, start))
+            offsets.append((0, 0))
             context.append(False)
         else:
             offsets.append((where[start], where[end - 1] + 1))
@@ -89,8 +91,6 @@ def blanked(passage: str) -> str:
     return _MARKUP.sub(lambda mark: " " * len(mark.group()), passage)
 
 
-_TABLE_ROW = re.compile(r"^[ \t]*\|.*\|[ \t]*$")
-_TABLE_RULE = re.compile(r"^[\s|:\-]+$")
 _CELL = re.compile(r"[^|]+")
 
 
@@ -100,41 +100,41 @@ def reading_of(passage: str) -> tuple[str, list[int]]:
     prose with its header's labels ('| Berlin | €165 |' under '| City | Maximum per night |'
     reads 'Maximum per night for Berlin: €165.'): read bare, a row says nothing of what its
     numbers are."""
-    text = blanked(passage)
     parts: list[str] = []
     where: list[int] = []
+
+    def put(piece: str, at: int | None = None) -> None:
+        """Read `piece`: the passage's own characters from offset `at`, or added (None)."""
+        parts.append(piece)
+        where.extend([-1] * len(piece) if at is None else range(at, at + len(piece)))
+
     labels: list[str] = []
     at = 0
-    for line in text.splitlines(keepends=True):
+    for line in blanked(passage).splitlines(keepends=True):
         body = line.rstrip("\r\n")
-        row = bool(_TABLE_ROW.match(body))
-        if row and labels and not _TABLE_RULE.match(body):
-            cells = [(m.start(), m.group()) for m in _CELL.finditer(body) if m.group().strip()]
-            first = at + cells[0][0] + len(cells[0][1]) - len(cells[0][1].lstrip()) if cells else 0
-            key = cells[0][1].strip() if cells else ""
-            for number, (offset, cell) in enumerate(cells[1:], start=1):
-                label = labels[number] if number < len(labels) else ""
-                value = cell.strip()
-                begin = at + offset + len(cell) - len(cell.lstrip())
-                if number > 1:
-                    parts.append("; ")
-                    where += [-1, -1]
-                parts += [f"{label} for " if label else "", key, ": ", value]
-                where += [-1] * (len(label) + 5 if label else 0)
-                where += [*range(first, first + len(key)), -1, -1]
-                where += list(range(begin, begin + len(value)))
+        row = bool(TABLE_ROW.match(body))
+        if row and labels and not TABLE_RULE.match(body):
+            # each cell as (its offset in the passage, its text without the spaces around it)
+            cells = [
+                (at + m.start() + len(m.group()) - len(m.group().lstrip()), m.group().strip())
+                for m in _CELL.finditer(body)
+                if m.group().strip()
+            ]
             if len(cells) == 1:
-                parts.append(key)
-                where += list(range(first, first + len(key)))
-            parts.append("." + line[len(body) :])
-            where += [-1] * (1 + len(line) - len(body))
+                put(cells[0][1], cells[0][0])
+            for number, (begin, value) in enumerate(cells[1:], start=1):
+                label = labels[number] if number < len(labels) else ""
+                put(("; " if number > 1 else "") + (f"{label} for " if label else ""))
+                put(cells[0][1], cells[0][0])
+                put(": ")
+                put(value, begin)
+            put("." + line[len(body) :])
         else:
             if not row:
                 labels = []
-            elif not _TABLE_RULE.match(body):  # a header row: its cells label the rows below
+            elif not TABLE_RULE.match(body):  # a header row: its cells label the rows below
                 labels = [cell.strip() for cell in body.strip().strip("|").split("|")]
-            parts.append(line)
-            where += range(at, at + len(line))
+            put(line, at)
         at += len(line)
     return "".join(parts), where
 
