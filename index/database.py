@@ -3,18 +3,23 @@ by default, PostgreSQL through a URL. The write path keeps its document manifest
 (`index/manifest.py`); the read path and the surfaces keep theirs (`rag/state.py`). The schema
 is created and upgraded by Alembic (`migrations/`, run by `rag.state.open_database`).
 
+A SQLite file and its `-wal`/`-shm` companions are private to the server's user (0600): the
+database holds the session-signing key and API-key hashes.
+
 Transactions: `write()` is one transaction that takes the write lock at once on SQLite
 (`BEGIN IMMEDIATE`, so two writers queue instead of failing), `read()` one that only reads.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.orm import DeclarativeBase, Session
 
 __all__ = ["Base", "Database", "utcnow"]
@@ -26,6 +31,19 @@ class Base(DeclarativeBase):
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def _make_private(url: str) -> None:
+    """Create the SQLite file of `url` readable by its owner only, and make an existing one
+    (and its WAL companions, which SQLite creates with the file's mode) so."""
+    database = make_url(url).database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database)
+    os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+    for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        if file.exists():
+            file.chmod(0o600)
 
 
 def _sqlite_setup(engine: Engine) -> None:
@@ -53,6 +71,7 @@ class Database:
         self.is_sqlite = url.startswith("sqlite")
         options: dict[str, Any] = {"pool_pre_ping": True}
         if self.is_sqlite:
+            _make_private(url)
             options["connect_args"] = {"check_same_thread": False, "timeout": 30}
         else:
             options |= {"pool_size": 10, "max_overflow": 20}

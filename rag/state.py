@@ -262,7 +262,7 @@ def _import_legacy(database: Database, settings: Settings) -> None:
 
 def open_database(settings: Settings) -> Database:
     """The database of these settings, its schema current and old files imported."""
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)  # a new one is private
     database = Database(settings.database_address)
     _upgrade(database)
     lock = FileLock(str(settings.data_dir / "import.lock"))

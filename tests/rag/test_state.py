@@ -5,8 +5,10 @@ the job queue, rate limits, API keys and shared secrets."""
 from __future__ import annotations
 
 import json
+import stat
 import threading
 import time
+from pathlib import Path
 
 import pytest
 from alembic.script import ScriptDirectory
@@ -22,7 +24,7 @@ from rag.settings import Settings
 from rag.state import MIGRATIONS, SCHEMA_REVISION, RateEventRow, open_database, shared_secret
 from rag.web.auth import RateLimiter
 from rag.web.errors import RateLimitError
-from tests.helpers import feedback_case
+from tests.helpers import feedback_case, make_settings
 
 
 def test_migrations_run_once_even_when_processes_start_together(
@@ -218,3 +220,21 @@ def test_conversations_kept_before_titles_are_titled_by_their_first_question(
     upgraded = open_database(state_settings)
     listed = Conversations(upgraded).list("key:ana")
     assert [(c.id, c.title) for c in listed] == [("c1", "How long is probation?")]
+
+
+def test_a_sqlite_database_is_readable_by_its_owner_only(tmp_path: Path) -> None:
+    """It holds the session-signing key: a new file and its WAL are 0600, an old 0644 one is
+    made so, and a new data dir is 0700."""
+    old = tmp_path / "old.db"
+    old.touch(mode=0o644)
+    old.chmod(0o644)
+    Database(f"sqlite:///{old}").dispose()
+    assert stat.S_IMODE(old.stat().st_mode) == 0o600
+
+    settings = make_settings(tmp_path / "data")
+    database = open_database(settings)
+    shared_secret(database, "session")  # written: the WAL exists now
+    files = [settings.data_dir / f"{settings.collection}.db{end}" for end in ("", "-wal", "-shm")]
+    assert all(stat.S_IMODE(f.stat().st_mode) == 0o600 for f in files)
+    assert stat.S_IMODE(settings.data_dir.stat().st_mode) == 0o700
+    database.dispose()
