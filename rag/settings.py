@@ -174,6 +174,12 @@ class Settings(BaseSettings):
         default_factory=list, description="Origins that may call the API and embed Docent."
     )
     rate_limit_per_minute: int = Field(60, ge=0, description="Requests per caller; 0: no limit.")
+    chat_concurrency: int = Field(
+        16,
+        ge=1,
+        description="Chat answers the web UI works on at once (one slow answer "
+        "must not hold up every other user).",
+    )
     failed_auth_per_minute: int = Field(
         10, ge=1, description="Failed sign-ins per client address before it must wait."
     )

@@ -446,6 +446,8 @@ class ChatUI:
             app.load(self._on_load, None, [*chat_filled, *library], api_visibility="private")
             app.load(self.suggested, None, self._suggestion_buttons, api_visibility="private")
             gaps_tab.select(load_gaps, None, gaps_filled, api_visibility="private")
+        # Gradio runs one event of a kind at a time unless told: answers run side by side.
+        app.queue(default_concurrency_limit=self.runtime.settings.chat_concurrency)
         return cast(gr.Blocks, app)
 
     def _chat_tab(self) -> list[Any]:
