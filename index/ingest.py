@@ -7,6 +7,10 @@ A document is stored under its source key (its absolute path, or `upload:<collec
 for uploads) and shown by its name: the path relative to the folder it was ingested from, or
 the file name. Reports list names, never server paths.
 
+Which files of a folder are read, and how they are opened, is `index/paths.py`'s rule: only
+files whose real path is inside the folder named, opened without following links; links that
+lead out are skipped (`IngestReport.skipped`). Files named directly are the operator's choice.
+
 Crash safety: a document is marked `indexing` before its chunks change and `indexed` (with its
 hash, in the same commit as its change-log entry) only after Chroma holds exactly them. A kill
 at any point leaves it `indexing` with its old hash, so the next ingest of the same files
@@ -15,6 +19,7 @@ redoes it, adding only chunks still missing, and the result equals a clean inges
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import logging
@@ -34,8 +39,16 @@ from index.chunking import Chunker
 from index.embeddings import Encoder
 from index.errors import LoadError
 from index.lexical import LexicalIndex
-from index.loaders import SUPPORTED_SUFFIXES, LoadedDocument, PageProgress, load_document
+from index.loaders import LoadedDocument, PageProgress, load_document
 from index.manifest import DocumentRecord, Manifest
+from index.paths import (
+    SourceFile,
+    is_gone,
+    list_folder,
+    read_source,
+    read_through_link,
+    source_key,
+)
 from index.store import ChunkStore
 from index.types import DEFAULT_COLLECTION, Chunk, document_id
 from index.units import UnitVectors, encode_chunks
@@ -46,7 +59,6 @@ __all__ = [
     "Ingestor",
     "Progress",
     "SourceFile",
-    "expand_folder",
     "source_key",
 ]
 
@@ -94,6 +106,7 @@ class IngestReport:
     unchanged: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)  # (name, reason)
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # links not followed
     chunks_written: int = 0
     seconds: float = 0.0
 
@@ -102,57 +115,34 @@ class IngestReport:
         return bool(self.added or self.replaced or self.removed)
 
     def summary(self) -> str:
-        return (
+        done = (
             f"{len(self.added)} added, {len(self.unchanged)} unchanged, "
             f"{len(self.replaced)} replaced, {len(self.removed)} removed, "
             f"{len(self.failed)} failed; {self.chunks_written} chunks written "
             f"in {self.seconds:.1f} s"
         )
+        if not self.skipped:
+            return done
+        shown = "; ".join(f"{name}: {reason}" for name, reason in self.skipped[:5])
+        more = f"; and {len(self.skipped) - 5} more" if len(self.skipped) > 5 else ""
+        return f"{done}; {len(self.skipped)} skipped ({shown}{more})"
 
 
-class SourceFile(NamedTuple):
-    """A file to read, the key it is stored under, and the name it is shown by."""
-
-    path: Path
-    source: str
-    name: str
-
-
-def source_key(path: Path) -> str:
-    """How a file from disk is keyed in the index: its absolute path."""
-    return str(path.resolve())
-
-
-def _indexable(path: Path, root: Path) -> bool:
-    """A supported file that no hidden folder or name under `root` hides."""
-    relative = path.relative_to(root)
-    hidden = any(part.startswith(".") for part in relative.parts)
-    return path.is_file() and path.suffix.lower() in SUPPORTED_SUFFIXES and not hidden
-
-
-def expand_folder(root: Path, paths: Iterable[Path]) -> Iterator[SourceFile]:
-    """The supported files among `paths` (files and folders inside `root`), each once, named
-    by its path relative to `root`."""
-    root = root.resolve()
-    seen = set()
-    for path in paths:
-        path = path.resolve()
-        if not path.is_relative_to(root):
-            continue
-        for child in sorted(path.rglob("*")) if path.is_dir() else [path]:
-            if child not in seen and _indexable(child, root):
-                seen.add(child)
-                yield SourceFile(child, source_key(child), child.relative_to(root).as_posix())
-
-
-def _expand(paths: Iterable[Path]) -> Iterator[SourceFile]:
-    """Files named directly (whatever their type), by file name, and supported files under
-    named folders, by their path relative to that folder."""
+def _expand(
+    paths: Iterable[Path], skipped: list[tuple[str, str]] | None = None
+) -> Iterator[SourceFile]:
+    """Files named directly (whatever their type: the operator's choice, read wherever a link
+    leads), by their real file name, and the files `list_folder` finds under named folders,
+    by their path relative to that folder; the links it skips go to `skipped`."""
     for path in paths:
         if path.is_dir():
-            yield from expand_folder(path, [path])
+            listing = list_folder(path, [path])
+            if skipped is not None:
+                skipped += listing.skipped
+            yield from listing.files
         else:
-            yield SourceFile(path, source_key(path), path.name)
+            source = source_key(path)
+            yield SourceFile(path, source, Path(source).name)
 
 
 P = ParamSpec("P")
@@ -314,7 +304,9 @@ class Ingestor:
     ) -> IngestReport:
         """Index files and folders into `collection` (a label on their chunks)."""
         started = time.perf_counter()
-        report = self._ingest_files(list(_expand(paths)), collection, progress)
+        skipped: list[tuple[str, str]] = []
+        report = self._ingest_files(list(_expand(paths, skipped)), collection, progress)
+        report.skipped += skipped
         if prune:
             report.removed += self._remove_gone(self.manifest.all_documents())
         self.sync_lexical()
@@ -330,8 +322,9 @@ class Ingestor:
         progress: Progress | None = None,
         force: bool = False,
     ) -> IngestReport:
-        """Index files under the source keys and names given (uploads: a temporary copy);
-        `force` reads them anew even when their content is unchanged."""
+        """Index files under the source keys and names given (uploads: a temporary copy; a
+        file with a root is read only as `index/paths.py` says); `force` reads them anew
+        even when their content is unchanged."""
         started = time.perf_counter()
         report = self._ingest_files(files, collection, progress, force)
         self.sync_lexical()
@@ -428,19 +421,27 @@ class Ingestor:
 
     def _read(self, file: SourceFile, on_page: PageProgress, force: bool) -> _Changed | None:
         """The file's new content, parsed and chunked; None when the manifest says it is
-        unchanged (and not `force`). Runs on the read-ahead thread: reads, never writes."""
-        path = file.path
-        if not path.exists():
-            raise LoadError(path, "no such file")
-        if not path.is_file():
-            raise LoadError(path, "not a regular file")
-        try:
-            file_hash = hashlib.sha256(path.read_bytes()).hexdigest()
-        except OSError as exc:
-            raise LoadError(path, f"cannot be read ({exc.strerror or exc})") from exc
-        if self.manifest.indexed_hash(file.source) == file_hash and not force:
-            return None
-        document = load_document(path, on_page)
+        unchanged (and not `force`; a document read through a link before links were checked
+        is read again, to be named by its real path). Runs on the read-ahead thread: reads,
+        never writes."""
+        content = read_source(file)
+        file_hash = hashlib.sha256(content).hexdigest()
+        indexed = self.manifest.indexed_as(file.source)
+        if indexed is not None and not force:
+            indexed_hash, indexed_name = indexed
+            if indexed_hash == file_hash and not read_through_link(file.source, indexed_name):
+                return None
+        # The loaders read paths: they parse a private copy of the bytes hashed (of the same
+        # name), never the file again, which may have changed or become a link since.
+        with tempfile.TemporaryDirectory(prefix="docent-read-") as folder:
+            copy = Path(folder) / file.path.name
+            copy.write_bytes(content)
+            del content  # the copy alone while it is parsed
+            try:
+                document = load_document(copy, on_page)
+            except LoadError as exc:
+                raise LoadError(file.path, exc.reason) from exc
+        document = dataclasses.replace(document, path=file.path)
         return self._changed(file.source, file.name, document, file_hash)
 
     def _changed(
@@ -466,7 +467,7 @@ class Ingestor:
         self.units.clear()
         report = IngestReport()
         groups: dict[str, list[SourceFile]] = {}
-        for file in _expand(paths):
+        for file in _expand(paths, report.skipped):
             known = self.manifest.get(document_id(file.source))
             groups.setdefault(known.collection if known else collection, []).append(file)
         for name, files in groups.items():
@@ -496,8 +497,8 @@ class Ingestor:
 
     @_exclusive
     def remove_gone(self, sources: Sequence[str]) -> list[str]:
-        """Delete the documents of these source keys whose files no longer exist (a watched
-        folder's deleted files); their names."""
+        """Delete the documents of these source keys whose files are gone (a watched folder's
+        deleted files, or files now reached only through a link: `is_gone`); their names."""
         documents = self.manifest.get_many([document_id(source) for source in sources])
         removed = self._remove_gone(documents.values())
         if removed:
@@ -505,9 +506,9 @@ class Ingestor:
         return removed
 
     def _remove_gone(self, documents: Iterable[DocumentRecord]) -> list[str]:
-        """Delete those of `documents` read from a file that is gone; their names. (All are
-        read before the first is deleted: deleting shifts the manifest's pages.)"""
-        gone = [d for d in documents if d.source.startswith("/") and not Path(d.source).exists()]
+        """Delete those of `documents` read from a file that is gone (`is_gone`); their names.
+        (All are read before the first is deleted: deleting shifts the manifest's pages.)"""
+        gone = [d for d in documents if is_gone(d.source, d.name)]
         return [d.name for d in gone if self._remove(d.id) is not None]
 
     def _remove(self, doc_id: str) -> int | None:

@@ -130,6 +130,14 @@ class Manifest:
             row = session.get(DocumentRow, document_id(source))
             return row.file_hash if row is not None and row.status == "indexed" else None
 
+    def indexed_as(self, source: str) -> tuple[str, str] | None:
+        """The content hash and name of what the store holds for `source`, if fully indexed."""
+        with self.database.read() as session:
+            row = session.get(DocumentRow, document_id(source))
+            if row is None or row.status != "indexed" or row.file_hash is None:
+                return None
+            return row.file_hash, row.name
+
     def documents(
         self, collections: Sequence[str] | None = None, offset: int = 0, limit: int = 1000
     ) -> list[DocumentRecord]:

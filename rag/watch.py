@@ -7,6 +7,11 @@ Once watching, the whole folder is submitted (unchanged files write nothing), wi
 of files deleted while nobody watched. Then file-system events (watchfiles; `poll` for shares
 whose server sends none) are gathered for `debounce_ms` and submitted together. Workers read
 the files at the paths given: on several machines, mount the share at the same path on each.
+
+Files are listed and read by `index/paths.py`'s rule: a job names the folder they were listed
+under, and the worker reads each only if it is still a regular file inside it, opened without
+following links. Links leading out of the folder are skipped (the job's result lists them),
+and a document read through such a link is removed.
 """
 
 from __future__ import annotations
@@ -18,8 +23,8 @@ from pathlib import Path
 
 import watchfiles
 
-from index.ingest import expand_folder
 from index.manifest import Manifest
+from index.paths import is_gone, list_folder
 from rag.jobs import Job, JobQueue
 
 __all__ = ["FolderWatch"]
@@ -34,26 +39,38 @@ class FolderWatch:
         self.queue = queue
         self.manifest = manifest
 
-    def _gone(self) -> list[str]:
-        """Source keys of indexed documents under the folder whose file no longer exists."""
-        return [s for s in self.manifest.sources_under(str(self.folder)) if not Path(s).exists()]
+    def _gone(self, links: Iterable[str]) -> dict[str, str]:
+        """Indexed documents (source key: name) under the folder that are gone (`is_gone`:
+        deleted, or now reached through a link), and those of this collection that were read
+        through one of these `links` (named by it, before links were checked)."""
+        folder = str(self.folder)
+        gone: dict[str, str] = {}
+        for source in self.manifest.sources_under(folder):
+            if is_gone(source, name := Path(source).relative_to(folder).as_posix()):
+                gone[source] = name
+        for link in links:
+            for document in self.manifest.named(link):
+                ours = document.name == link and document.collection == self.collection
+                if ours and is_gone(document.source, document.name):
+                    gone[document.source] = document.name
+        return gone
 
     def submit(self, paths: Iterable[Path]) -> Job | None:
-        """One job for these files (those still there and supported) and for every document
-        whose file under the folder is gone; None when there is nothing to do."""
-        files = list(expand_folder(self.folder, paths))
-        gone = self._gone()
-        if not files and not gone:
+        """One job for these files (those still there, supported and inside the folder) and
+        for every document of the folder that is gone; None when there is nothing to do."""
+        listing = list_folder(self.folder, paths)
+        gone = self._gone(name for name, _ in listing.skipped)
+        if not listing.files and not gone and not listing.skipped:
             return None
         payload = {
             "collection": self.collection,
-            "sources": [f.source for f in files],
-            "names": [f.name for f in files],
-            "removed": gone,
+            "root": str(self.folder),
+            "sources": [f.source for f in listing.files],
+            "names": [f.name for f in listing.files],
+            "removed": list(gone),
+            "skipped": [list(entry) for entry in listing.skipped],
         }
-        items = [f.name for f in files] + [
-            Path(s).relative_to(self.folder).as_posix() for s in gone
-        ]
+        items = [f.name for f in listing.files] + list(gone.values())
         return self.queue.submit("ingest", payload, items=items, owner="watch")
 
     def run(

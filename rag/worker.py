@@ -6,6 +6,12 @@ and `reindex` (one document read again). `python app.py worker` runs this loop o
 embedded default, `serve` runs it in a thread (`DOCENT_RUN_JOBS`). A job a worker dies in is
 claimed again once its beat stops, and redone without duplicates (the write path is
 idempotent per document).
+
+Files on disk are read by `index/paths.py`'s rule, re-applied here at read time: an `ingest` job
+names the folder (`root`) its files were listed under and each is read only if it is a regular
+file inside it, opened without following links; a `reindex` job reads a document from the
+folder its name says it was listed under. A job naming a file on disk without such a folder is
+refused; a file outside it fails.
 """
 
 from __future__ import annotations
@@ -19,6 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from index.ingest import IngestProgress, IngestReport, SourceFile
+from index.paths import document_root
+from index.types import document_id
 from rag.errors import DocentError
 from rag.jobs import ClaimedJob, JobQueue
 from rag.runtime import Runtime
@@ -37,6 +45,7 @@ def report_result(report: IngestReport) -> dict[str, Any]:
         "unchanged": report.unchanged,
         "removed": report.removed,
         "failed": [{"name": name, "reason": reason} for name, reason in report.failed],
+        "skipped": [{"name": name, "reason": reason} for name, reason in report.skipped],
         "chunks_written": report.chunks_written,
     }
 
@@ -86,6 +95,19 @@ class Worker:
         while not done.wait(self.queue.stale_after / 6):
             self.queue.beat(job_id)
 
+    def _on_disk(self, job: ClaimedJob, source: str, name: str) -> SourceFile:
+        """The file on disk a job names, with the folder it may be read from: the job's root
+        (a watched folder's), or for a re-index the folder the document was listed under."""
+        if job.kind == "reindex":
+            record = self.runtime.ingestor.manifest.get(document_id(source))
+            root = document_root(record.source, record.name) if record is not None else None
+        else:
+            named = job.payload.get("root")
+            root = Path(named) if isinstance(named, str) and named.startswith("/") else None
+        if root is None:
+            raise DocentError(f"refused: {name} is on disk and the job names no folder it is from")
+        return SourceFile(Path(source), source, name, root)
+
     def _execute(self, job: ClaimedJob) -> dict[str, Any]:
         manifest = self.runtime.ingestor.manifest
 
@@ -100,8 +122,7 @@ class Worker:
                 if stored is None:
                     if not source.startswith("/"):
                         raise DocentError(f"the content of {source.split('/')[-1]} is gone")
-                    path = Path(source)
-                    files.append(SourceFile(path, source, str(job.payload["names"][number])))
+                    files.append(self._on_disk(job, source, str(job.payload["names"][number])))
                     continue
                 path = Path(folder) / str(number) / Path(stored.name).name
                 path.parent.mkdir()
@@ -109,6 +130,9 @@ class Worker:
                 files.append(SourceFile(path, source, stored.name))
             force = job.kind == "reindex"
             report = self.runtime.ingestor.ingest_files(files, collection, progress, force)
+        report.skipped += [
+            (str(name), str(reason)) for name, reason in job.payload.get("skipped", [])
+        ]
         # A watched folder's deleted files (unless back since the job was queued).
         report.removed += self.runtime.ingestor.remove_gone(job.payload.get("removed", []))
         return report_result(report)

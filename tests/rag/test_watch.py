@@ -14,6 +14,7 @@ import pytest
 
 from index.database import Database
 from index.manifest import Manifest
+from index.paths import LINK_OUTSIDE
 from rag.jobs import Job, JobQueue
 from rag.runtime import Runtime
 from rag.watch import FolderWatch
@@ -87,6 +88,23 @@ def test_a_watched_folder_follows_new_changed_and_deleted_files(
     assert documents["hr/onboarding.txt"].collection == "handbook"
     answer = fresh_runtime.assistant.answer("Who issues bicycle parking permits?")
     assert "Vera Lindqvist" in answer.text
+
+
+def test_a_link_leading_out_of_a_watched_folder_is_skipped_and_said_so(
+    watching: tuple[Watching, Path], fresh_runtime: Runtime, tmp_path: Path
+) -> None:
+    running, folder = watching
+    assert running.next_result()["added"] == ["hr/onboarding.txt"]
+    secret = tmp_path / "server" / "secret.txt"
+    secret.parent.mkdir()
+    secret.write_text("DOCENT_JWT_SECRET=wobbly-kumquat-7f3a9c\n")
+    (folder / "hr" / "notes.txt").symlink_to(secret)
+    result = running.next_result()
+    assert result["skipped"] == [{"name": "hr/notes.txt", "reason": LINK_OUTSIDE}]
+    assert not result["added"] and not result["failed"]
+    assert fresh_runtime.lexical.search("wobbly kumquat", 5) == []
+    assert "kumquat" not in " ".join(c.text for c in fresh_runtime.store.iter_chunks())
+    assert [d.name for d in fresh_runtime.manifest.documents()] == ["hr/onboarding.txt"]
 
 
 def test_files_deleted_while_nobody_watched_are_removed_on_start(
