@@ -2,6 +2,11 @@
 
 question (+ history) → standalone query → hybrid retrieval → generator → checked citations.
 The first two steps are a LangChain runnable chain; generation streams.
+
+Document text is untrusted (`rag/untrusted.py`): the retrieved passages are neutralised here,
+before the generator or any client sees them, and so is the generated text as it streams, so
+no surface returns a remote image, a link or raw HTML that a document (or a model it
+instructed) wrote.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from rag.retrieval import HybridRetriever
 from rag.short_answer import ShortAnswerFinder, locate
 from rag.support import SupportScorer
 from rag.types import MAX_QUESTION_CHARS, Answer, Message
+from rag.untrusted import StreamNeutraliser, neutral_hits
 
 __all__ = ["Assistant"]
 
@@ -68,7 +74,8 @@ class Assistant:
         return {"standalone": standalone[:MAX_QUESTION_CHARS]}  # bounded whatever the history
 
     def _retrieve(self, state: State) -> State:
-        return {"hits": self.retriever.retrieve(state["standalone"], scope=state["scope"])}
+        hits = self.retriever.retrieve(state["standalone"], scope=state["scope"])
+        return {"hits": neutral_hits(hits)}
 
     def stream(
         self,
@@ -96,12 +103,14 @@ class Assistant:
         )
         hits = state["hits"]
         generation_started = time.perf_counter()
-        pieces = []
+        neutral = StreamNeutraliser()
         recent = state["history"][-self.history_turns :] if self.history_turns else []
         for piece in self.generator.stream(state["standalone"], hits, recent):
-            pieces.append(piece)
-            yield piece
-        checked = check_citations("".join(pieces), hits)
+            if shown := neutral.feed(piece):
+                yield shown
+        if shown := neutral.close():
+            yield shown
+        checked = check_citations(neutral.text, hits)
         abstained = is_abstention(checked.text)
         sentences = [] if abstained else self.support.score(checked.text, checked.citations)
         finder = self.short_answers

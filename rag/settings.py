@@ -97,7 +97,7 @@ class Settings(BaseSettings):
     max_answer_sentences: int = Field(3, ge=1, le=6)
     answer_prompt: str | None = Field(
         None,
-        description="Answer prompt NAME.VERSION in prompts/; default answer.v3 (answer.v4 for "
+        description="Answer prompt NAME.VERSION in prompts/; default answer.v5 (answer.v6 for "
         "the small local model of `llamacpp`); older versions stay loadable.",
     )
     condense_prompt: str = Field("condense.v1", description="Follow-up rewriting prompt.")
@@ -217,8 +217,8 @@ class Settings(BaseSettings):
         if self.answer_prompt:
             return self.answer_prompt
         if self.generator == "llamacpp":
-            return "answer.v4"
-        return f"answer.{self.prompt_version}" if self.prompt_version else "answer.v3"
+            return "answer.v6"  # v5 and v6 fence passages as untrusted data
+        return f"answer.{self.prompt_version}" if self.prompt_version else "answer.v5"
 
     @property
     def database_address(self) -> str:

@@ -23,6 +23,7 @@ __all__ = [
     "is_abstention",
     "prompt_history",
     "prompt_passages",
+    "unfenced",
 ]
 
 NOT_FOUND = "The documents do not contain an answer to this question."
@@ -37,6 +38,8 @@ _SENTINEL = re.compile(
 _LEAD_IN_WORDS = 5
 _TRAILING_WORDS = 3
 _TURN_CHARS = 600  # an earlier turn longer than this is shortened in the prompt
+# The passage fence of the answer prompts (<passage n="1"> … </passage>), in any spelling.
+_FENCE_TAG = re.compile(r"<(\s*/?\s*passage)", re.IGNORECASE)
 
 
 def is_abstention(text: str) -> bool:
@@ -54,13 +57,20 @@ def is_abstention(text: str) -> bool:
     )
 
 
+def unfenced(text: str) -> str:
+    """`text` with any passage fence tag escaped (`&lt;/passage>`), so that a document cannot
+    close its passage in the prompt and write outside it."""
+    return _FENCE_TAG.sub(r"&lt;\1", text)
+
+
 def prompt_passages(hits: Sequence[Hit]) -> list[dict[str, str]]:
-    """The `passages` variable of the answer prompts: title, location and text of each hit."""
+    """The `passages` variable of the answer prompts: title, location and text of each hit,
+    fence tags escaped."""
     return [
         {
-            "title": hit.chunk.title,
-            "location": describe_location(hit.chunk.name, hit.chunk.page),
-            "text": hit.chunk.text,
+            "title": unfenced(hit.chunk.title),
+            "location": unfenced(describe_location(hit.chunk.name, hit.chunk.page)),
+            "text": unfenced(hit.chunk.text),
         }
         for hit in hits
     ]
@@ -77,7 +87,7 @@ def prompt_history(history: Sequence[Message]) -> list[dict[str, str]]:
     turns = []
     for message in history:
         text = message.content if message.role == "user" else _without_markers(message.content)
-        text = " ".join(text.split())
+        text = unfenced(" ".join(text.split()))
         if len(text) > _TURN_CHARS:
             text = text[:_TURN_CHARS].rsplit(" ", 1)[0] + " …"
         turns.append({"role": message.role, "content": text})

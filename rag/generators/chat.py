@@ -1,6 +1,6 @@
 """Any LangChain chat model (an OpenAI-compatible server in production) answering with the
-versioned answer prompt (answer.v3 by default: the standalone query, the recent conversation as
-context, the numbered passages); tokens are streamed."""
+versioned answer prompt (answer.v5 by default: the standalone query, the recent conversation as
+context, the numbered passages fenced as untrusted data); tokens are streamed."""
 
 from __future__ import annotations
 

@@ -1,5 +1,7 @@
-"""Answers never load remote content: a document whose Markdown image points at a tracker is
-quoted in the chat UI and the widget, and the tracker never hears from the browser."""
+"""Answers never load remote content: a document whose Markdown image, link and raw HTML point
+at a tracker is quoted in the chat UI and the widget as plain text (the image as its alt text,
+the link as its text, the HTML left out: `rag/untrusted.py`), and the tracker never hears from
+the browser."""
 
 from __future__ import annotations
 
@@ -53,7 +55,7 @@ def docent(
     document.write_text(
         "# Mileage\n\n"
         f"The mileage chart ![rate]({tracker}/pixel.png?doc=travel) shows the allowance "
-        f"per kilometre, see [the chart]({tracker}/phish).\n"
+        f"per kilometre, see [the chart]({tracker}/phish) <img src={tracker}/raw.png>.\n"
     )
     runtime = build_runtime(make_settings(folder / "data"), embeddings=embeddings)
     runtime.ingestor.ingest([document])
@@ -79,9 +81,14 @@ def test_the_chat_shows_a_markdown_image_as_text(
     box.fill(QUESTION)
     box.press("Enter")
     chat = page.locator("#docent-chat")
-    expect(chat).to_contain_text(f"![rate]({tracker}/pixel.png", timeout=60_000)
-    sources = page.locator("#docent-sources")  # Markdown rendered: the image as its alt text
+    expect(chat).to_contain_text("The mileage chart rate shows the allowance", timeout=60_000)
+    sources = page.locator("#docent-sources")
     expect(sources).to_contain_text("The mileage chart rate shows the allowance")
+    expect(sources).to_contain_text(f"see the chart <\u200bimg src={tracker}/raw.png>.")
+    for shown in (chat, sources):  # not even as text: the image's and the link's addresses
+        expect(shown).not_to_contain_text(f"{tracker}/pixel.png")
+        expect(shown).not_to_contain_text(f"{tracker}/phish")
+        expect(shown).not_to_contain_text("![rate]")
     assert chat.locator("img").count() == 0 and chat.locator("a[href^='http']").count() == 0
     assert sources.locator("img").count() == 0 and sources.locator("a[href]").count() == 0
     assert requested_from(page, tracker) == [] and Tracker.hits == []
@@ -95,8 +102,11 @@ def test_the_widget_shows_a_markdown_image_as_text(
     page.goto(f"{docent}/embed")
     page.locator("#docent-input").fill(QUESTION)
     page.locator("#docent-input").press("Enter")
-    expect(page.locator(".answer").last).to_contain_text("![rate]", timeout=60_000)
+    answer = page.locator(".answer").last
+    expect(answer).to_contain_text("The mileage chart rate shows", timeout=60_000)
     expect(page.locator(".answer.pending")).to_have_count(0)  # cards are drawn
+    for gone in (f"{tracker}/pixel.png", f"{tracker}/phish", "![rate]"):
+        expect(page.locator("body")).not_to_contain_text(gone)
     assert page.locator("img").count() == 0 and page.locator("a").count() == 0
     assert requested_from(page, tracker) == [] and Tracker.hits == []
     page.close()

@@ -40,7 +40,7 @@ def test_llm_answer_is_checked_and_streamed(tmp_path: Path, embeddings: Encoder)
     first, second = answer.sentences
     assert first.cites == [1] and first.supported and first.score > 0.8, "a paraphrase"
     assert (second.cites, second.score, second.supported) == ([], 0.0, False)
-    assert answer.prompt_version == "answer.v3" and answer.generator == "openai"
+    assert answer.prompt_version == "answer.v5" and answer.generator == "openai"
     system, user = model.received[-1]
     assert "[n]" in system.content
     assert "[1]" in user.content and "Which travel agency books flights?" in user.content
