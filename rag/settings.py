@@ -140,6 +140,22 @@ class Settings(BaseSettings):
     max_upload_mb: int = Field(50, ge=1, description="Largest file accepted for indexing.")
     max_upload_files: int = Field(20, ge=1, description="Files in one upload request.")
     max_request_kb: int = Field(256, ge=16, description="Largest request body but uploads.")
+    # Page views (GET /api/v1/citations/{id}/page.png): what one may cost (rag/page_images.py).
+    page_max_words: int = Field(
+        10_000, ge=100, description="Words of a page read to place highlights; the rest unmarked."
+    )
+    page_max_pixels: int = Field(
+        25_000_000,
+        ge=1_000_000,
+        description="Largest scan decoded for a page view (a JPEG counts at the 1/2-1/8 scale "
+        "its decoder reads it at); a larger one is refused from its header, before decoding.",
+    )
+    page_renders_per_caller: int = Field(
+        3, ge=1, description="Page views one caller may have drawn at once; one more gets 429."
+    )
+    page_cache_mb: int = Field(
+        64, ge=0, description="Memory for pages drawn lately (picture and words), for re-views."
+    )
     allowed_hosts: list[str] = Field(
         default_factory=list,
         description="Host names besides the bound address and localhost that an open install "

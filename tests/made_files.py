@@ -64,6 +64,39 @@ def text_pdf(path: Path, pages: list[str]) -> Path:
     return path
 
 
+def dense_pdf(
+    path: Path, words: int = 60_000, word: str = "travel", last: str = "", per_line: int = 300
+) -> Path:
+    """One large page of `words` copies of `word` in 1-point print, then the sentence `last`:
+    a page view's worst case (each cited word stands everywhere on the page)."""
+    pdf = FPDF(format=(2400, 2400), unit="pt")
+    pdf.set_auto_page_break(False)
+    pdf.add_page()
+    pdf.set_font("helvetica", size=1)
+    rows = -(-words // per_line)
+    for row in range(rows):
+        count = min(per_line, words - row * per_line)
+        pdf.text(5, 5 + row * 2300 / rows, " ".join([word] * count))
+    pdf.text(5, 2350, last)
+    pdf.output(str(path))
+    return path
+
+
+def large_scan(
+    path: Path, size: tuple[int, int] = (10_000, 8_000), lines: list[str] = SCANNED_PAGES[0]
+) -> Path:
+    """A scan of `size` pixels (a page at ~1,200 dpi), its text in proportion, saved in the
+    format `path`'s suffix names (a white page compresses to little)."""
+    ratio = size[0] / 1700
+    image = Image.new("L", size, 255)
+    draw = ImageDraw.Draw(image)
+    font = ImageFont.load_default(size=round(44 * ratio))
+    for row, line in enumerate(lines):
+        draw.text((150 * ratio, (200 + row * 80) * ratio), line, fill=0, font=font)
+    image.save(path)
+    return path
+
+
 def table_pdf(path: Path, rows: list[list[object]] = BUDGETS) -> Path:
     """A PDF page with a sentence, a ruled table and another sentence."""
     pdf = FPDF()

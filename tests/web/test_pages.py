@@ -1,11 +1,15 @@
 """GET /api/v1/citations/{chunk}/page.png over a live server: the cited page with its sentences
 highlighted, for those who may read its collection only, from uploads and from files on disk,
-with bounded input and no server path in any reply."""
+with bounded input and no server path in any reply; and what one page view may cost: a crafted
+page is read up to the word cap, a page read before is drawn while PDFium's lock is held
+elsewhere, and a caller's page views past the limit are refused."""
 
 from __future__ import annotations
 
 import io
 import shutil
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,12 +17,14 @@ import httpx
 import pytest
 from PIL import Image
 
+from index import ocr
 from index.embeddings import Encoder
 from rag.runtime import Runtime, build_runtime
 from rag.web.app import create_app
-from rag.web.pages import page_url
+from rag.web.errors import RateLimitError
+from rag.web.pages import RenderSlots, page_url, render_slots
 from tests.helpers import SAMPLES, create_key, make_settings, portal_token, serving
-from tests.made_files import scanned_pdf
+from tests.made_files import dense_pdf, scanned_pdf, text_pdf
 
 SECRET = "p" * 40
 
@@ -125,3 +131,137 @@ def test_a_passage_without_pages_or_file_says_so_without_a_path(
     reply = httpx.get(url + page_url(gone, []), headers=admin)
     assert reply.status_code == 404
     assert "is no longer available" in reply.text and str(tmp_path) not in reply.text
+
+
+LAST = "Depot keys are kept in the red cabinet by the north door."
+
+
+@pytest.fixture(scope="module")
+def costly(
+    tmp_path_factory: pytest.TempPathFactory, embeddings: Encoder
+) -> Iterator[tuple[str, Runtime, str]]:
+    """A crafted page of 6,000 words, all the same, then one sentence, in "depot" (read up to
+    2,000 words a page); four one-page memos in "memos"; an admin key; no rate limit."""
+    root = tmp_path_factory.mktemp("costly")
+    settings = make_settings(
+        root / "data", jwt_secret=SECRET, page_max_words=2_000, rate_limit_per_minute=0
+    )
+    runtime = build_runtime(settings, embeddings=embeddings)
+    (root / "depot").mkdir()
+    dense_pdf(root / "depot" / "dense.pdf", words=6_000, last=LAST)
+    (root / "memos").mkdir()
+    for n in range(1, 5):
+        text_pdf(root / "memos" / f"memo-{n}.pdf", [f"Memo {n}: the depot opens at 0{n}:00."])
+    for collection in ("depot", "memos"):
+        assert not runtime.ingestor.ingest([root / collection], collection=collection).failed
+    key = create_key(runtime.settings, "admin")
+    with serving(create_app(runtime)) as url:
+        yield url, runtime, key
+
+
+def _chunk_with(runtime: Runtime, text: str) -> tuple[str, tuple[int, int]]:
+    """The id of the passage holding `text`, and where `text` stands in it."""
+    for chunk in runtime.store.iter_chunks():
+        if text in chunk.text:
+            start = chunk.text.index(text)
+            return chunk.id, (start, start + len(text))
+    raise AssertionError(f"no passage holds {text!r}")
+
+
+def test_a_crafted_page_answers_marked_up_to_the_word_cap(
+    costly: tuple[str, Runtime, str],
+) -> None:
+    url, runtime, key = costly
+    admin = {"Authorization": f"Bearer {key}"}
+    filler, (start, _) = _chunk_with(runtime, " ".join(["travel"] * 100))
+    repeated = [(start, start + 700)] * 10  # ten times the same 100 words
+    assert _yellow(_png(httpx.get(url + page_url(filler, repeated), headers=admin))) > 100
+    last, span = _chunk_with(runtime, LAST)  # word 6,001 and after: past the 2,000 read
+    assert _yellow(_png(httpx.get(url + page_url(last, [span]), headers=admin))) == 0
+
+
+def _holding_pdfium() -> tuple[threading.Event, threading.Thread]:
+    """PDFium's lock taken by another thread until the returned event is set."""
+    held, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with ocr.PDFIUM:
+            held.set()
+            release.wait()
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    assert held.wait(60)
+    return release, holder
+
+
+def test_a_page_read_before_is_drawn_while_the_pdf_lock_is_held_elsewhere(
+    costly: tuple[str, Runtime, str],
+) -> None:
+    url, runtime, key = costly
+    admin = {"Authorization": f"Bearer {key}"}
+    filler, (start, _) = _chunk_with(runtime, " ".join(["travel"] * 100))
+    _png(httpx.get(url + page_url(filler, []), headers=admin))
+    release, holder = _holding_pdfium()
+    try:  # matching and drawing need no PDFium: it answers (a timeout is a deadlock guard)
+        marked = httpx.get(
+            url + page_url(filler, [(start, start + 700)] * 10), headers=admin, timeout=60
+        )
+    finally:
+        release.set()
+        holder.join()
+    assert _yellow(_png(marked)) > 100
+
+
+def test_a_callers_page_views_past_the_limit_are_refused_not_queued(
+    costly: tuple[str, Runtime, str],
+) -> None:
+    """Three page views of one key wait for PDFium (held here); its fourth is answered 429 at
+    once, while another caller's view is let in; all are drawn once PDFium is free."""
+    url, runtime, key = costly
+    admin = {"Authorization": f"Bearer {key}"}
+    reader = {"Authorization": f"Bearer {portal_token(SECRET, collections=['memos'])}"}
+    memos = [_chunk_with(runtime, f"Memo {n}:")[0] for n in range(1, 5)]
+    replies: list[httpx.Response] = []
+
+    def view(chunk: str, headers: dict[str, str]) -> threading.Thread:
+        def get() -> None:
+            replies.append(httpx.get(url + page_url(chunk, []), headers=headers, timeout=120))
+
+        thread = threading.Thread(target=get)
+        thread.start()
+        return thread
+
+    release, holder = _holding_pdfium()
+    try:
+        waiting = [view(chunk, admin) for chunk in memos[:3]] + [view(memos[3], reader)]
+        deadline = time.monotonic() + 60
+        while render_slots.busy("key:admin") < 3 or render_slots.busy("token:ana") < 1:
+            assert time.monotonic() < deadline, "the page views did not start"
+            time.sleep(0.02)
+        refused = httpx.get(url + page_url(memos[3], []), headers=admin)
+    finally:
+        release.set()
+        holder.join()
+    for thread in waiting:
+        thread.join(120)
+    assert refused.status_code == 429 and refused.headers["retry-after"] == "1"
+    assert refused.json()["error"] == {
+        "type": "rate_limited",
+        "message": "you have 3 page views being drawn, the most at once: ask for this "
+        "one when they are shown",
+    }
+    assert [reply.status_code for reply in replies] == [200] * 4
+    assert render_slots.busy("key:admin") == 0
+    _png(httpx.get(url + page_url(memos[3], []), headers=admin))
+
+
+def test_a_render_slot_is_given_back_when_drawing_fails() -> None:
+    slots = RenderSlots()
+    with pytest.raises(ValueError), slots.hold("key:ana", 1):
+        raise ValueError("a page PDFium cannot draw")
+    with slots.hold("key:ana", 1):
+        assert slots.busy("key:ana") == 1
+        with pytest.raises(RateLimitError), slots.hold("key:ana", 1):
+            pass
+    assert slots.busy("key:ana") == 0
