@@ -43,6 +43,9 @@ class LoadedDocument:
     text: str
     # offset of location i+1 in `text`: pages of a PDF or scan, slides, sheets (none: unpaged)
     page_starts: list[int] = field(default_factory=list)
+    # empty when read whole; else what was left unread and why, in words for the ingest report
+    # ("read 40 of 2,000 pages, stopped at page 41: the document's OCR budget (40 pages) is spent")
+    note: str = ""
 
     def page_at(self, offset: int) -> int | None:
         """1-based location holding the character at `offset`, or None for unpaged formats."""

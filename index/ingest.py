@@ -41,6 +41,7 @@ from index.errors import LoadError
 from index.lexical import LexicalIndex
 from index.loaders import LoadedDocument, PageProgress, load_document
 from index.manifest import DocumentRecord, Manifest
+from index.ocr import OcrBudget, OcrLimits
 from index.paths import (
     SourceFile,
     is_gone,
@@ -107,6 +108,7 @@ class IngestReport:
     removed: list[str] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)  # (name, reason)
     skipped: list[tuple[str, str]] = field(default_factory=list)  # links not followed
+    partial: list[tuple[str, str]] = field(default_factory=list)  # (name, what was read)
     chunks_written: int = 0
     seconds: float = 0.0
 
@@ -121,11 +123,12 @@ class IngestReport:
             f"{len(self.failed)} failed; {self.chunks_written} chunks written "
             f"in {self.seconds:.1f} s"
         )
-        if not self.skipped:
-            return done
-        shown = "; ".join(f"{name}: {reason}" for name, reason in self.skipped[:5])
-        more = f"; and {len(self.skipped) - 5} more" if len(self.skipped) > 5 else ""
-        return f"{done}; {len(self.skipped)} skipped ({shown}{more})"
+        for what, items in (("partly read", self.partial), ("skipped", self.skipped)):
+            if items:
+                shown = "; ".join(f"{name}: {reason}" for name, reason in items[:5])
+                more = f"; and {len(items) - 5} more" if len(items) > 5 else ""
+                done += f"; {len(items)} {what} ({shown}{more})"
+        return done
 
 
 def _expand(
@@ -278,6 +281,7 @@ class Ingestor:
         manifest: Manifest,
         units: UnitVectors,
         keep_lexical: bool = True,
+        ocr_limits: OcrLimits | None = None,
     ) -> None:
         self.store = store
         self.lexical = lexical
@@ -286,6 +290,7 @@ class Ingestor:
         self.chunker = chunker
         self.manifest = manifest
         self.keep_lexical = keep_lexical  # a worker that answers no questions keeps none
+        self.ocr_limits = ocr_limits or OcrLimits()  # OCR pages and seconds: a document, a job
         # One writer at a time in this process (UI uploads, jobs and deletes share it).
         self.lock = threading.RLock()
 
@@ -386,7 +391,8 @@ class Ingestor:
         def reading(file: SourceFile, page: int, pages: int) -> None:
             tell(file.path, "reading", page, pages)
 
-        read_file = functools.partial(self._read, force=force)
+        # One OCR budget for the job, shared by its files.
+        read_file = functools.partial(self._read, force=force, ocr=OcrBudget(self.ocr_limits))
         with (
             ThreadPoolExecutor(1, thread_name_prefix="docent-store") as writer,
             _ReadAhead(files, read_file, reading) as items,
@@ -419,7 +425,9 @@ class Ingestor:
         if record is not None and not record.indexed_before:
             self.manifest.remove(record.id)  # an upload that cannot be read: gone
 
-    def _read(self, file: SourceFile, on_page: PageProgress, force: bool) -> _Changed | None:
+    def _read(
+        self, file: SourceFile, on_page: PageProgress, force: bool, ocr: OcrBudget
+    ) -> _Changed | None:
         """The file's new content, parsed and chunked; None when the manifest says it is
         unchanged (and not `force`; a document read through a link before links were checked
         is read again, to be named by its real path). Runs on the read-ahead thread: reads,
@@ -438,7 +446,7 @@ class Ingestor:
             copy.write_bytes(content)
             del content  # the copy alone while it is parsed
             try:
-                document = load_document(copy, on_page)
+                document = load_document(copy, on_page, ocr)
             except LoadError as exc:
                 raise LoadError(file.path, exc.reason) from exc
         document = dataclasses.replace(document, path=file.path)
@@ -622,5 +630,7 @@ class Ingestor:
         for finished, (changed, chunks, old_ids) in enumerate(plan.chunks, start=1):
             report.chunks_written += sum(1 for c in chunks if c.id not in old_ids)
             (report.replaced if changed.existed else report.added).append(changed.name)
+            if changed.document.note:  # an OCR budget ran out: kept as far as it was read
+                report.partial.append((changed.name, changed.document.note))
             if progress:
                 progress(finished, changed, 0, 0)

@@ -12,9 +12,11 @@ Inputs are bounded before the work (`index/document.py`): a file larger than MAX
 Office file whose parts unpack to more than MAX_UNPACKED_BYTES (or any part compressed more than
 MAX_COMPRESSION times), more than MAX_PAGES pages, slides or sheets, an image of more than
 `ocr.MAX_PIXELS` pixels, a PDF part that decompresses past pypdf's limits, a PDF whose text takes
-more than MAX_PDF_SECONDS to read (OCR aside: each scanned page has its own limit), or more than
-MAX_CHARS characters of text is refused; a title is cut to MAX_TITLE_CHARS. A parser failing in
-any other way fails that file only.
+more than MAX_PDF_SECONDS to read (OCR aside), or more than MAX_CHARS characters of text is
+refused; a title is cut to MAX_TITLE_CHARS. A parser failing in any other way fails that file
+only. OCR is bounded by an `ocr.OcrBudget` (pages and seconds, per document and per job): when
+it runs out, a scanned PDF or a multi-frame image keeps the pages read before it, and its
+`LoadedDocument.note` says where it stopped.
 """
 
 from __future__ import annotations
@@ -47,11 +49,11 @@ from index.document import (
     make_title,
 )
 from index.errors import LoadError
+from index.ocr import DocumentOcr, OcrBudget, OcrBudgetSpent, OcrLimits
 from index.office import load_csv, load_docx, load_pptx, load_xlsx
 
 MAX_PDF_SECONDS = 120  # a small PDF can make every page decode the same huge stream
 MIN_TEXT_LAYER_CHARS = 20  # a page with a picture and less text than this is read by OCR
-OCR_ALLOWANCE = 30  # seconds each scanned page adds to MAX_PDF_SECONDS
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +66,8 @@ __all__ = [
     "MAX_UNPACKED_BYTES",
     "SUPPORTED_SUFFIXES",
     "LoadedDocument",
+    "OcrBudget",
+    "OcrLimits",
     "PageProgress",
     "is_soft_wrap",
     "load_document",
@@ -170,9 +174,11 @@ def _page_text(
     index: int,
     layout: pdf_tables.PageLayout,
     ruled: pdf_tables.RuledPages,
+    ocr_budget: DocumentOcr,
 ) -> str:
     """The text of one PDF page: its text layer (ruled tables as rows with their header), or
-    for a scan (a page with a picture and almost no text) what OCR reads."""
+    for a scan (a page with a picture and almost no text) what OCR reads (`OcrBudgetSpent`
+    when the budget allows no more)."""
     text = (page.extract_text() or "").strip()
     if index in layout.ruled and text:
         try:
@@ -182,7 +188,7 @@ def _page_text(
     if len(text) >= MIN_TEXT_LAYER_CHARS or index not in layout.pictured:
         return text
     try:
-        return ocr.recognise(ocr.render_pdf_page(path, index), path) or text
+        return ocr_budget.read(path, lambda: ocr.render_pdf_page(path, index)) or text
     except LoadError:
         if text:  # a short text layer beats no page (Tesseract missing or failing)
             log.warning("page %d of %s kept without OCR", index + 1, path.name)
@@ -190,8 +196,9 @@ def _page_text(
         raise
 
 
-def _load_pdf(path: Path, on_page: PageProgress | None = None) -> LoadedDocument:
-    """Each page's text layer, or OCR for a scanned page (`_page_text`)."""
+def _load_pdf(path: Path, on_page: PageProgress | None, ocr_budget: DocumentOcr) -> LoadedDocument:
+    """Each page's text layer, or OCR for a scanned page (`_page_text`), up to the page the
+    OCR budget runs out at."""
     try:
         reader = PdfReader(path)
         if reader.is_encrypted and not reader.decrypt(""):
@@ -200,13 +207,17 @@ def _load_pdf(path: Path, on_page: PageProgress | None = None) -> LoadedDocument
             raise LoadError(path, f"more than {MAX_PAGES:,} pages")
         began = time.monotonic()
         layout = pdf_tables.page_layout(path)
-        pages, size, reading = [], 0, time.monotonic() - began
+        pages, size, reading, note = [], 0, time.monotonic() - began, ""
         with closing(pdf_tables.RuledPages(path)) as ruled:
             for index, page in enumerate(reader.pages):
                 began = time.monotonic()
-                pages.append(_unwrap(_page_text(path, page, index, layout, ruled)))
-                reading += time.monotonic() - began  # OCR included: one slow page must not hang
-                if reading > MAX_PDF_SECONDS + OCR_ALLOWANCE * len(layout.pictured):
+                try:
+                    pages.append(_unwrap(_page_text(path, page, index, layout, ruled, ocr_budget)))
+                except OcrBudgetSpent as spent:
+                    note = spent.note(len(pages), len(reader.pages))
+                    break
+                reading += time.monotonic() - began
+                if reading > MAX_PDF_SECONDS + ocr_budget.seconds_spent:  # OCR: its own budget
                     raise LoadError(path, f"reading its text took over {MAX_PDF_SECONDS} s")
                 size += len(pages[-1])
                 if size > MAX_CHARS:
@@ -220,29 +231,41 @@ def _load_pdf(path: Path, on_page: PageProgress | None = None) -> LoadedDocument
         raise LoadError(path, f"not a readable PDF ({exc})") from exc
     text, starts = join_pages(pages)
     title = make_title(meta_title or first_line_title(text, path), path)
-    return LoadedDocument(path, title, text, starts)
+    return LoadedDocument(path, title, text, starts, note)
 
 
-def _load_image(path: Path, on_page: PageProgress | None = None) -> LoadedDocument:
-    """A scan or photo of text, read by OCR; each frame of a multi-page TIFF is a page."""
-    pages = []
+def _load_image(
+    path: Path, on_page: PageProgress | None, ocr_budget: DocumentOcr
+) -> LoadedDocument:
+    """A scan or photo of text, read by OCR; each frame of a multi-page TIFF (or animated
+    image) is a page, and costs the OCR budget one."""
+    pages, note = [], ""
     for frames, frame in ocr.image_pages(path):
-        pages.append(_unwrap(ocr.recognise(frame, path)))
+        try:
+            pages.append(_unwrap(ocr_budget.read(path, frame)))
+        except OcrBudgetSpent as spent:
+            note = spent.note(len(pages), frames)
+            break
         if on_page:
             on_page(len(pages), frames)
     text, starts = join_pages(pages)
-    return LoadedDocument(path, make_title(first_line_title(text, path), path), text, starts)
+    title = make_title(first_line_title(text, path), path)
+    return LoadedDocument(path, title, text, starts, note)
 
 
 def _load_csv(path: Path) -> LoadedDocument:
     return load_csv(path, _read_text_file(path))
 
 
-Reader = Callable[[Path, PageProgress | None], LoadedDocument]
+Reader = Callable[[Path, PageProgress | None, DocumentOcr], LoadedDocument]
 
 
 def _unpaged(read: Callable[[Path], LoadedDocument]) -> Reader:
-    return lambda path, on_page: read(path)
+    return lambda path, on_page, ocr_budget: read(path)
+
+
+def _paged(read: Callable[[Path, PageProgress | None], LoadedDocument]) -> Reader:
+    return lambda path, on_page, ocr_budget: read(path, on_page)
 
 
 _READERS: dict[str, Reader] = {
@@ -253,8 +276,8 @@ _READERS: dict[str, Reader] = {
     ".htm": _unpaged(_load_html),
     ".pdf": _load_pdf,
     ".docx": _unpaged(load_docx),
-    ".pptx": load_pptx,
-    ".xlsx": load_xlsx,
+    ".pptx": _paged(load_pptx),
+    ".xlsx": _paged(load_xlsx),
     ".csv": _unpaged(_load_csv),
     **dict.fromkeys(ocr.IMAGE_SUFFIXES, _load_image),
 }
@@ -262,16 +285,20 @@ _READERS: dict[str, Reader] = {
 SUPPORTED_SUFFIXES = frozenset(_READERS)
 
 
-def load_document(path: Path, on_page: PageProgress | None = None) -> LoadedDocument:
+def load_document(
+    path: Path, on_page: PageProgress | None = None, ocr_budget: OcrBudget | None = None
+) -> LoadedDocument:
     """Read `path` into a `LoadedDocument`, or raise `LoadError` saying why not; `on_page`
-    hears (pages read, pages) as a paged file (PDF, scan, slides, sheets) is read."""
+    hears (pages read, pages) as a paged file (PDF, scan, slides, sheets) is read. OCR draws
+    on `ocr_budget`, the job's (shared by the documents of one ingest), within a document's
+    share (`OcrLimits`); without one, the document has a job's default budget to itself."""
     reader = _READERS.get(path.suffix.lower())
     if reader is None:
         raise LoadError(path, f"unsupported file type '{path.suffix or '(none)'}'")
     try:
         if path.stat().st_size > MAX_FILE_BYTES:
             raise LoadError(path, f"larger than {MAX_FILE_BYTES // 2**20} MB")
-        document = reader(path, on_page)
+        document = reader(path, on_page, (ocr_budget or OcrBudget()).for_document())
     except LoadError:
         raise
     except OSError as exc:
@@ -282,5 +309,8 @@ def load_document(path: Path, on_page: PageProgress | None = None) -> LoadedDocu
     if len(document.text) > MAX_CHARS:
         raise LoadError(path, f"more than {MAX_CHARS:,} characters of text")
     if not document.text.strip():
-        raise LoadError(path, "no text found (an empty file, or a picture without legible text)")
+        raise LoadError(
+            path,
+            document.note or "no text found (an empty file, or a picture without legible text)",
+        )
     return document

@@ -16,6 +16,7 @@ from index.embeddings import Encoder, load_embeddings
 from index.ingest import Ingestor, IngestReport
 from index.lexical import LexicalIndex
 from index.manifest import Manifest
+from index.ocr import OcrLimits
 from index.store import LAYOUT, ChunkStore, IndexSignature
 from index.units import UnitVectors
 from rag.assistant import Assistant
@@ -187,7 +188,13 @@ def build_runtime(
     else:
         generator = ExtractiveGenerator(evidence, settings.max_answer_sentences)
         condenser = RuleCondenser()
-    ingestor = Ingestor(store, lexical, embeddings, chunker, manifest, units, answers)
+    ocr_limits = OcrLimits(
+        settings.ocr_document_pages,
+        settings.ocr_document_seconds,
+        settings.ocr_job_pages,
+        settings.ocr_job_seconds,
+    )
+    ingestor = Ingestor(store, lexical, embeddings, chunker, manifest, units, answers, ocr_limits)
     ingestor.sync_lexical()
     return Runtime(
         settings=settings,

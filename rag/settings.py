@@ -55,6 +55,12 @@ class Settings(BaseSettings):
     )
     chunk_size: int = Field(800, ge=100, description="Maximum characters per chunk.")
     chunk_overlap: int = Field(120, ge=0, description="Characters shared by neighbouring chunks.")
+    # OCR budgets (index.ocr.OcrLimits; a job is one ingest: an upload, a folder, a sync). A
+    # scanned PDF or image that runs out is kept as far as it was read, and says so.
+    ocr_document_pages: int = Field(300, ge=0, description="Pages OCR reads of one document.")
+    ocr_document_seconds: float = Field(600.0, ge=0, description="OCR seconds of one document.")
+    ocr_job_pages: int = Field(1000, ge=0, description="Pages OCR reads in one ingest job.")
+    ocr_job_seconds: float = Field(1800.0, ge=0, description="OCR seconds of one ingest job.")
 
     # Retrieval
     top_k: int = Field(5, ge=1, le=50, description="Passages handed to the generator.")

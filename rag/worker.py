@@ -46,6 +46,7 @@ def report_result(report: IngestReport) -> dict[str, Any]:
         "removed": report.removed,
         "failed": [{"name": name, "reason": reason} for name, reason in report.failed],
         "skipped": [{"name": name, "reason": reason} for name, reason in report.skipped],
+        "partial": [{"name": name, "note": note} for name, note in report.partial],
         "chunks_written": report.chunks_written,
     }
 

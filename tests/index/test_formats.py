@@ -54,8 +54,8 @@ def test_a_pdf_with_a_text_layer_is_not_ocred(
     read_by_ocr: list[str] = []
     recognise = ocr.recognise
 
-    def counted(image: Image.Image, path: Path) -> str:
-        read_by_ocr.append(text := recognise(image, path))
+    def counted(image: Image.Image, path: Path, seconds: float = ocr.OCR_PAGE_SECONDS) -> str:
+        read_by_ocr.append(text := recognise(image, path, seconds))
         return text
 
     monkeypatch.setattr(ocr, "recognise", counted)
