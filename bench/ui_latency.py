@@ -1,7 +1,7 @@
 """The chat UI's time to first token and to a whole answer, beside the HTTP API's, over the
 bundled samples; prints a table.
 
-    .venv/bin/python bench/ui_latency.py [--questions 12]
+    .venv/bin/python bench/ui_latency.py [--questions 12] [--ui-first]
 
 Starts `app.py serve` on loopback over samples/ in a temp data dir (rate limit off), then asks
 the same questions three ways: POST /api/v1/ask (the whole answer), POST /api/v1/ask/stream
@@ -128,6 +128,9 @@ def _ui(url: str, questions: list[str]) -> dict[str, list[float]]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--questions", type=int, default=12)
+    parser.add_argument(
+        "--ui-first", action="store_true", help="ask each question in the chat before the API"
+    )
     args = parser.parse_args()
     questions = [q for q, _, _ in ANSWERABLE][: args.questions]
     with tempfile.TemporaryDirectory() as tmp:
@@ -139,9 +142,14 @@ def main() -> None:
             _api(url, questions[:1])  # warm-up: the first answer loads what answering needs
             # A question's first answer costs more than a repeat (its query is embedded and
             # read anew): that pass is its own row, and the rows after it are all repeats.
-            first = _api(url, questions)["API /ask, whole answer"]
-            rows = {"API /ask, a question's first time": first}
-            rows |= {**_api(url, questions), **_ui(url, questions)}
+            if args.ui_first:  # each question's first answer is the chat's
+                ui_first = _ui(url, questions)
+                rows = {f"{name} (first time)": v for name, v in ui_first.items()}
+                rows |= {**_api(url, questions), **_ui(url, questions)}
+            else:
+                first = _api(url, questions)["API /ask, whole answer"]
+                rows = {"API /ask, a question's first time": first}
+                rows |= {**_api(url, questions), **_ui(url, questions)}
         finally:
             server.terminate()
             server.wait(timeout=30)
