@@ -1,5 +1,6 @@
 """API keys, kept in the database as names and sha256 digests (a key itself is shown once and
-never stored), and whether an install has any credential at all (a key or a portal secret),
+never stored; a key's id is the start of its digest, so a new key of the same name has
+another), and whether an install has any credential at all (a key or a portal secret),
 which decides open mode on the web surfaces and whether demo samples may be indexed."""
 
 from __future__ import annotations
@@ -23,6 +24,11 @@ _CACHE_SECONDS = 1.0  # how long a read of the key table is reused (this runs pe
 
 def _digest(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
+
+
+def _key_id(digest: str) -> str:
+    """A key's id (for sessions to name it): 64 bits of its digest, which is unique per key."""
+    return digest[:16]
 
 
 class ApiKeys:
@@ -70,13 +76,24 @@ class ApiKeys:
         with self.database.read() as session:
             return int(session.scalar(select(func.count()).select_from(ApiKeyRow)) or 0)
 
-    def name_of(self, key: str) -> str | None:
+    def find(self, key: str) -> tuple[str, str] | None:
+        """The name and id of the stored key `key`, or None."""
         digest = _digest(key)
         found = None
         for name, stored in self._all().items():
             if hmac.compare_digest(stored, digest):
-                found = name
+                found = (name, _key_id(stored))
         return found
+
+    def name_of(self, key: str) -> str | None:
+        found = self.find(key)
+        return found[0] if found else None
+
+    def holds(self, name: str, key_id: str) -> bool:
+        """Whether the key of `name` is still the one with id `key_id` (not deleted or
+        replaced)."""
+        stored = self._all().get(name)
+        return stored is not None and hmac.compare_digest(_key_id(stored), key_id)
 
 
 def has_credentials(settings: Settings, database: Database) -> bool:

@@ -4,12 +4,15 @@ widget, the sign-in page and the Gradio chat at `/`, all behind one access model
 
 from __future__ import annotations
 
+import atexit
 import ipaddress
 import logging
 import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.request
@@ -44,7 +47,14 @@ from rag.web.jobs import jobs_router
 from rag.web.login import login_router
 from rag.web.openai_compat import openai_router
 from rag.web.pages import pages_router
-from rag.web.protect import BodyLimit, GradioGuard, OpenModeGuard, SecurityHeaders, SignInFirst
+from rag.web.protect import (
+    BodyLimit,
+    GradioGuard,
+    OpenModeGuard,
+    SameOriginCookieWrites,
+    SecurityHeaders,
+    SignInFirst,
+)
 from rag.web.uploads import Uploads
 from rag.web.widget import STATIC, widget_router
 from rag.worker import Worker
@@ -77,6 +87,7 @@ def _guard(app: FastAPI, settings: Settings, authenticator: Authenticator) -> No
         prefixes=["/gradio_api/", "/api/v1/documents"],
         upload_paths=upload_paths,
     )
+    app.add_middleware(SameOriginCookieWrites)  # before any body is read or caller identified
     app.add_middleware(  # outside the guards, so their refusals carry CORS headers too
         CORSMiddleware,
         allow_origins=settings.allowed_origins,
@@ -120,8 +131,20 @@ def _background(runtime: Runtime) -> Callable[[FastAPI], AbstractAsyncContextMan
     return lifespan
 
 
+def private_gradio_folder() -> Path:
+    """Gradio keeps uploads and downloads in GRADIO_TEMP_DIR, by default a /tmp/gradio that
+    every local user can read: unless the operator names one, this process gets its own, 0700,
+    removed at exit. (Not under the data dir: Gradio serves no file from there.)"""
+    if "GRADIO_TEMP_DIR" not in os.environ:
+        folder = tempfile.mkdtemp(prefix="docent-gradio-")
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)
+        os.environ["GRADIO_TEMP_DIR"] = folder
+    return Path(os.environ["GRADIO_TEMP_DIR"])
+
+
 def create_app(runtime: Runtime) -> FastAPI:
     settings = runtime.settings
+    private_gradio_folder()  # before Gradio's Blocks and routes read it
     app = FastAPIOffline(
         title="Docent",
         summary="Answers from your documents, with citations.",

@@ -9,23 +9,30 @@ and the Gradio chat UI (which includes everything under /gradio_api).
   A token asks within those collections and manages nothing.
 - Chat UI sessions (cookie `docent_session`): `POST /auth/session` with either credential
   signs the same principal into an HttpOnly, SameSite=Strict cookie, valid at most
-  `DOCENT_SESSION_HOURS` (and never past a token's expiry), with a key every node shares.
+  `DOCENT_SESSION_HOURS` (and never past a token's expiry), with a key every node shares. A
+  key's session names the key's id: it ends when that key is deleted or replaced, even by a
+  new key of the same name. A browser attaches the cookie by itself, so writes it
+  authenticates are accepted only from Docent's own pages (`rag/web/protect.py`).
 - Open mode: with neither keys nor a secret, everyone is an anonymous principal who may do
   everything; `serve` allows it only on a loopback address. Keys created later close it at
   once; removing them never opens it.
 
-Every principal gets `DOCENT_RATE_LIMIT_PER_MINUTE` requests per minute; a client address gets
-`DOCENT_FAILED_AUTH_PER_MINUTE` failed authentications in any 60 seconds, beyond which its
-failures are answered 429 (a valid credential still passes: keys and portal secrets are 256
-bits, so a lock-out would only let one client of a shared address lock out the others). Both
-are counted in the shared database, so they hold across processes and nodes, and old counts
-are deleted.
+Every principal gets `DOCENT_RATE_LIMIT_PER_MINUTE` requests per minute, counted in the shared
+database so that the limit holds across processes and nodes (old counts are deleted). A client
+address gets `DOCENT_FAILED_AUTH_PER_MINUTE` failed authentications in any 60 seconds, beyond
+which its failures are answered 429 (a valid credential still passes: keys and portal secrets
+are 256 bits, so a lock-out would only let one client of a shared address lock out the
+others). Failures are counted in each process's memory, never in the database: a flood of bad
+credentials takes no write lock from the writers (each process, each node, allows its own
+limit).
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
+from collections import OrderedDict, deque
 from collections.abc import Mapping, Sequence
 from typing import Annotated, Any, Literal
 
@@ -47,8 +54,11 @@ __all__ = [
     "Authenticator",
     "Caller",
     "Manager",
+    "MemoryRateLimiter",
     "Principal",
     "RateLimiter",
+    "authenticated_by_cookie",
+    "bearer_credential",
     "has_credentials",
     "readable_collections",
     "require_manager",
@@ -65,6 +75,7 @@ class Principal(BaseModel):
     name: str
     kind: Literal["anonymous", "key", "token"]
     collections: list[str] | None = None  # None: every collection
+    key_id: str | None = None  # which API key: a new key of the same name is another one
 
     @property
     def caller(self) -> str:
@@ -88,6 +99,52 @@ def readable_collections(principal: Principal, wanted: Sequence[str] | None) -> 
     if wanted is None:
         return list(principal.collections)
     return [c for c in wanted if c in principal.collections]
+
+
+def bearer_credential(authorization: str | None) -> str | None:
+    """The credential of an `Authorization: Bearer …` header, if there is one."""
+    scheme, _, credential = (authorization or "").partition(" ")
+    if scheme.lower() == "bearer" and credential.strip():
+        return credential.strip()
+    return None
+
+
+def authenticated_by_cookie(authorization: str | None, session: str | None) -> bool:
+    """Whether the session cookie is what authenticates a request (a bearer credential comes
+    first): the one credential a browser attaches by itself, even to another site's request."""
+    return bearer_credential(authorization) is None and bool(session)
+
+
+class MemoryRateLimiter:
+    """At most `per_minute` events per key in any 60 seconds, counted in this process's
+    memory (for failures, which must not cost a database write); keeps the windows of the
+    `max_keys` most recently seen keys."""
+
+    def __init__(self, per_minute: int, max_keys: int = _MAX_CALLERS) -> None:
+        self.per_minute = per_minute
+        self.max_keys = max_keys
+        self._seen: OrderedDict[str, deque[float]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def check(self, key: str, what: str = "requests") -> None:
+        """Count one event for `key`; raises `RateLimitError` when the window is full."""
+        if not self.per_minute:
+            return
+        now = time.monotonic()
+        with self._lock:
+            seen = self._seen.setdefault(key, deque())
+            self._seen.move_to_end(key)
+            while len(self._seen) > self.max_keys:
+                self._seen.popitem(last=False)
+            while seen and seen[0] <= now - 60:
+                seen.popleft()
+            if len(seen) >= self.per_minute:
+                wait = max(1, int(seen[0] + 60 - now) + 1)
+                raise RateLimitError(
+                    f"rate limit of {self.per_minute} {what} per minute reached; retry in {wait} s",
+                    retry_after=wait,
+                )
+            seen.append(now)
 
 
 class RateLimiter:
@@ -137,7 +194,7 @@ class Authenticator:
         if self.secret is not None and len(self.secret) < 32:
             raise ConfigError("DOCENT_JWT_SECRET must be at least 32 characters")
         self.limiter = RateLimiter(database, settings.rate_limit_per_minute, "requests")
-        self.failures = RateLimiter(database, settings.failed_auth_per_minute, "failures")
+        self.failures = MemoryRateLimiter(settings.failed_auth_per_minute)
         self._session_key = (
             settings.session_secret.get_secret_value()
             if settings.session_secret
@@ -166,11 +223,11 @@ class Authenticator:
         are counted per client address, and refused once too many."""
         if self.open:
             return Principal(name=client, kind="anonymous")
-        scheme, _, credential = (authorization or "").partition(" ")
+        credential = bearer_credential(authorization)
         try:
-            if scheme.lower() == "bearer" and credential.strip():
-                return self.verify(credential.strip())
-            if session:
+            if credential is not None:
+                return self.verify(credential)
+            if session and authenticated_by_cookie(authorization, session):
                 return self._from_session(session)
         except AccessError:
             self.failures.check(client, "failed sign-ins")
@@ -181,10 +238,11 @@ class Authenticator:
         """The principal an API key or a portal token stands for."""
         if self.secret and credential.count(".") == 2:
             return self._from_token(credential, self.secret)
-        name = self.keys.name_of(credential)
-        if name is None:
+        found = self.keys.find(credential)
+        if found is None:
             raise AccessError("invalid API key")
-        return Principal(name=name, kind="key")
+        name, key_id = found
+        return Principal(name=name, kind="key", key_id=key_id)
 
     def _from_token(self, token: str, secret: str) -> Principal:
         settings = self.settings
@@ -231,12 +289,14 @@ class Authenticator:
                 session, self._session_key, algorithms=["HS256"], audience=_SESSION_AUDIENCE
             )
             principal = Principal.model_validate(
-                {k: claims.get(k) for k in ("name", "kind", "collections")}
+                {k: claims.get(k) for k in ("name", "kind", "collections", "key_id")}
             )
         except (jwt.InvalidTokenError, ValueError) as exc:
             raise AccessError("the session has expired or is invalid: sign in again") from exc
-        if principal.kind == "key" and principal.name not in self.keys:
-            raise AccessError("the API key of this session was removed: sign in again")
+        if principal.kind == "key" and not (
+            principal.key_id and self.keys.holds(principal.name, principal.key_id)
+        ):
+            raise AccessError("the API key of this session was removed or replaced: sign in again")
         if principal.kind == "anonymous":
             raise AccessError("the session has expired or is invalid: sign in again")
         return principal

@@ -5,6 +5,14 @@
 - `SecurityHeaders`: a Content-Security-Policy that lets pages load scripts, styles, images and
   fonts only from Docent itself and be framed only by the allowed origins, plus
   `X-Content-Type-Options: nosniff` and `Referrer-Policy: no-referrer` (and HSTS over https).
+- `SameOriginCookieWrites`: in every mode, a write (POST, PUT, PATCH, DELETE) that the session
+  cookie authenticates must come from one of Docent's own pages: a browser's `Sec-Fetch-Site`
+  must say same-origin, or, where a browser does not send it (plain http to a host other than
+  loopback), its `Origin` (else `Referer`) must be Docent's own origin. A page of another site
+  (a sibling host of the same site included: a SameSite=Strict cookie still goes there) cannot
+  upload, delete, re-index, ask or sign out in a signed-in user's name. Bearer credentials (API
+  keys, portal tokens) are never attached by a browser on its own and are not checked; neither
+  is a request that names no origin at all, which no browser sends across origins.
 - `OpenModeGuard`: while Docent has no credentials, it answers only requests addressed to its
   own host names (DNS rebinding) and refuses cross-site writes: a browser's `Sec-Fetch-Site`
   must say same-origin, and form-like API posts must carry `X-Requested-With`, a header a
@@ -31,11 +39,12 @@ from gradio.utils import get_upload_folder
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
 from starlette.middleware.body_limit import RequestBodyLimitResponder
+from starlette.requests import HTTPConnection
 from starlette.responses import RedirectResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from rag.errors import DocentError, InputError, NotFoundError
-from rag.web.auth import Principal, require_manager
+from rag.web.auth import SESSION_COOKIE, Principal, authenticated_by_cookie, require_manager
 from rag.web.errors import AccessError, json_error
 from rag.web.widget import REFUSED_PATH
 
@@ -45,6 +54,7 @@ __all__ = [
     "BodyLimit",
     "GradioGuard",
     "OpenModeGuard",
+    "SameOriginCookieWrites",
     "SecurityHeaders",
     "SignInFirst",
     "inside_uploads",
@@ -139,6 +149,62 @@ def _host_name(host: str) -> str:
         return (urlsplit(f"//{host}").hostname or "").lower()
     except ValueError:  # a malformed Host header
         return ""
+
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def _origin(url: str) -> str | None:
+    """`scheme://host:port` of an absolute http(s) URL or origin (the port always written),
+    or None for anything else (`null`, a relative or malformed URL)."""
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:
+        return None
+    if parts.scheme not in _DEFAULT_PORTS or not parts.hostname or "@" in parts.netloc:
+        return None
+    return f"{parts.scheme}://{parts.hostname}:{port or _DEFAULT_PORTS[parts.scheme]}"
+
+
+def _from_own_page(connection: HTTPConnection) -> bool:
+    """Whether a request comes from one of Docent's own pages, as far as the browser says."""
+    headers = connection.headers
+    site = headers.get("sec-fetch-site")
+    if site is not None:  # every current browser, over https and to loopback
+        return site == "same-origin"
+    claimed = headers.get("origin")
+    if claimed is None:
+        claimed = headers.get("referer")
+    if claimed is None:  # not a browser: each names the origin of a write to another origin
+        return True
+    own = _origin(f"{connection.scope.get('scheme', 'http')}://{headers.get('host', '')}")
+    return own is not None and _origin(claimed) == own
+
+
+class SameOriginCookieWrites:
+    """Writes authenticated by the session cookie only from Docent's own pages (in every
+    mode): the cookie is what a browser adds to another site's request by itself."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] in _UNSAFE_METHODS:
+            connection = HTTPConnection(scope)
+            cookie = connection.cookies.get(SESSION_COOKIE)
+            if authenticated_by_cookie(
+                connection.headers.get("authorization"), cookie
+            ) and not _from_own_page(connection):
+                refusal = AccessError(
+                    "this request comes from a page of another site: changes made with the "
+                    "Docent session cookie are accepted only from Docent's own pages (a script "
+                    "sends 'Authorization: Bearer <API key or portal token>' instead)",
+                    forbidden=True,
+                )
+                await json_error(refusal)(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
 
 
 class OpenModeGuard:
