@@ -78,14 +78,18 @@ class LibraryUI:
             return "No files were given."
         if not all(inside_uploads(f) for f in files):  # Gradio checked it too
             raise InputError("only files uploaded through this page can be added")
-        with ExitStack() as stack:
-            streams = [(Path(f).name, stack.enter_context(Path(f).open("rb"))) for f in files]
-            accepted = self.uploads.accept(
-                streams,
-                collection.strip() or DEFAULT_COLLECTION,
-                replace=bool(replace),
-                owner=principal.caller,
-            )
+        try:
+            with ExitStack() as stack:
+                streams = [(Path(f).name, stack.enter_context(Path(f).open("rb"))) for f in files]
+                accepted = self.uploads.accept(
+                    streams,
+                    collection.strip() or DEFAULT_COLLECTION,
+                    replace=bool(replace),
+                    owner=principal.caller,
+                )
+        finally:
+            for file in files:  # kept in the database once accepted; Gradio's copy goes now
+                Path(file).unlink(missing_ok=True)
         lines = self._follow(accepted.job, progress)
         lines += [f"- {html.escape(r.reason)}" for r in accepted.refused]
         return "\n".join(lines)

@@ -5,11 +5,15 @@ changes nothing (the browser tests cover the page itself)."""
 from __future__ import annotations
 
 import shutil
+import stat
+import tempfile
+import uuid
 from pathlib import Path
 from typing import Any
 
 import gradio as gr
 import pytest
+from gradio.utils import get_upload_folder
 
 from index.embeddings import Encoder
 from rag.errors import InputError, NotFoundError
@@ -18,6 +22,7 @@ from rag.gaps import UnansweredLog, coverage_gaps, gaps_csv
 from rag.jobs import JobQueue
 from rag.runtime import Runtime, build_runtime
 from rag.types import Answer
+from rag.web.app import create_app
 from rag.web.auth import Authenticator
 from rag.web.chat_ui import ChatUI
 from rag.web.errors import AccessError
@@ -186,3 +191,23 @@ def test_coverage_gaps_group_refused_and_wrongly_answered_questions(runtime: Run
         )
         == groups
     )
+
+
+def test_gradio_files_are_private_and_an_upload_is_removed_once_accepted(
+    runtime: Runtime,
+) -> None:
+    """Gradio's folder (uploads, exported CSVs) is this process's own, 0700, not a /tmp/gradio
+    every local user reads; an uploaded file is deleted once the database holds it."""
+    create_app(runtime)  # sets the folder up before Gradio reads it
+    folder = Path(get_upload_folder())
+    assert folder != Path(tempfile.gettempdir()) / "gradio"
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+    received = folder / uuid.uuid4().hex / "desk-note.txt"
+    received.parent.mkdir(parents=True)
+    received.write_text("Desk 14 is the quiet desk on the third floor.")
+    admin = caller(create_key(runtime.settings, "admin"))
+    with worker(runtime):
+        status = ui_of(runtime).library.upload([str(received)], "hr", False, admin)
+    assert status.startswith("**Indexed:** 1 added"), status
+    assert not received.exists()
+    assert any(d.name == "desk-note.txt" for d in runtime.manifest.documents(["hr"]))
