@@ -243,3 +243,29 @@ def test_unsafe_access_settings_are_refused(tmp_path: Path) -> None:
     (tmp_path / "api_keys.json").write_text('["not", "an", "object"]')
     with pytest.raises(ConfigError, match=r"the old API key file api_keys\.json is not"):
         open_database(make_settings(tmp_path))
+
+
+def test_an_unsigned_portal_token_is_refused(secured: tuple[str, str, Settings]) -> None:
+    """Held from the second review: `alg: none` (no signature) is never a portal token."""
+    import jwt
+
+    url, _, _ = secured
+    unsigned = jwt.encode(
+        {"sub": "ana", "aud": "docent", "collections": ["hr", "finance"]}, None, "none"
+    )
+    response = ask(url, unsigned)
+    assert response.status_code == 401
+    assert response.json()["error"]["message"] == "invalid portal token"
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["//api/v1/documents", "/api/v1/%2e%2e/v1/documents", "/API/V1/DOCUMENTS", "/api/v1/Documents"],
+)
+def test_path_variants_reach_no_route(secured: tuple[str, str, Settings], path: str) -> None:
+    """Held from the second review: a doubled slash, an encoded dot segment or another case
+    is no way around the access check: nothing is listed."""
+    url, _, _ = secured
+    response = httpx.get(f"{url}{path}", timeout=30)
+    assert response.status_code == 404, response.text
+    assert "leave-policy.md" not in response.text
