@@ -45,7 +45,12 @@ _QUESTION_WORDS = {
     "could",
     "should",
 }
-_STOPWORDS = frozenset(bm25s.stopwords.STOPWORDS_EN) | _QUESTION_WORDS
+# Who is asking ("How much am I paid back…", "Who do we send…"): no content of its own.
+_PERSONAL_WORDS = {
+    "am", "me", "my", "mine", "myself", "we", "us", "our", "ours", "you", "your", "yours",
+    "he", "him", "his", "she", "her", "hers", "them", "its", "were",
+}  # fmt: skip
+_STOPWORDS = frozenset(bm25s.stopwords.STOPWORDS_EN) | _QUESTION_WORDS | _PERSONAL_WORDS
 _WORD = re.compile(r"\w\w+")
 
 

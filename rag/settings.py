@@ -82,13 +82,13 @@ class Settings(BaseSettings):
         5, ge=1, le=20, description="Top retrieved passages the reader reads for each question."
     )
     min_evidence: float = Field(
-        -14.4111,
+        -10.1288,
         description="Below this evidence (the reader's margin over 'no answer' plus the "
         "weighted retrieval evidence) the answer is 'not in the documents', on every answer "
         "path (`app.py eval --calibrate` chooses it for a corpus).",
     )
     relevance_weight: float = Field(
-        0.0,
+        10.0,
         ge=0,
         le=50,
         description="Evidence adds this times the passage's cosine similarity to the question.",
