@@ -16,19 +16,19 @@ from rag.runtime import build_runtime
 from rag.web.app import create_app
 from tests.helpers import SAMPLES, ScriptedChatModel, make_settings, serving
 
-SLOW = "Which travel agency books flights, slowly?"
+QUESTION = "Which travel agency books flights?"
 ANSWER = "Flights are booked through Meridian Travel [1]."
 
 
 class Held:
-    """A chat model reply that waits for `release` when the question is the slow one."""
+    """A chat model whose first reply waits for `release` (the slow answer); later ones do not."""
 
     def __init__(self) -> None:
         self.entered = threading.Event()
         self.release = threading.Event()
 
     def __call__(self, messages: list[BaseMessage]) -> str:
-        if "slowly" in str(messages[-1].content):
+        if not self.entered.is_set():
             self.entered.set()
             self.release.wait(timeout=120)
         return ANSWER
@@ -50,7 +50,7 @@ def held_server(tmp_path: Path, embeddings: Encoder) -> Iterator[tuple[str, Held
 
 def test_a_slow_answer_does_not_block_another_user(held_server: tuple[str, Held]) -> None:
     url, held = held_server
-    slow = Client(url, verbose=False).submit(SLOW, [], api_name="/ask")
+    slow = Client(url, verbose=False).submit(QUESTION, [], api_name="/ask")
     assert held.entered.wait(timeout=120), "the slow question never reached the model"
     # With a queue of one, this answer would wait for the slow one, which waits for us.
     other, *_ = (
