@@ -41,7 +41,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.costly_ingest import blank_pdf, crafted_csv, ordinary_csv  # noqa: E402
-from tests.helpers import SAMPLES, free_port  # noqa: E402
+from tests.helpers import SAMPLES, free_port, wait_until_up  # noqa: E402
 from tests.made_files import dense_pdf, large_scan  # noqa: E402
 
 Send = Callable[[httpx.Client], httpx.Response]
@@ -204,20 +204,6 @@ def _run(root: Path, env: dict[str, str], cwd: Path, *args: str) -> subprocess.P
     )
 
 
-def _wait(url: str, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit("the server stopped")
-        try:
-            if httpx.get(f"{url}/api/health", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
-    raise SystemExit("the server did not come up")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--root", type=Path, default=ROOT, help="the checkout to serve")
@@ -243,7 +229,7 @@ def main() -> None:
         url = f"http://127.0.0.1:{port}"
         server = _run(args.root, env, work, "serve")
         try:
-            _wait(url, server)
+            wait_until_up(url, server, timeout=300)
             with httpx.Client(base_url=url, timeout=600) as client:
                 rows = cases(client)
             table = [(case.name, *_measure(url, server.pid, case)) for case in rows]
