@@ -3,6 +3,13 @@
 question (+ history) → standalone query → hybrid retrieval → generator → checked citations.
 The first two steps are a LangChain runnable chain; generation streams.
 
+Citations are checked whoever wrote the answer (`rag/grounding.py`): each sentence keeps,
+moves or loses its citation by the support of the passages. Behind a language model, the
+extractive generator is the `fallback`: when the model refuses although the evidence decision
+let it answer, or nothing it wrote is supported, the answer is the quoted sentence the reader
+found, so both paths answer and refuse the same questions. Surfaces that stream show the final
+`Answer.text` once it arrives.
+
 Document text is untrusted (`rag/untrusted.py`): the retrieved passages are neutralised here,
 before the generator or any client sees them, and so is the generated text as it streams, so
 no surface returns a remote image, a link or raw HTML that a document (or a model it
@@ -20,11 +27,12 @@ from langchain_core.runnables import Runnable, RunnableLambda
 from sqlalchemy.exc import SQLAlchemyError
 
 from index.types import EVERYTHING, Scope
-from rag.citations import check_citations
+from rag.citations import MARKER, check_citations
 from rag.condense import Condenser
 from rag.errors import InputError
 from rag.gaps import UnansweredLog
 from rag.generators import Generator, is_abstention
+from rag.grounding import ground
 from rag.retrieval import HybridRetriever
 from rag.short_answer import ShortAnswerFinder, locate
 from rag.support import SupportScorer
@@ -57,6 +65,8 @@ class Assistant:
         support: SupportScorer,
         short_answers: ShortAnswerFinder,
         history_turns: int,
+        fallback: Generator | None = None,
+        drop_unsupported: bool = False,
     ) -> None:
         self.retriever = retriever
         self.generator = generator
@@ -64,6 +74,8 @@ class Assistant:
         self.support = support
         self.short_answers = short_answers
         self.history_turns = history_turns
+        self.fallback = fallback
+        self.drop_unsupported = drop_unsupported
         # Where refused questions are recorded for the coverage gaps (the web app sets it).
         self.unanswered: UnansweredLog | None = None
         self._prepare = _timed("condense", self._condense) | _timed("retrieve", self._retrieve)
@@ -110,7 +122,17 @@ class Assistant:
                 yield shown
         if shown := neutral.close():
             yield shown
-        checked = check_citations(neutral.text, hits)
+        first = check_citations(neutral.text, hits)  # markers 1..len(hits) only
+        text, answered_by = first.text, self.generator
+        if not is_abstention(text):
+            text = ground(text, hits, self.support, self.drop_unsupported).text
+        if self.fallback is not None and (is_abstention(text) or not MARKER.search(text)):
+            # The model refused, or nothing it wrote holds: the reader's quoted sentence (or
+            # the same refusal as the extractive path's).
+            answered_by = self.fallback
+            text = "".join(self.fallback.stream(state["standalone"], hits, recent))
+        checked = check_citations(text, hits)
+        checked.dropped[:0] = first.dropped
         abstained = is_abstention(checked.text)
         sentences = [] if abstained else self.support.score(checked.text, checked.citations)
         finder = self.short_answers
@@ -128,8 +150,8 @@ class Assistant:
             citations=checked.citations,
             retrieved=hits,
             standalone_query=state["standalone"],
-            prompt_version=self.generator.prompt_version,
-            generator=self.generator.name,
+            prompt_version=answered_by.prompt_version,
+            generator=answered_by.name,
             abstained=abstained,
             supported=not abstained
             and bool(checked.citations)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -35,7 +36,15 @@ from rag.short_answer import ShortAnswerFinder
 from rag.state import claim_once, open_database
 from rag.support import SupportScorer
 
-__all__ = ["Runtime", "build_runtime", "load_encoder", "load_reader"]
+__all__ = [
+    "GENERATORS",
+    "Runtime",
+    "build_assistant",
+    "build_runtime",
+    "load_encoder",
+    "load_reader",
+    "with_generator",
+]
 
 log = logging.getLogger(__name__)
 
@@ -126,6 +135,80 @@ def load_reader(settings: Settings) -> Reader:
     return Reader.load(folder)
 
 
+AnswerPath = tuple[Generator, Condenser]
+
+
+def _extractive(
+    settings: Settings, evidence: ReaderEvidence, chat_model: BaseChatModel | None
+) -> AnswerPath:
+    return ExtractiveGenerator(evidence, settings.max_answer_sentences), RuleCondenser()
+
+
+def _openai(
+    settings: Settings, evidence: ReaderEvidence, chat_model: BaseChatModel | None
+) -> AnswerPath:
+    from rag.generators.chat import ChatGenerator
+
+    model = chat_model or _chat_model(settings)
+    prompt = load_prompt(settings.prompts_dir, settings.answer_prompt_id)
+    condense = load_prompt(settings.prompts_dir, settings.condense_prompt)
+    return EvidenceGate(ChatGenerator(model, prompt), evidence), ChatCondenser(model, condense)
+
+
+def _llamacpp(
+    settings: Settings, evidence: ReaderEvidence, chat_model: BaseChatModel | None
+) -> AnswerPath:
+    from rag.generators.llamacpp import load_llamacpp
+
+    return EvidenceGate(load_llamacpp(settings), evidence), RuleCondenser()
+
+
+# DOCENT_GENERATOR → what writes the answer and rewrites follow-ups. A language model always
+# sits behind the reader's evidence decision (`EvidenceGate`).
+GENERATORS: dict[str, Callable[[Settings, ReaderEvidence, BaseChatModel | None], AnswerPath]] = {
+    "extractive": _extractive,
+    "openai": _openai,
+    "llamacpp": _llamacpp,
+}
+
+
+def build_assistant(
+    settings: Settings,
+    retriever: HybridRetriever,
+    units: UnitVectors,
+    evidence: ReaderEvidence,
+    chat_model: BaseChatModel | None = None,
+) -> Assistant:
+    """The read path for `settings.generator`; behind a language model, the extractive
+    generator answers where the model refuses or writes nothing the passages support."""
+    generator, condenser = GENERATORS[settings.generator](settings, evidence, chat_model)
+    fallback = None
+    if settings.generator != "extractive":
+        fallback = ExtractiveGenerator(evidence, settings.max_answer_sentences)
+    return Assistant(
+        retriever,
+        generator,
+        condenser,
+        SupportScorer(units, settings.min_support),
+        ShortAnswerFinder(evidence.reader),
+        settings.history_turns,
+        fallback=fallback,
+        drop_unsupported=settings.unsupported_sentences == "drop",
+    )
+
+
+def with_generator(runtime: Runtime, generator: str) -> Runtime:
+    """The same install answering with another generator (eval compares them side by side
+    over one index)."""
+    settings = runtime.settings.model_copy(update={"generator": generator})
+    current = runtime.assistant
+    assistant = build_assistant(
+        settings, current.retriever, current.support.units, runtime.evidence
+    )
+    assistant.unanswered = current.unanswered
+    return replace(runtime, settings=settings, assistant=assistant)
+
+
 def build_runtime(
     settings: Settings,
     embeddings: Encoder | None = None,
@@ -159,8 +242,6 @@ def build_runtime(
         settings.rrf_k,
         NamedDocuments(manifest),
     )
-    generator: Generator
-    condenser: Condenser
     reader = reader or load_reader(settings)
     evidence = ReaderEvidence(
         reader,
@@ -169,25 +250,7 @@ def build_runtime(
     )
     if chat_model is not None and settings.generator != "openai":
         raise ConfigError("a chat model was given but the generator setting is not 'openai'")
-    if settings.generator == "openai":
-        from rag.generators.chat import ChatGenerator
-
-        model = chat_model or _chat_model(settings)
-        generator = EvidenceGate(
-            ChatGenerator(model, load_prompt(settings.prompts_dir, settings.answer_prompt_id)),
-            evidence,
-        )
-        condenser = ChatCondenser(
-            model, load_prompt(settings.prompts_dir, settings.condense_prompt)
-        )
-    elif settings.generator == "llamacpp":
-        from rag.generators.llamacpp import load_llamacpp
-
-        generator = EvidenceGate(load_llamacpp(settings), evidence)
-        condenser = RuleCondenser()
-    else:
-        generator = ExtractiveGenerator(evidence, settings.max_answer_sentences)
-        condenser = RuleCondenser()
+    assistant = build_assistant(settings, retriever, units, evidence, chat_model)
     ocr_limits = OcrLimits(
         settings.ocr_document_pages,
         settings.ocr_document_seconds,
@@ -204,12 +267,5 @@ def build_runtime(
         lexical=lexical,
         ingestor=ingestor,
         evidence=evidence,
-        assistant=Assistant(
-            retriever,
-            generator,
-            condenser,
-            SupportScorer(units, settings.min_support),
-            ShortAnswerFinder(reader),
-            settings.history_turns,
-        ),
+        assistant=assistant,
     )

@@ -103,7 +103,7 @@ class Settings(BaseSettings):
     max_answer_sentences: int = Field(3, ge=1, le=6)
     answer_prompt: str | None = Field(
         None,
-        description="Answer prompt NAME.VERSION in prompts/; default answer.v5 (answer.v6 for "
+        description="Answer prompt NAME.VERSION in prompts/; default answer.v5 (answer.v7 for "
         "the small local model of `llamacpp`); older versions stay loadable.",
     )
     condense_prompt: str = Field("condense.v1", description="Follow-up rewriting prompt.")
@@ -124,6 +124,11 @@ class Settings(BaseSettings):
     llamacpp_max_tokens: int = Field(256, ge=16, description="Longest generated answer (tokens).")
     min_support: float = Field(
         0.45, ge=0, le=1, description="Answer sentences scoring below this are flagged."
+    )
+    unsupported_sentences: Literal["mark", "drop"] = Field(
+        "mark",
+        description="A generated sentence no retrieved passage supports: shown marked as "
+        "unsupported (mark) or left out of the answer (drop).",
     )
 
     # Evaluation
@@ -239,7 +244,7 @@ class Settings(BaseSettings):
         if self.answer_prompt:
             return self.answer_prompt
         if self.generator == "llamacpp":
-            return "answer.v6"  # v5 and v6 fence passages as untrusted data
+            return "answer.v7"  # fenced passages (as v5, v6) and the likely answer offered
         return f"answer.{self.prompt_version}" if self.prompt_version else "answer.v5"
 
     @property

@@ -14,6 +14,8 @@ reaches `min_evidence`. `app.py eval --calibrate` chooses the three for a corpus
 from __future__ import annotations
 
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -153,6 +155,9 @@ def quoted(passage: str, start: int, end: int) -> list[str]:
     return [t for t in texts if t]
 
 
+_REMEMBERED = 64  # assessments kept: the gate and the fallback behind a model read once
+
+
 class ReaderEvidence:
     """Reads the top `passages` hits in one batch and weighs the result."""
 
@@ -160,6 +165,8 @@ class ReaderEvidence:
         self.reader = reader
         self.passages = passages
         self.weights = weights
+        self._recent: OrderedDict[tuple[object, ...], Assessment] = OrderedDict()
+        self._lock = threading.Lock()
 
     def assess(
         self, question: str, hits: Sequence[Hit], said: frozenset[str] = frozenset()
@@ -167,6 +174,19 @@ class ReaderEvidence:
         """The reader's best span in each of the top passages, outside the sentences `said`
         (plain, lower case: what the conversation's last answer quoted)."""
         read = list(hits[: self.passages])
+        key = (question, said, *((h.chunk.id, h.chunk.text, h.score) for h in read))
+        with self._lock:
+            if (known := self._recent.get(key)) is not None:
+                self._recent.move_to_end(key)
+                return known
+        assessment = self._assess(question, read, said)
+        with self._lock:
+            self._recent[key] = assessment
+            while len(self._recent) > _REMEMBERED:
+                self._recent.popitem(last=False)
+        return assessment
+
+    def _assess(self, question: str, read: list[Hit], said: frozenset[str]) -> Assessment:
         wanted = content_tokens(question)
         readings = self.reader.read(
             question,

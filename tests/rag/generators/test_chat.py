@@ -47,12 +47,42 @@ def test_llm_answer_is_checked_and_streamed(tmp_path: Path, embeddings: Encoder)
     assert answer.retrieved[0].chunk.text in user.content
 
 
-def test_llm_answer_without_valid_citation_is_unsupported(
+def test_a_reply_no_passage_supports_gives_way_to_the_quoted_sentence(
     tmp_path: Path, embeddings: Encoder
 ) -> None:
+    """The evidence let the model answer, and it invented something: the answer is the
+    sentence the reader found, as on the extractive path."""
     runtime, _ = _llm_runtime(tmp_path, embeddings, "Everyone flies first class [42].")
     answer = runtime.assistant.answer("Which class do we fly?")
-    assert not answer.supported and answer.citations == [] and answer.dropped_markers == [42]
+    assert "first class" not in answer.text and answer.dropped_markers == [42]
+    assert answer.generator == "extractive" and answer.prompt_version == "reader.v1"
+    assert answer.supported and answer.citations and not answer.abstained
+    quoted = answer.citations[0].passage
+    assert all(quoted[a:b] in quoted for a, b in answer.citations[0].highlights)
+
+
+def test_a_refusal_where_the_evidence_holds_an_answer_gives_way_to_the_quoted_sentence(
+    tmp_path: Path, embeddings: Encoder
+) -> None:
+    runtime, _ = _llm_runtime(tmp_path, embeddings, NOT_FOUND)
+    answer = runtime.assistant.answer("Which travel agency books flights?")
+    assert not answer.abstained and answer.generator == "extractive"
+    assert "Meridian Travel" in answer.text and answer.supported
+
+
+def test_a_citation_to_the_wrong_passage_moves_to_the_one_that_supports_it(
+    tmp_path: Path, embeddings: Encoder
+) -> None:
+    runtime, model = _llm_runtime(tmp_path, embeddings, "")
+    question = "Which travel agency books flights?"
+    hits = runtime.assistant.answer(question).retrieved
+    right = next(n for n, h in enumerate(hits, 1) if "Meridian Travel" in h.chunk.text)
+    wrong = next(n for n, h in enumerate(hits, 1) if "Meridian Travel" not in h.chunk.text)
+    model.reply = lambda messages: f"Flights are booked through Meridian Travel [{wrong}]."
+    answer = runtime.assistant.answer(question)
+    assert answer.text == f"Flights are booked through Meridian Travel [{right}]."
+    assert [c.n for c in answer.citations] == [right] and answer.supported
+    assert answer.generator == "openai"
 
 
 def test_llm_abstention_is_recognised(tmp_path: Path, embeddings: Encoder) -> None:
@@ -74,16 +104,17 @@ def test_an_abstention_with_a_marker_is_not_supported(tmp_path: Path, embeddings
         ("Flights are booked through Meridian Travel [9].", [9]),  # only a passage not given
     ],
 )
-def test_a_reply_citing_nothing_it_was_given_is_unsupported(
+def test_a_supported_reply_citing_nothing_it_was_given_is_cited(
     tmp_path: Path, embeddings: Encoder, reply: str, dropped: list[int]
 ) -> None:
     runtime, _ = _llm_runtime(tmp_path, embeddings, reply)
     answer = runtime.assistant.answer("Which travel agency books flights?")
     assert len(answer.retrieved) < 9
-    assert answer.text == "Flights are booked through Meridian Travel."
-    assert answer.dropped_markers == dropped and answer.citations == []
-    assert not answer.supported and not answer.abstained
-    assert [(s.cites, s.supported) for s in answer.sentences] == [([], False)]
+    (citation,) = answer.citations
+    assert "Meridian Travel" in citation.passage
+    assert answer.text == f"Flights are booked through Meridian Travel [{citation.n}]."
+    assert answer.dropped_markers == dropped and answer.supported and not answer.abstained
+    assert [(s.cites, s.supported) for s in answer.sentences] == [([citation.n], True)]
 
 
 def test_a_reply_with_an_uncited_claim_is_unsupported(tmp_path: Path, embeddings: Encoder) -> None:
