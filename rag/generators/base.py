@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from index.types import Hit
@@ -19,6 +20,8 @@ from rag.types import Message
 __all__ = [
     "NOT_FOUND",
     "Generator",
+    "Likely",
+    "PromptedGenerator",
     "answer_variables",
     "is_abstention",
     "prompt_history",
@@ -94,17 +97,31 @@ def prompt_history(history: Sequence[Message]) -> list[dict[str, str]]:
     return turns
 
 
+@dataclass(frozen=True)
+class Likely:
+    """The reader's best span, offered to a language model as the likely answer: the words
+    and the number of the passage they are in."""
+
+    number: int
+    text: str
+
+
 def answer_variables(
     declared: frozenset[str],
     question: str,
     passages: list[dict[str, str]],
     history: list[dict[str, str]],
+    likely: Likely | None = None,
 ) -> dict[str, Any]:
-    """The values an answer prompt is rendered with; `history` only for a prompt that
-    declares it (answer.v1 and answer.v2 predate it and stay loadable)."""
+    """The values an answer prompt is rendered with; `history` and `likely` only for a prompt
+    that declares them (older versions predate them and stay loadable)."""
     values: dict[str, Any] = {"question": question, "passages": passages, "not_found": NOT_FOUND}
     if "history" in declared:
         values["history"] = history
+    if "likely" in declared:
+        values["likely"] = (
+            None if likely is None else {"number": likely.number, "text": unfenced(likely.text)}
+        )
     return values
 
 
@@ -120,3 +137,19 @@ class Generator(Protocol):
 
         Raises `GenerationError` when the underlying model fails."""
         ...
+
+
+class PromptedGenerator(Protocol):
+    """A language model behind an answer prompt: a `Generator` that may be offered the
+    reader's likely answer."""
+
+    name: str
+    prompt_version: str
+
+    def stream(
+        self,
+        question: str,
+        hits: Sequence[Hit],
+        history: Sequence[Message] = (),
+        likely: Likely | None = None,
+    ) -> Iterator[str]: ...

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
 
 from rag.errors import GenerationError
-from rag.generators.base import answer_variables, prompt_history, prompt_passages
+from rag.generators.base import Likely, answer_variables, prompt_history, prompt_passages
 from rag.prompts import Prompt
 
 __all__ = ["ChatGenerator"]
@@ -34,11 +34,19 @@ class ChatGenerator:
         self.prompt_version = prompt.id
 
     def stream(
-        self, question: str, hits: Sequence[Hit], history: Sequence[Message] = ()
+        self,
+        question: str,
+        hits: Sequence[Hit],
+        history: Sequence[Message] = (),
+        likely: Likely | None = None,
     ) -> Iterator[str]:
         messages = self.prompt.render(
             **answer_variables(
-                self.prompt.variables, question, prompt_passages(hits), prompt_history(history)
+                self.prompt.variables,
+                question,
+                prompt_passages(hits),
+                prompt_history(history),
+                likely,
             )
         )
         try:

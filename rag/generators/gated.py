@@ -1,13 +1,14 @@
 """A language-model generator behind the extractive path's refusal decision: when the reader's
 evidence (`rag/reader/evidence.py`) is weak, the answer is NOT_FOUND and the model is never
-called, so both paths refuse the same questions."""
+called, so both paths refuse the same questions. When it answers, the model is offered the
+reader's best span as the likely answer (for a prompt that declares `likely`)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
 from index.types import Hit
-from rag.generators.base import NOT_FOUND, Generator
+from rag.generators.base import NOT_FOUND, Likely, PromptedGenerator
 from rag.reader.evidence import ReaderEvidence
 from rag.types import Message
 
@@ -15,7 +16,7 @@ __all__ = ["EvidenceGate"]
 
 
 class EvidenceGate:
-    def __init__(self, generator: Generator, evidence: ReaderEvidence) -> None:
+    def __init__(self, generator: PromptedGenerator, evidence: ReaderEvidence) -> None:
         self.generator = generator
         self.evidence = evidence
         self.name = generator.name
@@ -24,7 +25,10 @@ class EvidenceGate:
     def stream(
         self, question: str, hits: Sequence[Hit], history: Sequence[Message] = ()
     ) -> Iterator[str]:
-        if not self.evidence.answers(question, hits):
+        best = self.evidence.best(self.evidence.assess(question, hits))
+        if best is None:
             yield NOT_FOUND
             return
-        yield from self.generator.stream(question, hits, history)
+        passage = hits[best.number - 1].chunk.text
+        likely = Likely(best.number, passage[best.reading.start : best.reading.end])
+        yield from self.generator.stream(question, hits, history, likely)

@@ -4,7 +4,7 @@ Selected with `DOCENT_GENERATOR=llamacpp` and `DOCENT_LLAMACPP_MODEL_PATH=path/t
 `llama_cpp` is imported only inside `load_llamacpp`, so this module imports without it; the
 default install never builds llama.cpp (`make llama` does, and fetches a small model).
 
-It uses a versioned answer prompt like `ChatGenerator` (answer.v6 by default); the rendered
+It uses a versioned answer prompt like `ChatGenerator` (answer.v7 by default); the rendered
 messages go to `Llama.create_chat_completion`, which applies the GGUF file's chat template.
 When the prompt would not leave room for the answer in the context window, the oldest turns of
 the conversation are dropped first, then the lowest-ranked passages are shortened, then dropped
@@ -24,7 +24,7 @@ from langchain_core.messages import BaseMessage
 
 from index.types import Hit
 from rag.errors import ConfigError, GenerationError
-from rag.generators.base import answer_variables, prompt_history, prompt_passages
+from rag.generators.base import Likely, answer_variables, prompt_history, prompt_passages
 from rag.prompts import Prompt, load_prompt
 from rag.settings import Settings
 from rag.types import Message
@@ -64,6 +64,11 @@ def _chat_messages(messages: Sequence[BaseMessage]) -> list[dict[str, str]]:
     return converted
 
 
+def kept(likely: Likely | None, passages: Sequence[object]) -> Likely | None:
+    """The likely answer while its passage is still in the prompt."""
+    return likely if likely is not None and likely.number <= len(passages) else None
+
+
 class LlamaCppGenerator:
     """The versioned answer prompt, answered by a local llama.cpp model; tokens are streamed.
 
@@ -86,13 +91,21 @@ class LlamaCppGenerator:
         return len(self.model.tokenize(text.encode("utf-8"), False, True)) + TEMPLATE_OVERHEAD
 
     def _render(
-        self, question: str, passages: list[dict[str, str]], history: list[dict[str, str]]
+        self,
+        question: str,
+        passages: list[dict[str, str]],
+        history: list[dict[str, str]],
+        likely: Likely | None = None,
     ) -> list[dict[str, str]]:
-        values = answer_variables(self.prompt.variables, question, passages, history)
+        values = answer_variables(self.prompt.variables, question, passages, history, likely)
         return _chat_messages(self.prompt.render(**values))
 
     def messages(
-        self, question: str, hits: Sequence[Hit], history: Sequence[Message] = ()
+        self,
+        question: str,
+        hits: Sequence[Hit],
+        history: Sequence[Message] = (),
+        likely: Likely | None = None,
     ) -> list[dict[str, str]]:
         """The chat messages for `question`, cut so that the answer still fits: the oldest
         turns of `history` go first, then the lowest-ranked passages are shortened or dropped."""
@@ -100,11 +113,11 @@ class LlamaCppGenerator:
         turns = prompt_history(history) if "history" in self.prompt.variables else []
         offered = len(turns)
         budget = self.context - self.max_tokens
-        messages = self._render(question, passages, turns)
+        messages = self._render(question, passages, turns, kept(likely, passages))
         excess = self._count(messages) - budget
         while excess > 0 and turns:
             turns.pop(0)
-            messages = self._render(question, passages, turns)
+            messages = self._render(question, passages, turns, kept(likely, passages))
             excess = self._count(messages) - budget
         while excess > 0 and passages:
             last = passages[-1]
@@ -115,7 +128,7 @@ class LlamaCppGenerator:
                 passages[-1] = {**last, "text": cut + " …"}
             else:
                 passages.pop()
-            messages = self._render(question, passages, turns)
+            messages = self._render(question, passages, turns, kept(likely, passages))
             excess = self._count(messages) - budget
         if excess > 0:
             raise GenerationError(
@@ -131,13 +144,17 @@ class LlamaCppGenerator:
         return messages
 
     def stream(
-        self, question: str, hits: Sequence[Hit], history: Sequence[Message] = ()
+        self,
+        question: str,
+        hits: Sequence[Hit],
+        history: Sequence[Message] = (),
+        likely: Likely | None = None,
     ) -> Iterator[str]:
         # One llama.cpp model serves one question at a time; the lock is released when the
         # generator finishes or is closed (a client that goes away closes it).
         with self._lock:
             try:
-                messages = self.messages(question, hits, history)
+                messages = self.messages(question, hits, history, likely)
                 chunks = self.model.create_chat_completion(
                     messages, stream=True, temperature=0.0, max_tokens=self.max_tokens
                 )

@@ -73,5 +73,6 @@ def test_the_prompt_fences_the_document(poisoned_app: str) -> None:
     answer = httpx.post(
         f"{poisoned_app}/api/v1/ask", json={"question": QUESTION}, timeout=300
     ).json()
-    assert answer["prompt_version"] == "answer.v6", "the fenced small-model prompt"
+    # The fenced small-model prompt, or the quoted sentence where the model's reply did not hold.
+    assert answer["prompt_version"] in ("answer.v7", "reader.v1"), answer["prompt_version"]
     assert all(not renders_remote_content(hit["chunk"]["text"]) for hit in answer["retrieved"])

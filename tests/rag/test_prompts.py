@@ -32,6 +32,7 @@ SAMPLE_VALUES = {
     "passages": [{"title": "Leave Policy", "location": "leave-policy.md", "text": "26 days."}],
     "not_found": NOT_FOUND,
     "history": [{"role": "user", "content": "Who books trips?"}],
+    "likely": {"number": 1, "text": "26 days"},
 }
 
 

@@ -192,7 +192,7 @@ def test_an_instruction_inside_a_passage_is_fenced_off(tmp_path: Path, embedding
     assert str(user.content).count("</passage>") == str(user.content).count("<passage n=")
 
 
-@pytest.mark.parametrize("version", ["answer.v5", "answer.v6"])
+@pytest.mark.parametrize("version", ["answer.v5", "answer.v6", "answer.v7"])
 def test_the_fenced_prompts_escape_a_fake_closing_fence(version: str) -> None:
     chunk = Chunk(
         id="c" * 32,

@@ -18,6 +18,7 @@ import pytest
 from index.embeddings import Encoder
 from index.types import Chunk, Hit
 from rag.errors import ConfigError, GenerationError
+from rag.generators.base import Likely
 from rag.generators.llamacpp import LlamaCppGenerator, load_llamacpp
 from rag.prompts import load_prompt
 from rag.runtime import Runtime, build_runtime
@@ -160,6 +161,20 @@ def test_the_oldest_turns_are_dropped_before_any_passage_is_cut() -> None:
     assert "Question 3?" not in user and "word0 word0" in user, "then passages are cut"
 
 
+def test_the_likely_answer_is_offered_while_its_passage_is_in_the_prompt() -> None:
+    generator = _generator(FakeLlama([]), prompt="answer.v7")
+    likely = Likely(2, "word1 word1")
+    user = generator.messages("How many days?", _hits(2, 10), likely=likely)[1]["content"]
+    assert 'likely answer, in passage [2]: "word1 word1"' in user
+    assert user.index("Question:") < user.index("likely answer") < user.index("citing it like [2]")
+    assert "likely answer" not in generator.messages("How many days?", _hits(2, 10))[1]["content"]
+    squeezed = _generator(FakeLlama([]), context=700, prompt="answer.v7")
+    user = squeezed.messages("How many days?", _hits(5, 60), likely=Likely(5, "word4"))[1][
+        "content"
+    ]
+    assert "Passage [5]" not in user and "likely answer" not in user, "its passage was dropped"
+
+
 def test_a_failure_while_streaming_is_a_generation_error(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
@@ -189,7 +204,7 @@ def test_answers_a_sample_question_citing_the_right_document(llama_runtime: Runt
     question, source, fact = ANSWERABLE[0]
     answer = llama_runtime.assistant.answer(question)
     assert answer.generator == "llamacpp"
-    assert answer.prompt_version == "answer.v6"
+    assert answer.prompt_version == "answer.v7"
     assert not answer.abstained, answer.text
     assert answer.supported, answer.text
     assert fact.split()[0] in answer.text, answer.text
