@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup tesseract run test test-fast lint chromium postgresql bench samples screenshots llama test-llama test-llm
+.PHONY: setup tesseract run test test-fast lint chromium postgresql bench samples screenshots llama test-llama test-llm eval-llm
 
 $(STAMP): requirements.txt requirements-dev.txt
 	python3 -m venv $(VENV)
@@ -85,3 +85,14 @@ test-llama: llama
 # OpenAI-compatible server, which the tests start on loopback with the GGUF (tests/llm).
 test-llm: llama
 	DOCENT_LLAMACPP_MODEL_PATH=$(LLAMA_MODEL) $(PY) -m pytest --llm -m llm
+
+# The LLM path measured beside the extractive one on the same questions and index: the SQuAD
+# sample's test half and the multi-turn set (~45 min with the 0.5B model on 2 cores).
+# `make eval-llm LLAMA_MODEL=.models/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf` measures the 1.5B
+# model (`python scripts/fetch_gguf.py --model qwen2.5-coder-1.5b` fetches it).
+EVAL_OUT := .docent/eval
+EVAL_SETS := ../shared/eval
+EVAL_LLM := DOCENT_LLAMACPP_MODEL_PATH=$(LLAMA_MODEL) $(PY) app.py eval --generators extractive,llamacpp
+eval-llm: llama
+	$(EVAL_LLM) --squad $(EVAL_SETS)/squad2 --half test --systems hybrid --out $(EVAL_OUT)/llm-squad.json
+	$(EVAL_LLM) --dialogues --out $(EVAL_OUT)/llm-dialogues.json

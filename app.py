@@ -120,6 +120,11 @@ def _parser() -> argparse.ArgumentParser:
         help="answer with this generator instead of DOCENT_GENERATOR (openai: the endpoint of "
         "DOCENT_OPENAI_BASE_URL)",
     )
+    evaluate.add_argument(
+        "--generators",
+        help="compare generators side by side on the same questions and index "
+        f"(comma-separated, of {', '.join(GENERATORS)}; e.g. extractive,llamacpp)",
+    )
     apikey = commands.add_parser("apikey", help="create an API key for the HTTP API")
     apikey.add_argument("action", choices=["create"])
     apikey.add_argument("name", help="who the key is for (a new key replaces an older one)")
@@ -255,6 +260,13 @@ def _ask(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _generators(args: argparse.Namespace) -> tuple[str, ...]:
+    listed = tuple(g.strip() for g in (args.generators or "").split(",") if g.strip())
+    if args.generator and listed:
+        raise InputError("give --generator or --generators, not both")
+    return (args.generator,) if args.generator else tuple(dict.fromkeys(listed))
+
+
 def _eval(settings: Settings, args: argparse.Namespace) -> int:
     from rag.evaluation.command import EvalOptions, run_eval
 
@@ -274,7 +286,7 @@ def _eval(settings: Settings, args: argparse.Namespace) -> int:
         env_file=args.env_file,
         feedback=args.feedback,
         encoders=tuple(e.strip() for e in (args.encoders or "").split(",") if e.strip()),
-        generator=args.generator,
+        generators=_generators(args),
         max_false_abstention=args.max_false_abstention,
     )
     return run_eval(settings, options)

@@ -54,7 +54,9 @@ class EvalOptions:
     env_file: Path = Path(".env")
     feedback: bool = False
     encoders: tuple[str, ...] = ()
-    generator: str | None = None  # overrides DOCENT_GENERATOR (`--generator`)
+    # Answer with these instead of DOCENT_GENERATOR (`--generator`, `--generators a,b`):
+    # several are measured side by side on the same questions and index.
+    generators: tuple[str, ...] = ()
     max_false_abstention: float = 0.05  # --calibrate: answerable questions it may refuse
 
     def check(self) -> None:
@@ -66,8 +68,18 @@ class EvalOptions:
             raise InputError(f"unknown systems {unknown}; choose from {', '.join(SYSTEMS)}")
         if self.limit is not None and self.limit < 1:
             raise InputError("--limit must be at least 1")
-        if self.generator not in (None, *GENERATORS):
-            raise InputError(f"--generator must be one of {', '.join(GENERATORS)}")
+        unknown_generators = sorted(set(self.generators) - set(GENERATORS))
+        if unknown_generators:
+            raise InputError(
+                f"unknown generators {unknown_generators}; choose from {', '.join(GENERATORS)}"
+            )
+        if len(self.generators) > 1 and (
+            self.calibrate or self.feedback or self.encoders or self.beir
+        ):
+            raise InputError(
+                "several generators are compared on answers only (SQuAD, --in-domain, "
+                "--everyday, --dialogues)"
+            )
         if self.half not in (None, *HALVES):
             raise InputError(f"--half must be one of {', '.join(HALVES)}")
         both = self.calibrate and self.in_domain and self.everyday and not self.dialogues
@@ -163,7 +175,9 @@ def _answers_only(settings: Settings, options: EvalOptions) -> int:
     from rag.runtime import load_encoder
 
     data = _qa_set(settings, options)
-    result = evaluate_qa(settings, load_encoder(settings), data, [], options.limit)
+    result = evaluate_qa(
+        settings, load_encoder(settings), data, [], options.limit, options.generators
+    )
     rows = {
         name: {k: v for k, v in row.items() if not k.startswith("gold")}  # no gold passages
         for name, row in result["systems"].items()
@@ -184,19 +198,28 @@ def _answers_only(settings: Settings, options: EvalOptions) -> int:
 def _dialogues(settings: Settings, options: EvalOptions) -> int:
     from rag.evaluation.dialogues import load_dialogues, run_dialogues, summarize_dialogues
     from rag.evaluation.runner import prepare, progress_bar
-    from rag.runtime import load_encoder
+    from rag.runtime import load_encoder, with_generator
 
     samples = settings.samples_dir or PROJECT_ROOT / "samples"
     data = load_in_domain(IN_DOMAIN, [_folder(samples, samples, "samples")])  # its documents
     dialogues = load_dialogues()
     dialogues = dialogues[: options.limit] if options.limit else dialogues
-    runtime = prepare(settings, load_encoder(settings), "samples", data.passages)
-    with progress_bar(f"dialogues ({settings.generator})", len(dialogues), "dialogue") as bar:
-        results = run_dialogues(runtime, dialogues, bar)
-    rows = summarize_dialogues(results, settings.top_k)
+    indexing = settings.model_copy(update={"generator": "extractive"})
+    runtime = prepare(indexing, load_encoder(settings), "samples", data.passages)
+    generators = options.generators or (settings.generator,)
+    rows: dict[str, dict[str, float]] = {}
+    outcomes: dict[str, list[list[dict[str, object]]]] = {}
+    for generator in generators:
+        answering = with_generator(runtime, generator)
+        with progress_bar(f"dialogues ({generator})", len(dialogues), "dialogue") as bar:
+            results = run_dialogues(answering, dialogues, bar)
+        named = len(generators) > 1
+        for part, row in summarize_dialogues(results, settings.top_k).items():
+            rows[f"{part} ({generator})" if named else part] = row
+        outcomes[generator] = [[o.as_dict() for o in turns] for turns in results]
     title = (
         f"Dialogues: {len(dialogues)} conversations over the samples "
-        f"({sum(len(t) for t in results)} turns; {settings.generator})"
+        f"({sum(len(t) for t in results)} turns each; {', '.join(generators)})"
     )
     print(format_table(title, rows))
     out = options.out or settings.data_dir / "eval" / "dialogues.json"
@@ -205,9 +228,9 @@ def _dialogues(settings: Settings, options: EvalOptions) -> int:
             out,
             {
                 "dialogues": len(dialogues),
-                "generator": settings.generator,
+                "generators": list(generators),
                 "systems": rows,
-                "outcomes": [[o.as_dict() for o in turns] for turns in results],
+                "outcomes": outcomes,
             },
         )
     print(f"report: {out}", file=sys.stderr)
@@ -245,8 +268,8 @@ def _encoders(settings: Settings, options: EvalOptions) -> int:
 
 def run_eval(settings: Settings, options: EvalOptions) -> int:
     options.check()
-    if options.generator:  # before any runtime is built; --calibrate then refuses non-extractive
-        settings = settings.model_copy(update={"generator": options.generator})
+    if len(options.generators) == 1:  # before any runtime: --calibrate refuses non-extractive
+        settings = settings.model_copy(update={"generator": options.generators[0]})
     if options.feedback:
         return _feedback(settings)
     if options.encoders:
@@ -292,7 +315,7 @@ def run_eval(settings: Settings, options: EvalOptions) -> int:
         results["retrieval"] = result
     if squad:
         qa = _squad(settings, replace(options, squad=squad))
-        result = evaluate_qa(settings, embeddings, qa, systems, options.limit)
+        result = evaluate_qa(settings, embeddings, qa, systems, options.limit, options.generators)
         title = (
             f"Answers: {result['dataset']} ({result['questions']} questions, "
             f"{result['unanswerable']} unanswerable; {result['passages']} passages; "

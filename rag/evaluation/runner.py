@@ -26,7 +26,7 @@ from rag.evaluation.systems import (
     index_records,
 )
 from rag.reader.model import Reader
-from rag.runtime import Runtime, load_encoder
+from rag.runtime import Runtime, load_encoder, with_generator
 from rag.settings import Settings
 
 __all__ = [
@@ -194,28 +194,38 @@ def evaluate_qa(
     data: QASet,
     systems: Sequence[str],
     limit: int | None = None,
+    generators: Sequence[str] = (),
 ) -> EvalResult:
-    """Gold-passage retrieval for every system, then Docent's answers to every question."""
+    """Gold-passage retrieval for every system, then Docent's answers to every question, by
+    each of `generators` (default: the settings' one) over the same index."""
     questions = data.questions[:limit] if limit else data.questions
     if not questions:
         raise InputError(f"{data.name} has no questions")
-    runtime = prepare(settings, embeddings, data.name, data.passages)
+    # The index, with the extractive path: each generator's answer path is built below.
+    indexing = settings.model_copy(update={"generator": "extractive"})
+    runtime = prepare(indexing, embeddings, data.name, data.passages)
     rankers = _rankers(settings, embeddings, data.name, data.passages, runtime, systems)
     k = settings.top_k
     queries = {q.id: q.question for q in questions}
     qrels = {q.id: {q.gold_passage: 1} for q in questions}
     retrieval = _score(embeddings, rankers, queries, qrels)
-    embeddings.forget_queries()
-    started = time.perf_counter()
-    with progress_bar(f"answers ({settings.generator})", len(questions), "q") as bar:
-        outcomes = run_qa(runtime, questions, bar)
-    seconds = time.perf_counter() - started
-    answers = {**summarize_qa(outcomes, k), "ms/question": 1000 * seconds / len(questions)}
-    rows = {
+    rows: dict[str, dict[str, float]] = {
         name: {f"gold {m}": scores[m] for m in ("R@1", "R@5", "R@10")}
         for name, scores in retrieval.items()
     }
-    docent_row = f"docent ({settings.generator})"
+    outcomes = []
+    for generator in generators or [settings.generator]:
+        answering = with_generator(runtime, generator)
+        embeddings.forget_queries()
+        started = time.perf_counter()
+        with progress_bar(f"answers ({generator})", len(questions), "q") as bar:
+            answered = run_qa(answering, questions, bar)
+        seconds = time.perf_counter() - started
+        rows[f"docent ({generator})"] = {
+            **summarize_qa(answered, k),
+            "ms/question": 1000 * seconds / len(questions),
+        }
+        outcomes += [{**o.as_dict(), "generator": generator} for o in answered]
     return {
         "dataset": data.name,
         "passages": len(data.passages),
@@ -226,6 +236,6 @@ def evaluate_qa(
         "relevance_weight": settings.relevance_weight,
         "coverage_weight": settings.coverage_weight,
         "min_support": settings.min_support,
-        "systems": {**rows, docent_row: answers},
-        "outcomes": [o.as_dict() for o in outcomes],
+        "systems": rows,
+        "outcomes": outcomes,
     }

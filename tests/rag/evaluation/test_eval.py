@@ -289,8 +289,13 @@ def test_eval_options_are_checked() -> None:
         run_eval(make_settings(Path("unused")), EvalOptions(half="third"))
     with pytest.raises(InputError, match="one of --in-domain, --everyday and --dialogues"):
         run_eval(make_settings(Path("unused")), EvalOptions(in_domain=True, everyday=True))
-    with pytest.raises(InputError, match="--generator"):
-        run_eval(make_settings(Path("unused")), EvalOptions(generator="gpt"))
+    with pytest.raises(InputError, match="unknown generators \\['gpt'\\]"):
+        run_eval(make_settings(Path("unused")), EvalOptions(generators=("extractive", "gpt")))
+    with pytest.raises(InputError, match="compared on answers only"):
+        run_eval(
+            make_settings(Path("unused")),
+            EvalOptions(generators=("extractive", "openai"), calibrate=True),
+        )
 
 
 @pytest.mark.slow
