@@ -161,7 +161,7 @@ def sources_html(answer: Answer, turn: str = "0") -> str:
 
 def _support_title(sentence: SentenceSupport) -> str:
     if not sentence.cites:
-        return "Cites no passage"
+        return "No passage Docent found supports this sentence"
     return f"Weakly supported by the cited passage (support {sentence.score:.2f})"
 
 

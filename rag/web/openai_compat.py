@@ -3,7 +3,11 @@
 
 The last user message is the question and earlier user/assistant messages are the history
 (system messages are ignored: Docent's own prompts decide how it answers). Sources appear in the
-content as [n] markers and in an extra `citations` field, the same citations as `/api/v1/ask`.
+content as [n] markers and in an extra `citations` field, the same citations as `/api/v1/ask`;
+`sentences` says which answer sentences the passages support (`supported: false` is shown as
+unsupported). A streamed answer's last chunk also carries `text`: the checked answer, whose
+citations may differ from the streamed tokens (a citation moved to the passage that supports
+its sentence, or removed); a client that shows citations shows that text.
 """
 
 from __future__ import annotations
@@ -73,8 +77,13 @@ def _completion_base() -> dict[str, Any]:
     return {"id": f"chatcmpl-{uuid.uuid4().hex}", "created": int(time.time()), "model": MODEL_ID}
 
 
-def _citations(answer: Answer) -> list[dict[str, Any]]:
-    return [citation.model_dump() for citation in answer.citations]
+def _checked(answer: Answer) -> dict[str, Any]:
+    """Docent's fields beside OpenAI's: the citations and each sentence's support."""
+    return {
+        "citations": [citation.model_dump() for citation in answer.citations],
+        "sentences": [sentence.model_dump() for sentence in answer.sentences],
+        "supported": answer.supported,
+    }
 
 
 def _event(payload: dict[str, Any]) -> bytes:
@@ -111,8 +120,7 @@ def openai_router(runtime: Runtime) -> APIRouter:
                 }
             ],
             "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
-            "citations": _citations(answer),
-            "supported": answer.supported,
+            **_checked(answer),
         }
 
     def _stream(question: str, history: list[Message], scope: Scope) -> Iterator[bytes]:
@@ -126,7 +134,7 @@ def openai_router(runtime: Runtime) -> APIRouter:
         try:
             for item in runtime.assistant.stream(question, history, scope):
                 if isinstance(item, Answer):
-                    yield chunk({}, "stop", citations=_citations(item), supported=item.supported)
+                    yield chunk({}, "stop", text=item.text, **_checked(item))
                 else:
                     yield chunk({"content": item}, None)
         except Exception as exc:  # never cut a stream without telling the client

@@ -182,7 +182,8 @@ def test_weakly_supported_sentences_are_marked_and_escaped() -> None:
         '<span class="docent-unsupported" title="Weakly supported by the cited passage '
         '(support 0.31)">Run &lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; '
         "&lt;img src=x onerror=alert(1)&gt; [2].</span> "
-        '<span class="docent-unsupported" title="Cites no passage">Ask HR.</span>'
+        '<span class="docent-unsupported" '
+        'title="No passage Docent found supports this sentence">Ask HR.</span>'
     )
     plain = answer.model_copy(update={"sentences": []})
     assert answer_html(plain) == (

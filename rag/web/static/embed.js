@@ -58,7 +58,7 @@
     const at = utf16(answer.text);
     const ranges = (answer.sentences || []).filter((s) => !s.supported).map((s) => ({
       start: at(s.start), end: at(s.end),
-      make: () => { const weak = el("span", "unsupported"); weak.title = `Weakly supported (support ${s.score.toFixed(2)})`; return weak; },
+      make: () => { const weak = el("span", "unsupported"); weak.title = s.cites.length ? `Weakly supported (support ${s.score.toFixed(2)})` : "No passage Docent found supports this sentence"; return weak; },
     }));
     const short = answer.short_answer;
     if (short && short.answer_span) {
