@@ -12,7 +12,9 @@ passages, and each answer is scored against the gold passage and the accepted an
 - citation precision: share of citations that point into the retrieved set and whose citing
   sentences are supported by the cited passage (support score ≥ `min_support`);
 - answer-bearing citations: share of citations on answerable questions whose passage
-  contains an accepted answer.
+  contains an accepted answer;
+- model-written (a language model's path only): share of the answers, refusals aside, whose
+  text the model wrote rather than its extractive fallback.
 """
 
 from __future__ import annotations
@@ -72,6 +74,7 @@ class QAOutcome:
     precise_citations: int
     answer_bearing_citations: int
     right_sentence: bool | None = None  # quotes the set's answering sentence (where it names one)
+    answered_by: str = ""  # the generator whose text the answer is (a model, or its fallback)
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -116,6 +119,7 @@ def outcome(question: QAQuestion, answer: Answer) -> QAOutcome:
         right_sentence=answered and _squashed(question.sentence) in _squashed(prediction)
         if question.sentence
         else None,
+        answered_by=answer.generator,
     )
 
 
@@ -145,6 +149,8 @@ def summarize_qa(outcomes: Sequence[QAOutcome], k: int) -> dict[str, float]:
     impossible = [o for o in outcomes if o.impossible]
     cited_answerable = [o for o in answerable if o.citations]
     judged = [o for o in answerable if o.right_sentence is not None]
+    answered = [o for o in outcomes if not o.abstained]
+    by_model = [o for o in answered if o.answered_by != "extractive"]
     return {
         "gold R@1": _share(sum(o.gold_rank == 1 for o in outcomes), len(outcomes)),
         f"gold R@{k}": _share(sum(o.gold_rank is not None for o in outcomes), len(outcomes)),
@@ -168,4 +174,6 @@ def summarize_qa(outcomes: Sequence[QAOutcome], k: int) -> dict[str, float]:
             if judged
             else {}
         ),
+        # Behind a language model: the answers it wrote (the rest are the quoted fallback).
+        **({"model-written": _share(len(by_model), len(answered))} if by_model else {}),
     }

@@ -219,7 +219,7 @@ def _dialogues(settings: Settings, options: EvalOptions) -> int:
         outcomes[generator] = [[o.as_dict() for o in turns] for turns in results]
     title = (
         f"Dialogues: {len(dialogues)} conversations over the samples "
-        f"({sum(len(t) for t in results)} turns each; {', '.join(generators)})"
+        f"({sum(len(t) for t in results)} turns; answered by {', '.join(generators)})"
     )
     print(format_table(title, rows))
     out = options.out or settings.data_dir / "eval" / "dialogues.json"

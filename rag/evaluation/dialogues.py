@@ -83,12 +83,19 @@ def summarize_dialogues(results: Sequence[Sequence[QAOutcome]], k: int) -> dict[
     """The single-question measures over first turns and over follow-ups."""
     first = [turns[0] for turns in results]
     later = [o for turns in results for o in turns[1:]]
-    keep = ("short EM", "short F1", "answer in text", "abstention", "false abstention")
+    keep = (
+        "short EM",
+        "short F1",
+        "answer in text",
+        "abstention",
+        "false abstention",
+        "model-written",
+    )
     rows = {}
     for name, outcomes in (("first turns", first), ("follow-ups", later)):
         summary = summarize_qa(outcomes, k)
         rows[name] = {
             "turns": float(len(outcomes)),
-            **{key: summary[key] for key in keep},
+            **{key: summary[key] for key in keep if key in summary},
         }
     return rows
