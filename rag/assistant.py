@@ -129,8 +129,9 @@ class Assistant:
         if self.fallback is not None and (is_abstention(text) or not MARKER.search(text)):
             # The model refused, or nothing it wrote holds: the reader's quoted sentence (or
             # the same refusal as the extractive path's).
-            answered_by = self.fallback
             text = "".join(self.fallback.stream(state["standalone"], hits, recent))
+            if not is_abstention(text):
+                answered_by = self.fallback
         checked = check_citations(text, hits)
         checked.dropped[:0] = first.dropped
         abstained = is_abstention(checked.text)
