@@ -64,9 +64,9 @@ def ground(text: str, hits: Sequence[Hit], support: SupportScorer, drop: bool = 
         gap = text[claim.end : end_of_next]
         end_of_next = claim.start
         cites = [n for n in claim.cites or following if 1 <= n <= len(passages)]
-        if not content_tokens(claim.text):  # "[1]" alone, "Sure!": nothing to check
-            pieces += [gap, sentence]
-            following = cites
+        if not content_tokens(claim.text):  # "[1]" alone, "Sure!": no claim, so no citation
+            pieces += [gap, with_markers(sentence, []) if claim.cites else sentence]
+            following = []
             continue
         scores = support.scores(claim.text, [passages[n - 1] for n in cites])
         backing = [n for n, score in zip(cites, scores, strict=True) if score >= threshold]

@@ -103,7 +103,7 @@ class Settings(BaseSettings):
     max_answer_sentences: int = Field(3, ge=1, le=6)
     answer_prompt: str | None = Field(
         None,
-        description="Answer prompt NAME.VERSION in prompts/; default answer.v5 (answer.v7 for "
+        description="Answer prompt NAME.VERSION in prompts/; default answer.v5 (answer.v6 for "
         "the small local model of `llamacpp`); older versions stay loadable.",
     )
     condense_prompt: str = Field("condense.v1", description="Follow-up rewriting prompt.")
@@ -244,7 +244,7 @@ class Settings(BaseSettings):
         if self.answer_prompt:
             return self.answer_prompt
         if self.generator == "llamacpp":
-            return "answer.v7"  # fenced passages (as v5, v6) and the likely answer offered
+            return "answer.v6"  # fenced passages; v7 (opt-in) also offers the likely answer
         return f"answer.{self.prompt_version}" if self.prompt_version else "answer.v5"
 
     @property

@@ -4,7 +4,7 @@ Selected with `DOCENT_GENERATOR=llamacpp` and `DOCENT_LLAMACPP_MODEL_PATH=path/t
 `llama_cpp` is imported only inside `load_llamacpp`, so this module imports without it; the
 default install never builds llama.cpp (`make llama` does, and fetches a small model).
 
-It uses a versioned answer prompt like `ChatGenerator` (answer.v7 by default); the rendered
+It uses a versioned answer prompt like `ChatGenerator` (answer.v6 by default); the rendered
 messages go to `Llama.create_chat_completion`, which applies the GGUF file's chat template.
 When the prompt would not leave room for the answer in the context window, the oldest turns of
 the conversation are dropped first, then the lowest-ranked passages are shortened, then dropped

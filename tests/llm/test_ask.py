@@ -50,7 +50,9 @@ def test_answers_a_sample_question_citing_what_was_retrieved(
     llm_app: tuple[str, dict[str, str]],
 ) -> None:
     answer = ask(llm_app, VACATION)
-    assert answer["generator"] == "openai", answer["generator"]
+    # The model's answer, or the quoted sentence where what it wrote did not hold.
+    assert answer["generator"] in ("openai", "extractive"), answer["generator"]
+    assert answer["prompt_version"] in ("answer.v6", "reader.v1"), answer["prompt_version"]
     assert words(answer["text"]) and not answer["abstained"], answer["text"]
     assert answer["citations"], answer["text"]
     assert_citations_valid(answer)

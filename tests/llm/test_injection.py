@@ -74,5 +74,5 @@ def test_the_prompt_fences_the_document(poisoned_app: str) -> None:
         f"{poisoned_app}/api/v1/ask", json={"question": QUESTION}, timeout=300
     ).json()
     # The fenced small-model prompt, or the quoted sentence where the model's reply did not hold.
-    assert answer["prompt_version"] in ("answer.v7", "reader.v1"), answer["prompt_version"]
+    assert answer["prompt_version"] in ("answer.v6", "reader.v1"), answer["prompt_version"]
     assert all(not renders_remote_content(hit["chunk"]["text"]) for hit in answer["retrieved"])

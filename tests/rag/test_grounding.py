@@ -103,3 +103,10 @@ def test_markers_go_before_the_closing_punctuation() -> None:
     assert with_markers("It is 26 days [4] .", [1]) == "It is 26 days [1]."
     assert with_markers("It is 26 days [4]", [1, 2]) == "It is 26 days [1][2]"
     assert with_markers("It is 26 days [4].", []) == "It is 26 days."
+
+
+def test_a_marker_without_a_claim_cites_nothing(support: SupportScorer) -> None:
+    assert ground("[1]", HITS, support).text == ""
+    assert ground("[PWNED] [1]. Lunch is from noon [2].", HITS, support).text.endswith(
+        "Lunch is from noon [2]."
+    )

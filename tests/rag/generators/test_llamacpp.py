@@ -204,7 +204,7 @@ def test_answers_a_sample_question_citing_the_right_document(llama_runtime: Runt
     question, source, fact = ANSWERABLE[0]
     answer = llama_runtime.assistant.answer(question)
     assert answer.generator == "llamacpp"
-    assert answer.prompt_version == "answer.v7"
+    assert answer.prompt_version == "answer.v6"
     assert not answer.abstained, answer.text
     assert answer.supported, answer.text
     assert fact.split()[0] in answer.text, answer.text
