@@ -13,11 +13,13 @@ from index.types import Hit
 from rag.sources import location_label
 from rag.types import Citation
 
-__all__ = ["MARKER", "CheckedText", "check_citations"]
+__all__ = ["MARKER", "SPACE_BEFORE_PUNCTUATION", "CheckedText", "check_citations"]
 
 log = logging.getLogger(__name__)
 
 MARKER = re.compile(r"\[(\d{1,4}(?:\s*,\s*\d{1,4})*)\]")  # [1] or [1, 2]; no huge numbers
+# Spaces a removed marker leaves before punctuation (anchored at a run's start: linear time).
+SPACE_BEFORE_PUNCTUATION = re.compile(r"(?<![ \t])[ \t]+(?=[.,;:!?])")
 
 
 class CheckedText:
@@ -56,8 +58,7 @@ def check_citations(text: str, hits: Sequence[Hit]) -> CheckedText:
         valid = [n for n in match.group(1).split(",") if 1 <= int(n) <= len(hits)]
         return "".join(f"[{int(n)}]" for n in valid)
 
-    # Spaces left before punctuation by removed markers (anchored at a run's start: linear time).
-    cleaned = re.sub(r"(?<![ \t])[ \t]+(?=[.,;:!?])", "", MARKER.sub(keep_valid, text)).strip()
+    cleaned = SPACE_BEFORE_PUNCTUATION.sub("", MARKER.sub(keep_valid, text)).strip()
     if dropped:
         log.warning("dropped citation markers outside 1..%d: %s", len(hits), dropped)
 

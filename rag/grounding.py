@@ -14,20 +14,17 @@ passage word for word, so its answers pass through unchanged without embedding a
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from index.sentences import content_tokens
 from index.types import Hit
-from rag.citations import MARKER
+from rag.citations import MARKER, SPACE_BEFORE_PUNCTUATION
 from rag.support import SupportScorer, claims_of
 
 __all__ = ["Grounded", "ground", "with_markers"]
 
 log = logging.getLogger(__name__)
-
-_SPACE_BEFORE_PUNCTUATION = re.compile(r"(?<![ \t])[ \t]+(?=[.,;:!?])")  # linear: run starts
 
 
 @dataclass(frozen=True)
@@ -41,7 +38,7 @@ class Grounded:
 def with_markers(sentence: str, numbers: Sequence[int]) -> str:
     """`sentence` with its markers replaced by `numbers`, put before its closing punctuation:
     'It is 25 days [1].'"""
-    bare = _SPACE_BEFORE_PUNCTUATION.sub("", MARKER.sub("", sentence)).rstrip()
+    bare = SPACE_BEFORE_PUNCTUATION.sub("", MARKER.sub("", sentence)).rstrip()
     if not numbers:
         return bare
     markers = "".join(f"[{n}]" for n in numbers)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from index.types import Hit
-from rag.citations import MARKER
+from rag.citations import MARKER, SPACE_BEFORE_PUNCTUATION
 from rag.sources import describe_location
 from rag.types import Message
 
@@ -81,7 +81,7 @@ def prompt_passages(hits: Sequence[Hit]) -> list[dict[str, str]]:
 
 def _without_markers(text: str) -> str:
     # Spaces left before punctuation (anchored at a run's start: linear time), as in citations.
-    return re.sub(r"(?<![ \t])[ \t]+(?=[.,;:!?])", "", MARKER.sub("", text))
+    return SPACE_BEFORE_PUNCTUATION.sub("", MARKER.sub("", text))
 
 
 def prompt_history(history: Sequence[Message]) -> list[dict[str, str]]:
