@@ -202,10 +202,10 @@ def _watch(settings: Settings, paths: list[Path], collection: str, poll: bool) -
     import signal
     import threading
 
-    from rag.jobs import Job, JobQueue
+    from rag.jobs.queue import Job, JobQueue
+    from rag.jobs.watch import FolderWatch
+    from rag.jobs.worker import Worker
     from rag.runtime import build_runtime
-    from rag.watch import FolderWatch
-    from rag.worker import Worker
 
     if len(paths) != 1 or not paths[0].is_dir():
         raise InputError("--watch takes one folder")
@@ -238,9 +238,9 @@ def _watch(settings: Settings, paths: list[Path], collection: str, poll: bool) -
 
 def _ask(settings: Settings, args: argparse.Namespace) -> int:
     from index.types import Scope
-    from rag.named_documents import resolve_documents
+    from rag.answer.named_documents import resolve_documents
+    from rag.answer.sources import describe_location
     from rag.runtime import build_runtime
-    from rag.sources import describe_location
 
     runtime = build_runtime(settings)
     runtime.ensure_samples()
@@ -326,8 +326,8 @@ def _train_reader(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _apikey(settings: Settings, args: argparse.Namespace) -> int:
-    from rag.credentials import ApiKeys
-    from rag.state import open_database
+    from rag.stores.credentials import ApiKeys
+    from rag.stores.schema import open_database
 
     key = ApiKeys(open_database(settings)).create(args.name)
     print(key)
@@ -337,7 +337,7 @@ def _apikey(settings: Settings, args: argparse.Namespace) -> int:
 
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
     from rag.runtime import build_runtime
-    from rag.state import open_database
+    from rag.stores.schema import open_database
     from rag.web.app import check_exposure, serve, serve_workers
 
     if args.workers < 1:
@@ -362,9 +362,9 @@ def _worker(settings: Settings, args: argparse.Namespace) -> int:
     import signal
     import threading
 
-    from rag.jobs import JobQueue
+    from rag.jobs.queue import JobQueue
+    from rag.jobs.worker import Worker
     from rag.runtime import build_runtime
-    from rag.worker import Worker
 
     if not settings.chroma_url:
         raise ConfigError(

@@ -1,7 +1,7 @@
 """The relational database beside the vector store (SQLAlchemy 2): a SQLite file in the data dir
 by default, PostgreSQL through a URL. The write path keeps its document manifest here
-(`index/manifest.py`); the read path and the surfaces keep theirs (`rag/state.py`). The schema
-is created and upgraded by Alembic (`migrations/`, run by `rag.state.open_database`).
+(`index/manifest.py`); the read path and the surfaces keep theirs (`rag/stores/`). The schema
+is created and upgraded by Alembic (`migrations/`, run by `rag.stores.schema.open_database`).
 
 A SQLite file and its `-wal`/`-shm` companions are private to the server's user (0600): the
 database holds the session-signing key and API-key hashes.

@@ -1,6 +1,7 @@
-"""Alembic environment: Docent's tables (`index.manifest`, `rag.state`) on the connection that
-`rag.state.open_database` hands over (it holds the migration lock), or on the URL in the config
-when run as `alembic -c migrations/alembic.ini …`."""
+"""Alembic environment: Docent's tables (`index.manifest`, `index.units`, `rag.stores`,
+`rag.jobs.queue`) on the connection that `rag.stores.schema.open_database` hands over (it holds
+the migration lock), or on the URL in the config when run as
+`alembic -c migrations/alembic.ini …`."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from sqlalchemy import create_engine
 
 import index.manifest
 import index.units  # noqa: F401  (registers the unit vector table)
-import rag.state  # noqa: F401  (registers the shared-state tables)
+import rag.stores.schema  # noqa: F401  (registers the shared-state tables)
 from index.database import Base
 
 config = context.config

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from rag.answer.types import Answer, Citation, Hit, Message, SentenceSupport
 from rag.errors import (
     ConfigError,
     DocentError,
@@ -28,10 +29,9 @@ from rag.errors import (
     StoreBusyError,
 )
 from rag.settings import Settings
-from rag.types import Answer, Citation, Hit, Message, SentenceSupport
 
 if TYPE_CHECKING:
-    from rag.assistant import Assistant
+    from rag.answer.pipeline import Assistant
     from rag.runtime import Runtime, build_runtime
 
 __all__ = [
@@ -55,7 +55,11 @@ __all__ = [
     "build_runtime",
 ]
 
-_LAZY = {"Assistant": "rag.assistant", "Runtime": "rag.runtime", "build_runtime": "rag.runtime"}
+_LAZY = {
+    "Assistant": "rag.answer.pipeline",
+    "Runtime": "rag.runtime",
+    "build_runtime": "rag.runtime",
+}
 
 
 def __getattr__(name: str) -> Any:

@@ -1,8 +1,8 @@
 """Coverage gaps: what people asked that the documents did not answer, so their owners know
 which documents to write.
 
-Two sources: questions Docent refused ("not in the documents", recorded by `UnansweredLog` as
-the standalone question, for the web surfaces) and answers people rated 👎 or "wrong source".
+Two sources: questions Docent refused ("not in the documents", the standalone question, kept
+by `rag.stores.unanswered`) and answers people rated 👎 or "wrong source".
 The most recent `MAX_QUESTIONS` are grouped by meaning: agglomerative clustering of their
 embeddings (cosine, average linkage, cut at `SIMILAR`), largest groups first.
 """
@@ -16,38 +16,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from sqlalchemy import delete, func, select
 
-from index.database import Database, utcnow
 from index.embeddings import Encoder
-from rag.feedback import FeedbackStore
-from rag.state import UnansweredRow
+from rag.stores.feedback import FeedbackStore
+from rag.stores.unanswered import UnansweredLog
 
-__all__ = ["GapGroup", "UnansweredLog", "coverage_gaps", "gaps_csv"]
+__all__ = ["GapGroup", "coverage_gaps", "gaps_csv"]
 
 MAX_QUESTIONS = 2000  # grouped at most (the clustering is quadratic in them)
-KEPT = 20_000  # refused questions kept; older ones are dropped as new ones come
 SIMILAR = 0.35  # cosine distance under which two questions ask the same thing
-
-
-class UnansweredLog:
-    def __init__(self, database: Database) -> None:
-        self.database = database
-
-    def record(self, question: str) -> None:
-        with self.database.write() as session:
-            session.add(UnansweredRow(question=question[:2000], created_at=utcnow()))
-            session.flush()
-            newest = session.scalar(select(func.max(UnansweredRow.id))) or 0
-            session.execute(delete(UnansweredRow).where(UnansweredRow.id <= newest - KEPT))
-
-    def recent(self, limit: int = MAX_QUESTIONS) -> list[tuple[str, str]]:
-        """(question, when) of the most recent refusals."""
-        with self.database.read() as session:
-            rows = session.scalars(
-                select(UnansweredRow).order_by(UnansweredRow.id.desc()).limit(limit)
-            ).all()
-            return [(r.question, r.created_at.isoformat(timespec="minutes")) for r in rows]
 
 
 @dataclass(frozen=True)
@@ -64,7 +41,7 @@ def coverage_gaps(
     unanswered: UnansweredLog, feedback: FeedbackStore, encoder: Encoder
 ) -> list[GapGroup]:
     """Refused and badly rated questions, grouped by meaning, largest groups first."""
-    asked = [(_squashed(q), when, "refused") for q, when in unanswered.recent()]
+    asked = [(_squashed(q), when, "refused") for q, when in unanswered.recent(MAX_QUESTIONS)]
     asked += [
         (_squashed(f.standalone_query or f.question), f.created_at, "wrong")
         for f in feedback.recent(("down", "wrong_source"), MAX_QUESTIONS)

@@ -20,21 +20,22 @@ from index.manifest import Manifest
 from index.ocr import OcrLimits
 from index.store import LAYOUT, ChunkStore, IndexSignature
 from index.units import UnitVectors
-from rag.assistant import Assistant
-from rag.condense import ChatCondenser, Condenser, RuleCondenser
-from rag.credentials import has_credentials
+from rag.answer.condense import ChatCondenser, Condenser, RuleCondenser
+from rag.answer.generators import ExtractiveGenerator, Generator
+from rag.answer.generators.gated import EvidenceGate
+from rag.answer.named_documents import NamedDocuments
+from rag.answer.pipeline import Assistant
+from rag.answer.prompts import load_prompt
+from rag.answer.retrieval import HybridRetriever
+from rag.answer.short_answer import ShortAnswerFinder
+from rag.answer.support import SupportScorer
 from rag.errors import ConfigError
-from rag.generators import ExtractiveGenerator, Generator
-from rag.generators.gated import EvidenceGate
-from rag.named_documents import NamedDocuments
-from rag.prompts import load_prompt
 from rag.reader.evidence import EvidenceWeights, ReaderEvidence
 from rag.reader.model import Reader
-from rag.retrieval import HybridRetriever
 from rag.settings import Settings
-from rag.short_answer import ShortAnswerFinder
-from rag.state import claim_once, open_database
-from rag.support import SupportScorer
+from rag.stores.credentials import has_credentials
+from rag.stores.schema import open_database
+from rag.stores.shared_secrets import claim_once
 
 __all__ = [
     "GENERATORS",
@@ -147,7 +148,7 @@ def _extractive(
 def _openai(
     settings: Settings, evidence: ReaderEvidence, chat_model: BaseChatModel | None
 ) -> AnswerPath:
-    from rag.generators.chat import ChatGenerator
+    from rag.answer.generators.chat import ChatGenerator
 
     model = chat_model or _chat_model(settings)
     prompt = load_prompt(settings.prompts_dir, settings.answer_prompt_id)
@@ -158,7 +159,7 @@ def _openai(
 def _llamacpp(
     settings: Settings, evidence: ReaderEvidence, chat_model: BaseChatModel | None
 ) -> AnswerPath:
-    from rag.generators.llamacpp import load_llamacpp
+    from rag.answer.generators.llamacpp import load_llamacpp
 
     return EvidenceGate(load_llamacpp(settings), evidence), RuleCondenser()
 

@@ -13,7 +13,7 @@ from index.database import Database
 from index.embeddings import BUNDLED_MODEL, Encoder, load_embeddings
 from rag.runtime import Runtime, build_runtime
 from rag.settings import Settings
-from rag.state import open_database
+from rag.stores.schema import open_database
 from tests.helpers import SAMPLES, PostgresCluster, make_settings, serving
 
 

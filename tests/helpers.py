@@ -27,9 +27,9 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 
-from rag.feedback import Feedback
+from rag.answer.types import Answer, SentenceSupport
 from rag.settings import Settings
-from rag.types import Answer, SentenceSupport
+from rag.stores.feedback import Feedback
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
@@ -110,8 +110,8 @@ def make_settings(data_dir: Path, **overrides: Any) -> Settings:
 
 def create_key(settings: Settings, name: str) -> str:
     """An API key for `name` in the database of `settings` (as `app.py apikey create` makes)."""
-    from rag.credentials import ApiKeys
-    from rag.state import open_database
+    from rag.stores.credentials import ApiKeys
+    from rag.stores.schema import open_database
 
     return ApiKeys(open_database(settings)).create(name)
 

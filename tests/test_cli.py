@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from rag.credentials import ApiKeys
-from rag.state import open_database
+from rag.stores.credentials import ApiKeys
+from rag.stores.schema import open_database
 from tests.helpers import SAMPLES, make_settings, run_python
 from tests.helpers import run_cli as run
 
@@ -93,4 +93,4 @@ def test_ask_logs_one_line_at_info_and_never_imports_gradio(tmp_path: Path) -> N
     loud = run_python(tmp_path / "data", script, DOCENT_LOG_LEVEL="INFO", **env)
     assert loud.returncode == 0, loud.stderr
     (line,) = [x for x in loud.stderr.splitlines() if "answered in" in x]
-    assert line.startswith("INFO rag.assistant: answered in") and "prompt=reader.v1" in line
+    assert line.startswith("INFO rag.answer.pipeline: answered in") and "prompt=reader.v1" in line

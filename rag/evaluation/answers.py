@@ -24,12 +24,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 
 from index.sentences import content_tokens, sentence_spans
-from rag.citations import MARKER
+from rag.answer.citations import MARKER
+from rag.answer.types import Answer
 from rag.evaluation.datasets import QAQuestion
 from rag.evaluation.metrics import contains_answer, exact_match, token_f1
 from rag.reader.evidence import restates
 from rag.runtime import Runtime
-from rag.types import Answer
 
 __all__ = ["QAOutcome", "answer_only", "outcome", "run_qa", "summarize_qa"]
 

@@ -239,8 +239,8 @@ def _dialogues(settings: Settings, options: EvalOptions) -> int:
 
 def _feedback(settings: Settings) -> int:
     from rag.evaluation.replay import format_replay, replay
-    from rag.feedback import FeedbackStore
     from rag.runtime import build_runtime
+    from rag.stores.feedback import FeedbackStore
 
     runtime = build_runtime(settings)
     cases = FeedbackStore(runtime.database).all()

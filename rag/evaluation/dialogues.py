@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from rag.answer.types import Message
 from rag.errors import InputError
 from rag.evaluation.answers import QAOutcome, outcome, summarize_qa
 from rag.evaluation.datasets import QAQuestion
 from rag.runtime import Runtime
-from rag.types import Message
 
 __all__ = ["DIALOGUES", "Dialogue", "load_dialogues", "run_dialogues", "summarize_dialogues"]
 

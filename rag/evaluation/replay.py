@@ -22,10 +22,10 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
-from rag.assistant import Assistant
+from rag.answer.pipeline import Assistant
+from rag.answer.types import Answer
 from rag.errors import DocentError
-from rag.feedback import Feedback, unique_in_order
-from rag.types import Answer
+from rag.stores.feedback import Feedback, unique_in_order
 
 __all__ = ["AnswerSummary", "ReplayResult", "format_replay", "replay"]
 

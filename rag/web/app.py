@@ -30,14 +30,15 @@ from starlette.types import Scope
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from index.database import Database
-from rag.conversations import Conversations
 from rag.errors import ConfigError, DocentError
-from rag.feedback import FeedbackStore
-from rag.gaps import UnansweredLog
-from rag.jobs import JobQueue
+from rag.jobs.queue import JobQueue
+from rag.jobs.worker import Worker
 from rag.logs import configure_logging
 from rag.runtime import Runtime, build_runtime
 from rag.settings import Settings
+from rag.stores.conversations import Conversations
+from rag.stores.feedback import FeedbackStore
+from rag.stores.unanswered import UnansweredLog
 from rag.web.ask import ask_router
 from rag.web.auth import Authenticator, Principal, has_credentials
 from rag.web.chat_ui import ChatUI
@@ -57,7 +58,6 @@ from rag.web.protect import (
 )
 from rag.web.uploads import Uploads
 from rag.web.widget import STATIC, widget_router
-from rag.worker import Worker
 
 __all__ = ["app_from_environment", "check_exposure", "create_app", "serve", "serve_workers"]
 

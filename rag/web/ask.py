@@ -20,10 +20,10 @@ from fastapi.sse import EventSourceResponse, ServerSentEvent
 from pydantic import BaseModel, Field
 
 from index.types import Scope
-from rag.conversations import Conversations
+from rag.answer.types import MAX_QUESTION_CHARS, Answer, Message
 from rag.errors import InputError
 from rag.runtime import Runtime
-from rag.types import MAX_QUESTION_CHARS, Answer, Message
+from rag.stores.conversations import Conversations
 from rag.web.auth import Caller, Principal, readable_collections
 from rag.web.errors import error_response
 

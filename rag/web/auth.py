@@ -39,13 +39,13 @@ from typing import Annotated, Any, Literal
 import jwt
 from fastapi import Depends, Request
 from pydantic import BaseModel
-from sqlalchemy import delete, func, select
 
 from index.database import Database
-from rag.credentials import ApiKeys, has_credentials
 from rag.errors import ConfigError
 from rag.settings import Settings
-from rag.state import RateEventRow, shared_secret
+from rag.stores.credentials import ApiKeys, has_credentials
+from rag.stores.rate_limits import RateWindows
+from rag.stores.shared_secrets import shared_secret
 from rag.web.errors import AccessError, RateLimitError
 
 __all__ = [
@@ -156,28 +156,14 @@ class RateLimiter:
         self.database = database
         self.per_minute = per_minute
         self.prefix = prefix
-        self._last_cleanup = 0.0
+        self.windows = RateWindows(database)
 
     def check(self, key: str, what: str = "requests") -> None:
         """Count one event for `key`; raises `RateLimitError` when the window is full."""
         if not self.per_minute:
             return
-        now = time.time()
-        key = f"{self.prefix}:{key}"[:320]
-        recent = (RateEventRow.key == key) & (RateEventRow.at > now - 60)
-        with self.database.write() as session:
-            if not self.database.is_sqlite:  # SQLite's write lock already serializes this
-                session.execute(select(func.pg_advisory_xact_lock(func.hashtext(key))))
-            count, oldest = session.execute(
-                select(func.count(), func.min(RateEventRow.at)).where(recent)
-            ).one()
-            if count < self.per_minute:
-                session.add(RateEventRow(key=key, at=now))
-            if now - self._last_cleanup > 60:
-                self._last_cleanup = now
-                session.execute(delete(RateEventRow).where(RateEventRow.at <= now - 60))
-        if count >= self.per_minute:
-            wait = max(1, int(oldest + 60 - now) + 1)
+        wait = self.windows.take(f"{self.prefix}:{key}", self.per_minute)
+        if wait:
             raise RateLimitError(
                 f"rate limit of {self.per_minute} {what} per minute reached; retry in {wait} s",
                 retry_after=wait,

@@ -30,16 +30,10 @@ from typing import Any, cast
 import gradio as gr
 
 from index.types import Scope
-from rag.citations import MARKER
-from rag.conversations import Conversations
-from rag.errors import DocentError, InputError
-from rag.feedback import Feedback, FeedbackStore, Rating
-from rag.gaps import UnansweredLog
-from rag.page_images import PAGED_SUFFIXES
-from rag.runtime import Runtime
-from rag.sources import describe_location, location_label
-from rag.suggestions import Suggestions
-from rag.types import (
+from rag.answer.citations import MARKER
+from rag.answer.sources import describe_location, location_label
+from rag.answer.suggestions import Suggestions
+from rag.answer.types import (
     MAX_ANSWER_CHARS,
     MAX_QUESTION_CHARS,
     Answer,
@@ -48,6 +42,12 @@ from rag.types import (
     Message,
     SentenceSupport,
 )
+from rag.errors import DocentError, InputError
+from rag.page_images import PAGED_SUFFIXES
+from rag.runtime import Runtime
+from rag.stores.conversations import Conversations
+from rag.stores.feedback import Feedback, FeedbackStore, Rating
+from rag.stores.unanswered import UnansweredLog
 from rag.web.auth import Authenticator, Principal, readable_collections
 from rag.web.gaps_ui import GapsUI
 from rag.web.library_ui import LibraryUI

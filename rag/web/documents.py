@@ -18,7 +18,7 @@ from index.loaders import SUPPORTED_SUFFIXES
 from index.manifest import DocumentRecord
 from index.types import DEFAULT_COLLECTION
 from rag.errors import NotFoundError
-from rag.jobs import Job
+from rag.jobs.queue import Job
 from rag.web.auth import Manager, document_manager
 from rag.web.uploads import UploadAccepted, Uploads
 

@@ -14,9 +14,10 @@ from typing import Any
 import gradio as gr
 
 from rag.errors import DocentError
-from rag.feedback import FeedbackStore
-from rag.gaps import GapGroup, UnansweredLog, coverage_gaps, gaps_csv
+from rag.gaps import GapGroup, coverage_gaps, gaps_csv
 from rag.runtime import Runtime
+from rag.stores.feedback import FeedbackStore
+from rag.stores.unanswered import UnansweredLog
 from rag.web.auth import Principal
 from rag.web.errors import AccessError
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends
 
 from rag.errors import NotFoundError
-from rag.jobs import Job, JobQueue
+from rag.jobs.queue import Job, JobQueue
 from rag.web.auth import document_manager
 
 __all__ = ["jobs_router"]

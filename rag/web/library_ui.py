@@ -22,7 +22,7 @@ from index.loaders import SUPPORTED_SUFFIXES
 from index.manifest import DocumentRecord
 from index.types import DEFAULT_COLLECTION
 from rag.errors import DocentError, InputError, NotFoundError
-from rag.jobs import Job
+from rag.jobs.queue import Job
 from rag.runtime import Runtime
 from rag.web.auth import Principal, require_manager
 from rag.web.protect import inside_uploads

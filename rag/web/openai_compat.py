@@ -23,9 +23,9 @@ from fastapi.sse import EventSourceResponse, format_sse_event
 from pydantic import BaseModel, Field, ValidationError
 
 from index.types import Scope
+from rag.answer.types import MAX_ANSWER_CHARS, MAX_QUESTION_CHARS, Answer, Message
 from rag.errors import InputError
 from rag.runtime import Runtime
-from rag.types import MAX_ANSWER_CHARS, MAX_QUESTION_CHARS, Answer, Message
 from rag.web.auth import Caller, readable_collections
 from rag.web.errors import error_response
 

@@ -24,10 +24,10 @@ from fastapi import APIRouter, Query, Response
 from fastapi import Path as PathParam
 
 from index.loaders import MAX_FILE_BYTES
+from rag.answer.untrusted import neutral_chunk
 from rag.errors import InputError, NotFoundError
 from rag.page_images import MAX_SENTENCES, PAGED_SUFFIXES, PageLimits, PageRenderer
 from rag.runtime import Runtime
-from rag.untrusted import neutral_chunk
 from rag.web.auth import Caller
 from rag.web.errors import RateLimitError
 

@@ -16,7 +16,7 @@ from index.loaders import SUPPORTED_SUFFIXES
 from index.manifest import Manifest, StoredFile
 from index.types import document_id
 from rag.errors import InputError
-from rag.jobs import Job, JobQueue
+from rag.jobs.queue import Job, JobQueue
 from rag.settings import Settings
 
 __all__ = [

@@ -11,10 +11,10 @@ import pytest
 from fastapi import FastAPI
 from playwright.sync_api import Browser, Page, expect
 
-from rag.feedback import FeedbackStore
+from rag.answer.types import SentenceSupport
 from rag.settings import Settings
-from rag.state import open_database
-from rag.types import SentenceSupport
+from rag.stores.feedback import FeedbackStore
+from rag.stores.schema import open_database
 from rag.web.chat_ui import FEEDBACK_NO_ANSWER, FEEDBACK_SAVED, ChatUI, answer_html
 from tests.helpers import answer_with, ask, screenshot_path, serving
 

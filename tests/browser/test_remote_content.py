@@ -1,6 +1,6 @@
 """Answers never load remote content: a document whose Markdown image, link and raw HTML point
 at a tracker is quoted in the chat UI and the widget as plain text (the image as its alt text,
-the link as its text, the HTML left out: `rag/untrusted.py`), and the tracker never hears from
+the link as its text, the HTML left out: `rag/answer/untrusted.py`), and the tracker never hears from
 the browser."""
 
 from __future__ import annotations

@@ -13,11 +13,11 @@ import pytest
 from index.ingest import SourceFile
 from index.paths import LINK_OUTSIDE, list_folder
 from index.types import document_id
-from rag.jobs import Job, JobQueue
+from rag.jobs.queue import Job, JobQueue
+from rag.jobs.watch import FolderWatch
+from rag.jobs.worker import Worker
 from rag.runtime import Runtime
-from rag.watch import FolderWatch
 from rag.web.uploads import Uploads
-from rag.worker import Worker
 from tests.helpers import SAMPLES
 
 SECRET = "DOCENT_JWT_SECRET=wobbly-kumquat-7f3a9c"

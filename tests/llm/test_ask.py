@@ -12,8 +12,8 @@ from typing import Any
 import httpx
 import pytest
 
-from rag.citations import MARKER
-from rag.generators.base import is_abstention
+from rag.answer.citations import MARKER
+from rag.answer.generators.base import is_abstention
 from tests.helpers import ANSWERABLE, UNANSWERABLE
 
 pytestmark = pytest.mark.llm

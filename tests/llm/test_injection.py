@@ -10,9 +10,9 @@ import httpx
 import pytest
 
 from index.embeddings import Encoder
-from rag.generators.base import NOT_FOUND
+from rag.answer.generators.base import NOT_FOUND
+from rag.answer.untrusted import renders_remote_content
 from rag.runtime import build_runtime
-from rag.untrusted import renders_remote_content
 from tests.helpers import make_settings, serving
 
 pytestmark = pytest.mark.llm

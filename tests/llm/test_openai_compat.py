@@ -9,8 +9,8 @@ from typing import Any
 import openai
 import pytest
 
-from rag.citations import MARKER
-from rag.generators.base import NOT_FOUND
+from rag.answer.citations import MARKER
+from rag.answer.generators.base import NOT_FOUND
 
 pytestmark = pytest.mark.llm
 

@@ -3,10 +3,10 @@ from __future__ import annotations
 import pytest
 
 from index.types import Scope
+from rag.answer.generators import NOT_FOUND
+from rag.answer.types import Message
 from rag.errors import InputError
-from rag.generators import NOT_FOUND
 from rag.runtime import Runtime
-from rag.types import Message
 from tests.helpers import ANSWERABLE, SHARED, UNANSWERABLE
 
 # The extractive answerer quotes sentences; these are the sample questions whose deciding

@@ -7,7 +7,7 @@ import logging
 import pytest
 
 from index.types import Chunk, Hit
-from rag.citations import check_citations
+from rag.answer.citations import check_citations
 
 
 def _hit(text: str, n: int) -> Hit:

@@ -8,9 +8,9 @@ from pathlib import Path
 from langchain_core.messages import BaseMessage
 
 from index.embeddings import Encoder
-from rag.condense import RuleCondenser
+from rag.answer.condense import RuleCondenser
+from rag.answer.types import Message
 from rag.runtime import build_runtime
-from rag.types import Message
 from tests.helpers import SAMPLES, ScriptedChatModel, make_settings
 
 

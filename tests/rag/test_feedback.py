@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 import pytest
 
 from index.database import Database
-from rag.feedback import Feedback, FeedbackStore
+from rag.answer.types import Answer
 from rag.runtime import Runtime
-from rag.types import Answer
+from rag.stores.feedback import Feedback, FeedbackStore
 from tests.helpers import feedback_case as make
 
 VACATION = "How many vacation days does a full-time employee get each year?"

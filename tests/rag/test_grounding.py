@@ -8,8 +8,8 @@ from index.database import Database
 from index.embeddings import Encoder
 from index.types import Chunk, Hit
 from index.units import UnitVectors
-from rag.grounding import ground, with_markers
-from rag.support import SupportScorer
+from rag.answer.grounding import ground, with_markers
+from rag.answer.support import SupportScorer
 
 LEAVE = (
     "Full-time staff receive 26 days of paid annual leave per year. "

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from rag.named_documents import NamedDocuments
+from rag.answer.named_documents import NamedDocuments
 from rag.runtime import Runtime
 
 

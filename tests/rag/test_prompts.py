@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from rag.answer.generators import NOT_FOUND, is_abstention
+from rag.answer.prompts import load_prompt
 from rag.errors import PromptError
-from rag.generators import NOT_FOUND, is_abstention
-from rag.prompts import load_prompt
 from tests.helpers import ROOT
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from index.types import Scope
-from rag.retrieval import HybridRetriever, reciprocal_rank_fusion
+from rag.answer.retrieval import HybridRetriever, reciprocal_rank_fusion
 from rag.runtime import Runtime
 from tests.helpers import ANSWERABLE
 

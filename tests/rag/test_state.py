@@ -15,13 +15,15 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import select, text
 
 from index.database import Database
-from rag.conversations import Conversations
-from rag.credentials import ApiKeys
 from rag.errors import InputError
-from rag.feedback import FeedbackStore
-from rag.jobs import MAX_ATTEMPTS, JobQueue
+from rag.jobs.queue import MAX_ATTEMPTS, JobQueue
 from rag.settings import Settings
-from rag.state import MIGRATIONS, SCHEMA_REVISION, RateEventRow, open_database, shared_secret
+from rag.stores.conversations import Conversations
+from rag.stores.credentials import ApiKeys
+from rag.stores.feedback import FeedbackStore
+from rag.stores.rate_limits import RateEventRow
+from rag.stores.schema import MIGRATIONS, SCHEMA_REVISION, open_database
+from rag.stores.shared_secrets import shared_secret
 from rag.web.auth import RateLimiter
 from rag.web.errors import RateLimitError
 from tests.helpers import feedback_case, make_settings
@@ -192,7 +194,7 @@ def test_conversations_kept_before_titles_are_titled_by_their_first_question(
     """A database at revision 0002 with a conversation in it, brought to the newest."""
     from alembic import command
 
-    from rag.state import _alembic
+    from rag.stores.schema import _alembic
 
     state_settings.data_dir.mkdir(parents=True, exist_ok=True)
     database = Database(state_settings.database_address)

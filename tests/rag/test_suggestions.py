@@ -6,9 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from index.embeddings import Encoder
-from rag.gaps import UnansweredLog
+from rag.answer.suggestions import Suggestions, heading_question
 from rag.runtime import build_runtime
-from rag.suggestions import Suggestions, heading_question
+from rag.stores.unanswered import UnansweredLog
 from tests.helpers import SAMPLES, make_settings
 
 

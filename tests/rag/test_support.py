@@ -7,8 +7,8 @@ import pytest
 from index.database import Database
 from index.embeddings import Encoder
 from index.units import UnitVectors
-from rag.support import SupportScorer
-from rag.types import Citation
+from rag.answer.support import SupportScorer
+from rag.answer.types import Citation
 
 PASSAGE = (
     "Full-time staff receive 26 days of paid annual leave per year. "

@@ -12,10 +12,9 @@ from langchain_core.messages import BaseMessage
 
 from index.embeddings import Encoder
 from index.types import Chunk, Hit
-from rag.generators.base import answer_variables, prompt_passages
-from rag.prompts import load_prompt
-from rag.runtime import build_runtime
-from rag.untrusted import (
+from rag.answer.generators.base import answer_variables, prompt_passages
+from rag.answer.prompts import load_prompt
+from rag.answer.untrusted import (
     StreamNeutraliser,
     is_local_url,
     neutral_chunk,
@@ -23,6 +22,7 @@ from rag.untrusted import (
     neutralise_markdown,
     renders_remote_content,
 )
+from rag.runtime import build_runtime
 from tests.helpers import ROOT, ScriptedChatModel, make_settings
 
 POISON = (

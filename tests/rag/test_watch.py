@@ -15,10 +15,10 @@ import pytest
 from index.database import Database
 from index.manifest import Manifest
 from index.paths import LINK_OUTSIDE
-from rag.jobs import Job, JobQueue
+from rag.jobs.queue import Job, JobQueue
+from rag.jobs.watch import FolderWatch
+from rag.jobs.worker import Worker
 from rag.runtime import Runtime
-from rag.watch import FolderWatch
-from rag.worker import Worker
 from tests.helpers import SAMPLES, run_cli
 from tests.made_files import csv_file
 

@@ -15,7 +15,8 @@ from gradio_client import Client
 from index.embeddings import Encoder
 from rag.runtime import build_runtime
 from rag.settings import Settings
-from rag.state import ApiKeyRow, open_database
+from rag.stores.credentials import ApiKeyRow
+from rag.stores.schema import open_database
 from rag.web.app import create_app
 from rag.web.auth import SESSION_COOKIE
 from tests.helpers import SAMPLES, create_key, make_settings, portal_token, serving

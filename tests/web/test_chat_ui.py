@@ -13,12 +13,13 @@ import gradio as gr
 import pytest
 from gradio.utils import get_upload_folder
 
+from rag.answer.types import Answer, SentenceSupport
 from rag.errors import InputError
-from rag.feedback import FeedbackStore
-from rag.jobs import JobQueue
+from rag.jobs.queue import JobQueue
+from rag.jobs.worker import Worker
 from rag.runtime import Runtime
-from rag.state import open_database
-from rag.types import Answer, SentenceSupport
+from rag.stores.feedback import FeedbackStore
+from rag.stores.schema import open_database
 from rag.web.auth import Authenticator
 from rag.web.chat_ui import (
     FEEDBACK_NO_ANSWER,
@@ -28,7 +29,6 @@ from rag.web.chat_ui import (
     sources_html,
 )
 from rag.web.uploads import Uploads, safe_filename
-from rag.worker import Worker
 from tests.helpers import answer_with
 
 

@@ -14,9 +14,10 @@ import pytest
 from sqlalchemy import func, select
 
 from index.embeddings import Encoder
+from rag.jobs.queue import JobRow
 from rag.runtime import build_runtime
 from rag.settings import Settings
-from rag.state import JobRow, open_database
+from rag.stores.schema import open_database
 from rag.web.app import create_app
 from rag.web.auth import SESSION_COOKIE
 from tests.helpers import SAMPLES, create_key, make_settings, portal_token, serving, wait_for_job

@@ -11,7 +11,7 @@ from index.embeddings import Encoder
 from index.manifest import Manifest
 from rag.runtime import build_runtime
 from rag.settings import Settings
-from rag.state import open_database
+from rag.stores.schema import open_database
 from rag.web.app import create_app
 from tests.helpers import SAMPLES, make_settings, serving, wait_for_job
 

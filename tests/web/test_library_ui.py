@@ -16,12 +16,13 @@ import pytest
 from gradio.utils import get_upload_folder
 
 from index.embeddings import Encoder
+from rag.answer.types import Answer
 from rag.errors import InputError, NotFoundError
-from rag.feedback import Feedback, FeedbackStore
-from rag.gaps import UnansweredLog, coverage_gaps, gaps_csv
-from rag.jobs import JobQueue
+from rag.gaps import coverage_gaps, gaps_csv
+from rag.jobs.queue import JobQueue
 from rag.runtime import Runtime, build_runtime
-from rag.types import Answer
+from rag.stores.feedback import Feedback, FeedbackStore
+from rag.stores.unanswered import UnansweredLog
 from rag.web.app import create_app
 from rag.web.auth import Authenticator
 from rag.web.chat_ui import ChatUI

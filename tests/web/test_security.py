@@ -14,7 +14,7 @@ import pytest
 
 from index.embeddings import Encoder
 from index.types import Hit
-from rag.citations import check_citations
+from rag.answer.citations import check_citations
 from rag.runtime import build_runtime
 from rag.settings import Settings
 from rag.web.app import create_app

@@ -16,10 +16,10 @@ import pytest
 from sqlalchemy import delete
 
 from index.embeddings import Encoder
-from rag.credentials import ApiKeys
 from rag.runtime import build_runtime
 from rag.settings import Settings
-from rag.state import ApiKeyRow, open_database
+from rag.stores.credentials import ApiKeyRow, ApiKeys
+from rag.stores.schema import open_database
 from rag.web.app import create_app
 from rag.web.auth import SESSION_COOKIE
 from tests.helpers import create_key, make_settings, portal_token, serving

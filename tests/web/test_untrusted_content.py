@@ -12,8 +12,8 @@ import httpx
 import pytest
 
 from index.embeddings import Encoder
+from rag.answer.untrusted import renders_remote_content
 from rag.runtime import build_runtime
-from rag.untrusted import renders_remote_content
 from rag.web.app import create_app
 from tests.helpers import make_settings, run_cli, serving
 

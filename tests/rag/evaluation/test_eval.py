@@ -226,9 +226,9 @@ def test_eval_refuses_bad_input(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_eval_feedback_replays_stored_cases(tmp_path: Path) -> None:
-    from rag.feedback import Feedback, FeedbackStore
-    from rag.state import open_database
-    from rag.types import Answer
+    from rag.answer.types import Answer
+    from rag.stores.feedback import Feedback, FeedbackStore
+    from rag.stores.schema import open_database
 
     data = tmp_path / "data"
     assert "no stored feedback" in run(data, "eval", "--feedback").stdout

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from rag.answer.types import Answer
 from rag.evaluation.replay import AnswerSummary, ReplayResult, format_replay, replay
-from rag.feedback import Feedback
 from rag.runtime import Runtime
-from rag.types import Answer
+from rag.stores.feedback import Feedback
 from tests.helpers import feedback_case as make
 
 VACATION = "How many vacation days does a full-time employee get each year?"

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from rag.generators.base import NOT_FOUND, answer_variables, is_abstention, prompt_history
-from rag.prompts import load_prompt
-from rag.types import Message
+from rag.answer.generators.base import NOT_FOUND, answer_variables, is_abstention, prompt_history
+from rag.answer.prompts import load_prompt
+from rag.answer.types import Message
 from tests.helpers import ROOT
 
 BARE = NOT_FOUND.rstrip(".")

@@ -9,9 +9,9 @@ from langchain_core.messages import BaseMessage
 from pydantic import ValidationError
 
 from index.embeddings import Encoder
-from rag.generators import NOT_FOUND
+from rag.answer.generators import NOT_FOUND
+from rag.answer.types import Message
 from rag.runtime import Runtime, build_runtime
-from rag.types import Message
 from tests.helpers import SAMPLES, ScriptedChatModel, make_settings
 
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from rag.answer.short_answer import locate
+from rag.answer.types import ShortAnswer
 from rag.runtime import Runtime
-from rag.short_answer import locate
-from rag.types import ShortAnswer
 from rag.web.chat_ui import _decorated
 
 # Our own text, shaped like the news article's troubles: a title that is a question, a sentence

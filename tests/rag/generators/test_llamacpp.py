@@ -17,12 +17,12 @@ import pytest
 
 from index.embeddings import Encoder
 from index.types import Chunk, Hit
+from rag.answer.generators.base import Likely
+from rag.answer.generators.llamacpp import LlamaCppGenerator, load_llamacpp
+from rag.answer.prompts import load_prompt
+from rag.answer.types import Message
 from rag.errors import ConfigError, GenerationError
-from rag.generators.base import Likely
-from rag.generators.llamacpp import LlamaCppGenerator, load_llamacpp
-from rag.prompts import load_prompt
 from rag.runtime import Runtime, build_runtime
-from rag.types import Message
 from tests.helpers import ANSWERABLE, ROOT, UNANSWERABLE, make_settings
 
 MODEL = Path(

@@ -23,11 +23,11 @@ from typing import Any, Protocol
 from langchain_core.messages import BaseMessage
 
 from index.types import Hit
+from rag.answer.generators.base import Likely, answer_variables, prompt_history, prompt_passages
+from rag.answer.prompts import Prompt, load_prompt
+from rag.answer.types import Message
 from rag.errors import ConfigError, GenerationError
-from rag.generators.base import Likely, answer_variables, prompt_history, prompt_passages
-from rag.prompts import Prompt, load_prompt
 from rag.settings import Settings
-from rag.types import Message
 
 __all__ = ["LlamaCppGenerator", "LlamaModel", "load_llamacpp"]
 

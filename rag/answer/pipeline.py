@@ -3,14 +3,14 @@
 question (+ history) → standalone query → hybrid retrieval → generator → checked citations.
 The first two steps are a LangChain runnable chain; generation streams.
 
-Citations are checked whoever wrote the answer (`rag/grounding.py`): each sentence keeps,
+Citations are checked whoever wrote the answer (`rag/answer/grounding.py`): each sentence keeps,
 moves or loses its citation by the support of the passages. Behind a language model, the
 extractive generator is the `fallback`: when the model refuses although the evidence decision
 let it answer, or nothing it wrote is supported, the answer is the quoted sentence the reader
 found, so both paths answer and refuse the same questions. Surfaces that stream show the final
 `Answer.text` once it arrives.
 
-Document text is untrusted (`rag/untrusted.py`): the retrieved passages are neutralised here,
+Document text is untrusted (`rag/answer/untrusted.py`): the retrieved passages are neutralised here,
 before the generator or any client sees them, and so is the generated text as it streams, so
 no surface returns a remote image, a link or raw HTML that a document (or a model it
 instructed) wrote.
@@ -27,17 +27,17 @@ from langchain_core.runnables import Runnable, RunnableLambda
 from sqlalchemy.exc import SQLAlchemyError
 
 from index.types import EVERYTHING, Scope
-from rag.citations import MARKER, check_citations
-from rag.condense import Condenser
+from rag.answer.citations import MARKER, check_citations
+from rag.answer.condense import Condenser
+from rag.answer.generators import Generator, is_abstention
+from rag.answer.grounding import ground
+from rag.answer.retrieval import HybridRetriever
+from rag.answer.short_answer import ShortAnswerFinder, locate
+from rag.answer.support import SupportScorer
+from rag.answer.types import MAX_QUESTION_CHARS, Answer, Message
+from rag.answer.untrusted import StreamNeutraliser, neutral_hits
 from rag.errors import InputError
-from rag.gaps import UnansweredLog
-from rag.generators import Generator, is_abstention
-from rag.grounding import ground
-from rag.retrieval import HybridRetriever
-from rag.short_answer import ShortAnswerFinder, locate
-from rag.support import SupportScorer
-from rag.types import MAX_QUESTION_CHARS, Answer, Message
-from rag.untrusted import StreamNeutraliser, neutral_hits
+from rag.stores.unanswered import UnansweredLog
 
 __all__ = ["Assistant"]
 

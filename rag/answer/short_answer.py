@@ -9,9 +9,9 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from rag.citations import MARKER
+from rag.answer.citations import MARKER
+from rag.answer.types import Citation, ShortAnswer
 from rag.reader.model import Reader, blanked
-from rag.types import Citation, ShortAnswer
 
 __all__ = ["ShortAnswerFinder", "locate"]
 

@@ -10,8 +10,8 @@ from collections.abc import Sequence
 
 from index.sentences import content_tokens, passage_units, sentence_spans
 from index.types import Hit
-from rag.sources import location_label
-from rag.types import Citation
+from rag.answer.sources import location_label
+from rag.answer.types import Citation
 
 __all__ = ["MARKER", "SPACE_BEFORE_PUNCTUATION", "CheckedText", "check_citations"]
 

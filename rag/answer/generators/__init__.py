@@ -8,7 +8,7 @@ The language-model ones are imported from their modules where chosen, so answeri
 default imports no chat-model code.
 """
 
-from rag.generators.base import NOT_FOUND, Generator, is_abstention, prompt_passages
-from rag.generators.extractive import ExtractiveGenerator
+from rag.answer.generators.base import NOT_FOUND, Generator, is_abstention, prompt_passages
+from rag.answer.generators.extractive import ExtractiveGenerator
 
 __all__ = ["NOT_FOUND", "ExtractiveGenerator", "Generator", "is_abstention", "prompt_passages"]

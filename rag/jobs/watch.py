@@ -25,7 +25,7 @@ import watchfiles
 
 from index.manifest import Manifest
 from index.paths import is_gone, list_folder
-from rag.jobs import Job, JobQueue
+from rag.jobs.queue import Job, JobQueue
 
 __all__ = ["FolderWatch"]
 

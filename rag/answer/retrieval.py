@@ -4,7 +4,7 @@ Every returned hit carries its cosine similarity to the query (`Hit.score`), als
 found by BM25 alone, so the generator and the UI see one comparable relevance number.
 
 A question that names two or more documents ("compare the travel policy and the leave
-policy", see `rag/named_documents.py`) gets the best passage of each of them: a named document
+policy", see `named_documents.py`) gets the best passage of each of them: a named document
 missing from the top k replaces the lowest-ranked passage that is not the only one of another
 named document; the order stays by fused score.
 """
@@ -22,7 +22,7 @@ from langchain_core.embeddings import Embeddings
 from index.lexical import LexicalIndex
 from index.store import ChunkStore
 from index.types import EVERYTHING, Chunk, Hit, Scope, indexed_text
-from rag.named_documents import NamedDocuments
+from rag.answer.named_documents import NamedDocuments
 
 __all__ = ["HybridRetriever", "Ranking", "reciprocal_rank_fusion"]
 

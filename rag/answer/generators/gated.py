@@ -8,9 +8,9 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 
 from index.types import Hit
-from rag.generators.base import NOT_FOUND, Likely, PromptedGenerator
+from rag.answer.generators.base import NOT_FOUND, Likely, PromptedGenerator
+from rag.answer.types import Message
 from rag.reader.evidence import ReaderEvidence
-from rag.types import Message
 
 __all__ = ["EvidenceGate"]
 

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 
 from index.sentences import content_tokens
 from index.types import Hit
-from rag.citations import MARKER, SPACE_BEFORE_PUNCTUATION
-from rag.support import SupportScorer, claims_of
+from rag.answer.citations import MARKER, SPACE_BEFORE_PUNCTUATION
+from rag.answer.support import SupportScorer, claims_of
 
 __all__ = ["Grounded", "ground", "with_markers"]
 

@@ -9,15 +9,25 @@ import hashlib
 import hmac
 import secrets
 import time
+from datetime import datetime
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import DateTime, String, delete, func, select
+from sqlalchemy.orm import Mapped, mapped_column
 
-from index.database import Database
+from index.database import Base, Database, utcnow
 from rag.errors import InputError
 from rag.settings import Settings
-from rag.state import ApiKeyRow
 
-__all__ = ["ApiKeys", "has_credentials"]
+__all__ = ["ApiKeyRow", "ApiKeys", "has_credentials"]
+
+
+class ApiKeyRow(Base):
+    __tablename__ = "api_keys"
+
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
 
 _CACHE_SECONDS = 1.0  # how long a read of the key table is reused (this runs per request)
 

@@ -8,17 +8,43 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any, cast
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
-from sqlalchemy import delete, select
+from sqlalchemy import BigInteger, DateTime, ForeignKey, Integer, String, Text, delete, select
+from sqlalchemy.orm import Mapped, mapped_column
 
-from index.database import Database, utcnow
+from index.database import Base, Database, utcnow
+from rag.answer.types import MAX_ANSWER_CHARS, Citation, Message
 from rag.errors import InputError
-from rag.state import ConversationRow, MessageRow
-from rag.types import MAX_ANSWER_CHARS, Citation, Message
 
-__all__ = ["ConversationSummary", "Conversations", "Turn"]
+__all__ = ["ConversationRow", "ConversationSummary", "Conversations", "MessageRow", "Turn"]
+
+
+class ConversationRow(Base):
+    __tablename__ = "conversations"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(300), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    title: Mapped[str | None] = mapped_column(String(200), nullable=True)
+
+
+class MessageRow(Base):
+    __tablename__ = "messages"
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    conversation_id: Mapped[str] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), index=True
+    )
+    role: Mapped[str] = mapped_column(String(16))
+    content: Mapped[str] = mapped_column(Text)
+    sources: Mapped[str | None] = mapped_column(Text, nullable=True)  # an answer's citations
+
 
 MAX_TITLE_CHARS = 200
 _CITATIONS = TypeAdapter(list[Citation])

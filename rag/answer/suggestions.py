@@ -14,7 +14,7 @@ from index.manifest import Manifest
 from index.sentences import passage_units
 from index.store import ChunkStore
 from index.types import Scope
-from rag.assistant import Assistant
+from rag.answer.pipeline import Assistant
 
 __all__ = ["Suggestions", "heading_question"]
 

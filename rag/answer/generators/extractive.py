@@ -7,9 +7,9 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 
 from index.types import Hit
-from rag.generators.base import NOT_FOUND
+from rag.answer.generators.base import NOT_FOUND
+from rag.answer.types import Message
 from rag.reader.evidence import Assessment, ReaderEvidence, quoted, sentences_of
-from rag.types import Message
 
 __all__ = ["ExtractiveGenerator", "cite"]
 

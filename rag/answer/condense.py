@@ -10,9 +10,9 @@ from typing import TYPE_CHECKING, Protocol
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
 
+from rag.answer.prompts import Prompt
+from rag.answer.types import Message
 from rag.errors import GenerationError
-from rag.prompts import Prompt
-from rag.types import Message
 
 log = logging.getLogger(__name__)
 

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from index.types import Hit
-from rag.citations import MARKER, SPACE_BEFORE_PUNCTUATION
-from rag.sources import describe_location
-from rag.types import Message
+from rag.answer.citations import MARKER, SPACE_BEFORE_PUNCTUATION
+from rag.answer.sources import describe_location
+from rag.answer.types import Message
 
 __all__ = [
     "NOT_FOUND",

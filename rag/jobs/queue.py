@@ -9,16 +9,38 @@ from __future__ import annotations
 
 import time
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
-from sqlalchemy import or_, select, update
+from sqlalchemy import JSON, DateTime, Integer, String, Text, or_, select, update
+from sqlalchemy.orm import Mapped, mapped_column
 
-from index.database import Database, utcnow
-from rag.state import JobRow
+from index.database import Base, Database, utcnow
 
-__all__ = ["MAX_ATTEMPTS", "ClaimedJob", "Job", "JobQueue"]
+__all__ = ["MAX_ATTEMPTS", "ClaimedJob", "Job", "JobQueue", "JobRow"]
+
+
+class JobRow(Base):
+    __tablename__ = "jobs"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    items: Mapped[list[str]] = mapped_column(JSON)
+    owner: Mapped[str] = mapped_column(String(300), default="")
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    done: Mapped[int] = mapped_column(Integer, default=0)
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    current: Mapped[str] = mapped_column(String(1024), default="")
+    result: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    worker: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
 
 Status = Literal["queued", "running", "done", "failed"]
 MAX_ATTEMPTS = 3

@@ -9,14 +9,14 @@ from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
 from index.types import Hit
-from rag.types import Message
+from rag.answer.types import Message
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
 
+from rag.answer.generators.base import Likely, answer_variables, prompt_history, prompt_passages
+from rag.answer.prompts import Prompt
 from rag.errors import GenerationError
-from rag.generators.base import Likely, answer_variables, prompt_history, prompt_passages
-from rag.prompts import Prompt
 
 __all__ = ["ChatGenerator"]
 

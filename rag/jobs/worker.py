@@ -28,7 +28,7 @@ from index.ingest import IngestProgress, IngestReport, SourceFile
 from index.paths import document_root
 from index.types import document_id
 from rag.errors import DocentError
-from rag.jobs import ClaimedJob, JobQueue
+from rag.jobs.queue import ClaimedJob, JobQueue
 from rag.runtime import Runtime
 
 __all__ = ["Worker", "report_result"]

@@ -20,8 +20,8 @@ import numpy as np
 
 from index.sentences import content_tokens, sentence_spans
 from index.units import UnitVectors
-from rag.citations import MARKER
-from rag.types import Citation, SentenceSupport
+from rag.answer.citations import MARKER
+from rag.answer.types import Citation, SentenceSupport
 
 __all__ = ["Claim", "SupportScorer", "claims_of"]
 

@@ -12,13 +12,31 @@ from datetime import UTC, datetime
 from typing import Literal
 
 from pydantic import BaseModel, Field, model_validator
-from sqlalchemy import Select, select
+from sqlalchemy import JSON, Boolean, Select, String, Text, select
+from sqlalchemy.orm import Mapped, mapped_column
 
-from index.database import Database
-from rag.state import FeedbackRow
-from rag.types import MAX_ANSWER_CHARS, MAX_QUESTION_CHARS, Answer
+from index.database import Base, Database
+from rag.answer.types import MAX_ANSWER_CHARS, MAX_QUESTION_CHARS, Answer
 
-__all__ = ["Feedback", "FeedbackStore", "Rating", "unique_in_order"]
+__all__ = ["Feedback", "FeedbackRow", "FeedbackStore", "Rating", "unique_in_order"]
+
+
+class FeedbackRow(Base):
+    __tablename__ = "feedback"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    created_at: Mapped[str] = mapped_column(String(32))
+    rating: Mapped[str] = mapped_column(String(16))
+    question: Mapped[str] = mapped_column(Text)
+    standalone_query: Mapped[str] = mapped_column(Text)
+    answer_text: Mapped[str] = mapped_column(Text)
+    cited_chunk_ids: Mapped[list[str]] = mapped_column(JSON)
+    cited_documents: Mapped[list[str]] = mapped_column(JSON)
+    abstained: Mapped[bool] = mapped_column(Boolean, default=False)
+    correction: Mapped[str | None] = mapped_column(Text, nullable=True)
+    generator: Mapped[str] = mapped_column(String(64))
+    prompt_version: Mapped[str] = mapped_column(String(64))
+
 
 Rating = Literal["up", "down", "wrong_source"]
 MAX_CORRECTION_CHARS = 1000
