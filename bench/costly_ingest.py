@@ -102,7 +102,7 @@ def _measure(kind: str, path: Path) -> dict[str, object]:
             pages = len(document.page_starts)
             outcome = document.note or (f"{pages:,} pages" if pages else "read whole")
             if path.suffix == ".csv":
-                from index.office import csv_delimiter
+                from index.loaders.csv import csv_delimiter
 
                 outcome = f"delimiter {csv_delimiter(text)!r}, read whole"
         except LoadError as exc:

@@ -67,6 +67,7 @@ log = logging.getLogger(__name__)
 
 _DOCUMENT_BATCH = 64  # documents embedded together by `ingest_documents`
 _BATCH_CHUNKS = 256  # new chunks encoded together: across small files, in slices of big ones
+_FIRST_BATCH_CHUNKS = 32  # ... but the first batch is sent to the encoder as soon as this many
 _READ_AHEAD = 256  # files read and parsed ahead of the encoder at most ...
 _READ_AHEAD_CHARS = 4_000_000  # ... and characters of their text (bounds memory)
 
@@ -271,6 +272,90 @@ class _ReadAhead:
         self.thread.join()
 
 
+@dataclass
+class _IngestRun:
+    """One `Ingestor._ingest_files` call: its state, and its steps. Each file's outcome is
+    taken in order (`take`); the documents read go to the encoder in batches (`write`), a
+    batch being stored on the writer thread while the next is encoded (`wait_for_store` joins
+    it); a file counts as done once it is stored, unchanged or failed (`tell`)."""
+
+    ingestor: Ingestor
+    files: Sequence[SourceFile]
+    collection: str
+    progress: Progress | None
+    report: IngestReport
+    pending: list[_Changed] = field(default_factory=list)  # read, not yet sent to the encoder
+    files_read: int = 0  # files whose outcome has been taken
+    started: bool = False  # the first (small) batch has gone to the encoder
+    storing: Future[None] | None = None  # the previous batch, written while this encodes
+    storing_sources: set[str] = field(default_factory=set)  # ... and its documents
+    furthest: float = 0.0  # the progress told so far: never backwards
+
+    def tell(
+        self, current: Path, stage: str = "", page: int = 0, pages: int = 0, extra: int = 0
+    ) -> None:
+        """Progress, if it is no step back: `extra` documents of the batch at hand are done."""
+        done = self.files_read - len(self.pending) - len(self.storing_sources) + extra
+        status = IngestProgress(done, len(self.files), current, stage, page, pages)
+        if self.progress and status.fraction_done >= self.furthest:
+            self.furthest = status.fraction_done
+            self.progress(status)
+
+    def reading(self, file: SourceFile, page: int, pages: int) -> None:
+        """The pages read of the file the loop waits for (called on the read-ahead thread)."""
+        self.tell(file.path, "reading", page, pages)
+
+    def indexing(self, finished: int, changed: _Changed, page: int, pages: int) -> None:
+        """A batch's progress as it is encoded and stored (`BatchProgress`)."""
+        self.tell(changed.document.path, "indexing" if pages else "", page, pages, finished)
+
+    def take(
+        self, file: SourceFile, outcome: _Changed | LoadError | None, writer: ThreadPoolExecutor
+    ) -> None:
+        """One file's outcome: failed, unchanged, or pending, written once enough is pending
+        (a small first batch sets the encoder going while the reader runs ahead)."""
+        self.files_read += 1
+        if isinstance(outcome, LoadError):
+            self.ingestor._failed(file, outcome, self.report)
+        elif outcome is None:
+            self.report.unchanged.append(file.name)
+        else:
+            self.pending.append(outcome)
+            enough = _BATCH_CHUNKS if self.started else _FIRST_BATCH_CHUNKS
+            if sum(len(c.chunks) for c in self.pending) >= enough:
+                self.write(writer)
+                self.started = True
+        self.tell(file.path)
+
+    def write(self, writer: ThreadPoolExecutor) -> None:
+        """Encode the pending documents here, then store them on the writer thread once the
+        previous batch is stored."""
+        batch = list(self.pending)
+        if self.storing_sources & {d.source for d in batch}:
+            self.wait_for_store()  # the same document twice: its writes must not overlap
+        plan = self.ingestor._plan(batch, self.collection)
+        encoded = self.ingestor._encode(plan, self.indexing)
+        self.wait_for_store()
+        self.pending.clear()
+        self.storing_sources.update(d.source for d in batch)
+        self.storing = writer.submit(
+            self.ingestor._store, plan, *encoded, self.report, self.indexing
+        )
+
+    def wait_for_store(self) -> None:
+        """Wait until the batch on the writer thread is stored."""
+        if self.storing is not None:
+            self.storing.result()  # re-raises what the writer met
+            self.storing = None
+            self.storing_sources.clear()
+
+    def finish(self, writer: ThreadPoolExecutor) -> None:
+        """Write what is still pending, and wait until all is stored."""
+        if self.pending:
+            self.write(writer)
+        self.wait_for_store()
+
+
 class Ingestor:
     def __init__(
         self,
@@ -347,72 +432,19 @@ class Ingestor:
         """Files are read, parsed and chunked on a thread ahead of the encoder, and the new
         chunks of several files encoded together, so the model neither waits for a parser
         nor runs on a handful of passages. Memory stays bounded: `_READ_AHEAD` parsed files
-        ahead, and a batch of at most `_BATCH_CHUNKS` chunks plus those of one file."""
+        ahead, and a batch of at most `_BATCH_CHUNKS` chunks plus those of one file. The steps
+        are `_IngestRun`'s."""
         report = report if report is not None else IngestReport()
-        pending: list[_Changed] = []
-        read = 0
-        started = False
-        storing: Future[None] | None = None  # the previous batch, written while this encodes
-        storing_sources: set[str] = set()
-        furthest = 0.0
-
-        def tell(
-            current: Path, stage: str = "", page: int = 0, pages: int = 0, extra: int = 0
-        ) -> None:
-            nonlocal furthest
-            done = read - len(pending) - len(storing_sources) + extra
-            status = IngestProgress(done, len(files), current, stage, page, pages)
-            if progress and status.fraction_done >= furthest:  # never backwards
-                furthest = status.fraction_done
-                progress(status)
-
-        def indexing(finished: int, changed: _Changed, page: int, pages: int) -> None:
-            tell(changed.document.path, "indexing" if pages else "", page, pages, finished)
-
-        def wait_for_store() -> None:
-            nonlocal storing
-            if storing is not None:
-                storing.result()  # re-raises what the writer met
-                storing = None
-                storing_sources.clear()
-
-        def write(writer: ThreadPoolExecutor) -> None:
-            nonlocal storing
-            batch = list(pending)
-            if storing_sources & {d.source for d in batch}:
-                wait_for_store()  # the same document twice: its writes must not overlap
-            plan = self._plan(batch, collection)
-            encoded = self._encode(plan, indexing)
-            wait_for_store()
-            pending.clear()
-            storing_sources.update(d.source for d in batch)
-            storing = writer.submit(self._store, plan, *encoded, report, indexing)
-
-        def reading(file: SourceFile, page: int, pages: int) -> None:
-            tell(file.path, "reading", page, pages)
-
+        run = _IngestRun(self, files, collection, progress, report)
         # One OCR budget for the job, shared by its files.
         read_file = functools.partial(self._read, force=force, ocr=OcrBudget(self.ocr_limits))
         with (
             ThreadPoolExecutor(1, thread_name_prefix="docent-store") as writer,
-            _ReadAhead(files, read_file, reading) as items,
+            _ReadAhead(files, read_file, run.reading) as items,
         ):
             for file, outcome in items:
-                read += 1
-                if isinstance(outcome, LoadError):
-                    self._failed(file, outcome, report)
-                elif outcome is None:
-                    report.unchanged.append(file.name)
-                else:
-                    pending.append(outcome)
-                    # A small first batch sets the encoder going while the reader runs ahead.
-                    if sum(len(c.chunks) for c in pending) >= (_BATCH_CHUNKS if started else 32):
-                        write(writer)
-                        started = True
-                tell(file.path)
-            if pending:
-                write(writer)
-            wait_for_store()
+                run.take(file, outcome, writer)
+            run.finish(writer)
         if progress:
             last = files[-1].path if files else Path()
             progress(IngestProgress(len(files), len(files), last))

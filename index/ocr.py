@@ -8,6 +8,9 @@ pass MAX_PIXELS, and Tesseract gets OCR_PAGE_SECONDS a page. Above that, an `Ocr
 the pages and seconds of OCR of one job (one ingest call) and of each of its documents
 (`OcrLimits`): a scanned PDF of 2,000 blank pages or a TIFF of 2,000 frames costs at most a
 document's share, and the reader keeps the pages read before the budget ran out.
+
+Light to import (the read path imports it for `OcrLimits` and `PDFIUM`): Pillow, PDFium and
+pytesseract load with the first page read, rendered or decoded.
 """
 
 from __future__ import annotations
@@ -20,12 +23,14 @@ import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-
-import pypdfium2
-from PIL import Image, UnidentifiedImageError
+from typing import TYPE_CHECKING
 
 from index.document import MAX_PAGES
 from index.errors import LoadError
+
+if TYPE_CHECKING:
+    import pypdfium2
+    from PIL import Image
 
 __all__ = [
     "IMAGE_SUFFIXES",
@@ -37,6 +42,7 @@ __all__ = [
     "OcrLimits",
     "PageTimeout",
     "image_pages",
+    "pillow_limits",
     "recognise",
     "render_pdf_page",
     "render_scale",
@@ -49,10 +55,15 @@ OCR_PAGE_SECONDS = 120
 OCR_LANGUAGE = "eng"
 PDFIUM = threading.RLock()
 
-# Opening reads only the header; `image_pages` refuses a frame of more than MAX_PIXELS before
-# decoding it (Pillow refuses twice that by itself), so Pillow's warning says nothing new.
-Image.MAX_IMAGE_PIXELS = MAX_PIXELS
-warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
+
+def pillow_limits() -> None:
+    """Set Pillow's limits (process-wide) before an image file is opened: opening reads only
+    the header; `image_pages` refuses a frame of more than MAX_PIXELS before decoding it
+    (Pillow refuses twice that by itself), so Pillow's warning says nothing new."""
+    from PIL import Image
+
+    Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+    warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
 
 
 class PageTimeout(LoadError):
@@ -194,6 +205,8 @@ def render_scale(page: pypdfium2.PdfPage, dpi: int) -> float:
 
 def render_pdf_page(path: Path, index: int, dpi: int = OCR_DPI) -> Image.Image:
     """Page `index` (0-based) of the PDF as an image."""
+    import pypdfium2
+
     with PDFIUM:
         document = pypdfium2.PdfDocument(path)
         try:
@@ -208,6 +221,9 @@ def image_pages(path: Path) -> Iterator[tuple[int, Callable[[], Image.Image]]]:
     """(frames, decode) for each frame of an image file (a multi-page TIFF or an animated PNG
     has several): `decode()`, called before the next frame is asked for, checks the frame's
     size and decodes it."""
+    from PIL import Image
+
+    pillow_limits()
     with _readable(path), Image.open(path) as image:
         frames = getattr(image, "n_frames", 1)
         if frames > MAX_PAGES:
@@ -227,6 +243,8 @@ def _frame(path: Path, image: Image.Image, index: int) -> Image.Image:
 @contextlib.contextmanager
 def _readable(path: Path) -> Iterator[None]:
     """Pillow's refusals as `LoadError`s."""
+    from PIL import Image, UnidentifiedImageError
+
     try:
         yield
     except Image.DecompressionBombError as exc:

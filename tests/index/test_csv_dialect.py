@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from index.loaders import load_document
-from index.office import csv_delimiter
+from index.loaders.csv import csv_delimiter
 from tests.made_files import csv_file
 
 HERMES = "Project: Hermes; Budget (EUR): 45500; Owner: Joao Reis; Deadline: 2026-12-15."

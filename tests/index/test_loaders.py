@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader, PdfWriter
 
-from index import loaders
 from index.errors import LoadError
 from index.loaders import MAX_COMPRESSION, MAX_PAGES, MAX_TITLE_CHARS, load_document
+from index.loaders import pdf as pdf_reader
 from rag.runtime import Runtime
 from tests.helpers import SAMPLES, flate_bomb_pdf
 
@@ -134,7 +134,7 @@ def test_a_pdf_decompression_bomb_is_refused(tmp_path: Path) -> None:
 
 def test_reading_a_pdf_is_bounded_in_time(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Pages can share one costly stream; the reader stops at MAX_PDF_SECONDS (here 0)."""
-    monkeypatch.setattr(loaders, "MAX_PDF_SECONDS", 0)
+    monkeypatch.setattr(pdf_reader, "MAX_PDF_SECONDS", 0)
     with pytest.raises(LoadError, match="reading its text took over 0 s"):
         load_document(SAMPLES / "travel-policy.pdf")
 
