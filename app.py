@@ -202,7 +202,7 @@ def _watch(settings: Settings, paths: list[Path], collection: str, poll: bool) -
     import signal
     import threading
 
-    from rag.jobs.queue import Job, JobQueue
+    from rag.jobs.queue import Job
     from rag.jobs.watch import FolderWatch
     from rag.jobs.worker import Worker
     from rag.runtime import build_runtime
@@ -211,7 +211,7 @@ def _watch(settings: Settings, paths: list[Path], collection: str, poll: bool) -
         raise InputError("--watch takes one folder")
     runtime = build_runtime(settings)
     runtime.ingestor.resume()  # deletions a crash interrupted
-    queue = JobQueue(runtime.database, settings.job_stale_seconds)
+    queue = runtime.stores.jobs
     worker = Worker(runtime, queue)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -245,7 +245,9 @@ def _ask(settings: Settings, args: argparse.Namespace) -> int:
     runtime = build_runtime(settings)
     runtime.ensure_samples()
     documents = resolve_documents(runtime.manifest, args.source) if args.source else None
-    answer = runtime.assistant.answer(args.question, scope=Scope.of(documents=documents))
+    # The command line keeps no conversation; a refusal is recorded for the coverage gaps.
+    reply = runtime.chat.ask("cli", args.question, scope=Scope.of(documents=documents))
+    answer = reply.answer
     if args.json:
         print(answer.model_dump_json(indent=2))
         return 0
@@ -362,7 +364,6 @@ def _worker(settings: Settings, args: argparse.Namespace) -> int:
     import signal
     import threading
 
-    from rag.jobs.queue import JobQueue
     from rag.jobs.worker import Worker
     from rag.runtime import build_runtime
 
@@ -374,7 +375,7 @@ def _worker(settings: Settings, args: argparse.Namespace) -> int:
     runtime = build_runtime(settings, answers=False)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    worker = Worker(runtime, JobQueue(runtime.database, settings.job_stale_seconds))
+    worker = Worker(runtime, runtime.stores.jobs)
     print(f"worker {worker.name} is running jobs", file=sys.stderr)
     worker.run(stop)
     return 0

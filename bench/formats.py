@@ -22,7 +22,7 @@ sys.path.insert(0, str(ROOT))
 import pptx  # noqa: E402
 
 from index.loaders import load_document  # noqa: E402
-from rag.page_images import cited_page_png  # noqa: E402
+from rag.web.page_images import cited_page_png  # noqa: E402
 from tests.made_files import (  # noqa: E402
     SCANNED_PAGES,
     csv_file,

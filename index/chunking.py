@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from datetime import UTC, datetime
-
-from langchain_text_splitters import RecursiveCharacterTextSplitter
+from typing import TYPE_CHECKING
 
 from index.loaders import LoadedDocument
+
+if TYPE_CHECKING:
+    from langchain_text_splitters import RecursiveCharacterTextSplitter
 from index.types import Chunk, document_id
 
 __all__ = ["Chunker", "chunk_id"]
@@ -26,9 +29,15 @@ class Chunker:
     def __init__(self, size: int, overlap: int) -> None:
         self.size = size
         self.overlap = overlap
-        self._splitter = RecursiveCharacterTextSplitter(
-            chunk_size=size,
-            chunk_overlap=overlap,
+
+    @functools.cached_property
+    def _splitter(self) -> RecursiveCharacterTextSplitter:
+        """Made by the first split: a process that only answers never loads the splitter."""
+        from langchain_text_splitters import RecursiveCharacterTextSplitter
+
+        return RecursiveCharacterTextSplitter(
+            chunk_size=self.size,
+            chunk_overlap=self.overlap,
             separators=_SEPARATORS,
             keep_separator="end",
             add_start_index=True,

@@ -21,9 +21,9 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import tantivy
-from bm25s.stopwords import STOPWORDS_EN
 from filelock import FileLock
 
+from index.stopwords import STOPWORDS_EN
 from index.types import EVERYTHING, Chunk, Scope, indexed_text
 
 __all__ = ["LexicalIndex"]

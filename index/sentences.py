@@ -7,10 +7,10 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
-import bm25s
 import Stemmer
 
 from index.loaders import is_soft_wrap
+from index.stopwords import STOPWORDS_EN
 
 __all__ = ["Unit", "content_sequence", "content_tokens", "passage_units", "sentence_spans"]
 
@@ -50,7 +50,7 @@ _PERSONAL_WORDS = {
     "am", "me", "my", "mine", "myself", "we", "us", "our", "ours", "you", "your", "yours",
     "he", "him", "his", "she", "her", "hers", "them", "its", "were",
 }  # fmt: skip
-_STOPWORDS = frozenset(bm25s.stopwords.STOPWORDS_EN) | _QUESTION_WORDS | _PERSONAL_WORDS
+_STOPWORDS = STOPWORDS_EN | _QUESTION_WORDS | _PERSONAL_WORDS
 _WORD = re.compile(r"\w\w+")
 
 

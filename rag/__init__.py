@@ -1,15 +1,13 @@
-"""Docent's read path: question (+ history) → standalone query → hybrid retrieval → generator
-→ checked citations → `Answer`.
+"""Docent's read side and everything around it.
 
-Start here: `Settings` (all configuration), `build_runtime(settings)` (wires every component),
-`runtime.assistant.answer(question)`. The surfaces over it live in `rag/web/` (HTTP, widget,
-Gradio UI) and `app.py` (CLI); measurement lives in `rag/evaluation/`.
-
-Beside the read path, `rag/` keeps the state every process and node shares, in the database:
-`state` (schema and migrations, rate-limit events, shared secrets), `conversations`,
-`feedback`, `credentials` (API keys), and the ingestion queue (`jobs`) with the `worker` that
-runs it through the write path. Heavy modules (models, Chroma) load on first use of the names
-that need them.
+Start here: `Settings` (all configuration), `build_runtime(settings)` (the composition root:
+builds every component once), then `runtime.chat.ask(caller, question)` (asking inside a
+conversation, as every surface does) or `runtime.assistant.answer(question)` (the read path
+alone). The rooms: `answer/` the read path (question → standalone query → hybrid retrieval →
+generator → checked `Answer`, no writes, no HTTP), `reader/` the trained reader, `stores/` the
+state every process and node shares (each table beside its store), `jobs/` the ingestion
+queue, its worker and the folder watch, `web/` the surfaces, `evaluation/` the measurements.
+Heavy modules (models, Chroma) load on first use of the names that need them.
 """
 
 from __future__ import annotations

@@ -1,4 +1,6 @@
-"""Wires Docent's components from one `Settings`: the only place that chooses implementations."""
+"""The composition root: wires Docent's components from one `Settings`, each built once (the
+stores, the read path, the chat service, the write path), and the only place that chooses
+implementations (`GENERATORS`)."""
 
 from __future__ import annotations
 
@@ -29,17 +31,23 @@ from rag.answer.prompts import load_prompt
 from rag.answer.retrieval import HybridRetriever
 from rag.answer.short_answer import ShortAnswerFinder
 from rag.answer.support import SupportScorer
+from rag.chat import ChatService
 from rag.errors import ConfigError
+from rag.jobs.queue import JobQueue
 from rag.reader.evidence import EvidenceWeights, ReaderEvidence
 from rag.reader.model import Reader
 from rag.settings import Settings
-from rag.stores.credentials import has_credentials
+from rag.stores.conversations import Conversations
+from rag.stores.credentials import ApiKeys, has_credentials
+from rag.stores.feedback import FeedbackStore
 from rag.stores.schema import open_database
 from rag.stores.shared_secrets import claim_once
+from rag.stores.unanswered import UnansweredLog
 
 __all__ = [
     "GENERATORS",
     "Runtime",
+    "Stores",
     "build_assistant",
     "build_runtime",
     "load_encoder",
@@ -50,15 +58,38 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True)
+class Stores:
+    """The shared state every surface uses, in the database, each store built once."""
+
+    conversations: Conversations
+    feedback: FeedbackStore
+    unanswered: UnansweredLog
+    api_keys: ApiKeys
+    jobs: JobQueue
+
+    @classmethod
+    def open(cls, settings: Settings, database: Database) -> Stores:
+        return cls(
+            Conversations(database),
+            FeedbackStore(database),
+            UnansweredLog(database),
+            ApiKeys(database),
+            JobQueue(database, settings.job_stale_seconds),
+        )
+
+
 @dataclass
 class Runtime:
     settings: Settings
     database: Database
+    stores: Stores
     embeddings: Encoder
     store: ChunkStore
     lexical: LexicalIndex
     ingestor: Ingestor
-    assistant: Assistant
+    assistant: Assistant  # the read path
+    chat: ChatService  # asking inside a conversation: what every surface calls
     evidence: ReaderEvidence  # the refusal decision of every answer path
     _following: threading.Event | None = field(default=None, repr=False)
 
@@ -206,8 +237,34 @@ def with_generator(runtime: Runtime, generator: str) -> Runtime:
     assistant = build_assistant(
         settings, current.retriever, current.support.units, runtime.evidence
     )
-    assistant.unanswered = current.unanswered
-    return replace(runtime, settings=settings, assistant=assistant)
+    chat = ChatService(assistant, runtime.stores.conversations, runtime.stores.unanswered)
+    return replace(runtime, settings=settings, assistant=assistant, chat=chat)
+
+
+def _chunk_store(settings: Settings, embeddings: Encoder, chunker: Chunker) -> ChunkStore:
+    signature: IndexSignature = {
+        "embedding_model": settings.embedding_model,
+        "dimension": embeddings.dimension,
+        "chunker": chunker.signature,
+        "layout": LAYOUT,
+    }
+    return ChunkStore(settings.chroma_dir, settings.collection, signature, settings.chroma_url)
+
+
+def _evidence(settings: Settings, reader: Reader) -> ReaderEvidence:
+    weights = EvidenceWeights(
+        settings.min_evidence, settings.relevance_weight, settings.coverage_weight
+    )
+    return ReaderEvidence(reader, settings.reader_passages, weights)
+
+
+def _ocr_limits(settings: Settings) -> OcrLimits:
+    return OcrLimits(
+        settings.ocr_document_pages,
+        settings.ocr_document_seconds,
+        settings.ocr_job_pages,
+        settings.ocr_job_seconds,
+    )
 
 
 def build_runtime(
@@ -221,16 +278,13 @@ def build_runtime(
     models between runtimes; `chat_model` stands in for the OpenAI-compatible model
     (`generator="openai"`). Without `answers` (an ingestion worker) the node keeps no lexical
     index."""
+    if chat_model is not None and settings.generator != "openai":
+        raise ConfigError("a chat model was given but the generator setting is not 'openai'")
     database = open_database(settings)
+    stores = Stores.open(settings, database)
     embeddings = embeddings or load_encoder(settings)
     chunker = Chunker(settings.chunk_size, settings.chunk_overlap)
-    signature: IndexSignature = {
-        "embedding_model": settings.embedding_model,
-        "dimension": embeddings.dimension,
-        "chunker": chunker.signature,
-        "layout": LAYOUT,
-    }
-    store = ChunkStore(settings.chroma_dir, settings.collection, signature, settings.chroma_url)
+    store = _chunk_store(settings, embeddings, chunker)
     lexical = LexicalIndex(settings.lexical_dir)
     units = UnitVectors(database, embeddings)
     manifest = Manifest(database)
@@ -243,30 +297,21 @@ def build_runtime(
         settings.rrf_k,
         NamedDocuments(manifest),
     )
-    reader = reader or load_reader(settings)
-    evidence = ReaderEvidence(
-        reader,
-        settings.reader_passages,
-        EvidenceWeights(settings.min_evidence, settings.relevance_weight, settings.coverage_weight),
-    )
-    if chat_model is not None and settings.generator != "openai":
-        raise ConfigError("a chat model was given but the generator setting is not 'openai'")
+    evidence = _evidence(settings, reader or load_reader(settings))
     assistant = build_assistant(settings, retriever, units, evidence, chat_model)
-    ocr_limits = OcrLimits(
-        settings.ocr_document_pages,
-        settings.ocr_document_seconds,
-        settings.ocr_job_pages,
-        settings.ocr_job_seconds,
+    ingestor = Ingestor(
+        store, lexical, embeddings, chunker, manifest, units, answers, _ocr_limits(settings)
     )
-    ingestor = Ingestor(store, lexical, embeddings, chunker, manifest, units, answers, ocr_limits)
     ingestor.sync_lexical()
     return Runtime(
         settings=settings,
         database=database,
+        stores=stores,
         embeddings=embeddings,
         store=store,
         lexical=lexical,
         ingestor=ingestor,
-        evidence=evidence,
         assistant=assistant,
+        chat=ChatService(assistant, stores.conversations, stores.unanswered),
+        evidence=evidence,
     )

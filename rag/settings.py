@@ -151,7 +151,7 @@ class Settings(BaseSettings):
     max_upload_mb: int = Field(50, ge=1, description="Largest file accepted for indexing.")
     max_upload_files: int = Field(20, ge=1, description="Files in one upload request.")
     max_request_kb: int = Field(256, ge=16, description="Largest request body but uploads.")
-    # Page views (GET /api/v1/citations/{id}/page.png): what one may cost (rag/page_images.py).
+    # Page views (GET /api/v1/citations/{id}/page.png): what one may cost (rag/web/page_images.py).
     page_max_words: int = Field(
         10_000, ge=100, description="Words of a page read to place highlights; the rest unmarked."
     )

@@ -23,17 +23,17 @@ import threading
 from pathlib import PurePosixPath
 
 import Stemmer
-from bm25s.stopwords import STOPWORDS_EN
 from sqlalchemy import select
 
 from index.manifest import DocumentRow, Manifest
+from index.stopwords import STOPWORDS_EN
 from index.types import document_id
 from rag.errors import InputError
 
 __all__ = ["NamedDocuments", "resolve_documents"]
 
 _WORD = re.compile(r"\w\w+")
-_STOPWORDS = frozenset(STOPWORDS_EN)
+_STOPWORDS = STOPWORDS_EN
 _STEMMER = Stemmer.Stemmer("english")
 _COMPARING = frozenset(
     {"compare", "compared", "compares", "comparing", "comparison", "contrast", "versus", "vs"}
@@ -171,7 +171,7 @@ def resolve_documents(manifest: Manifest, given: list[str]) -> list[str]:
     import difflib
     from pathlib import Path
 
-    from index.ingest import source_key  # the write path's key, only for a path as given
+    from index.paths import source_key  # how the write path keys a path as given
 
     ids = []
     for value in given:

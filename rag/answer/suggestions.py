@@ -89,7 +89,7 @@ class Suggestions:
             chosen: list[str] = []
             scope = Scope.of(collections=collections)
             for question in self.candidates(collections)[: self.tried]:
-                answer = self.assistant.answer(question, scope=scope, probe=True)
+                answer = self.assistant.answer(question, scope=scope)
                 if not answer.abstained and answer.citations:
                     chosen.append(question)
                 if len(chosen) == self.count:

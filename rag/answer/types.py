@@ -1,12 +1,16 @@
-"""What the read path returns: an `Answer` with checked citations, as typed data."""
+"""The data between the read path's stages, typed: a `Question` (with its history and scope)
+becomes a `Query` (the standalone question), then `Retrieved` (the passages found), then
+`Token`s as the answer is written and the final `Answer` with checked citations."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Literal
 
 from pydantic import BaseModel, Field, model_validator
 
-from index.types import Chunk, Hit
+from index.types import EVERYTHING, Chunk, Hit, Scope
+from rag.errors import InputError
 
 __all__ = [
     "MAX_ANSWER_CHARS",
@@ -16,8 +20,13 @@ __all__ = [
     "Citation",
     "Hit",
     "Message",
+    "Query",
+    "Question",
+    "Retrieved",
     "SentenceSupport",
     "ShortAnswer",
+    "StreamEvent",
+    "Token",
 ]
 
 MAX_QUESTION_CHARS = 2000
@@ -114,3 +123,50 @@ class Answer(BaseModel):
             abstained=False,
             supported=True,
         )
+
+
+@dataclass(frozen=True)
+class Question:
+    """What was asked: bounded and not blank (`InputError` otherwise), with the conversation so
+    far and the passages it may search."""
+
+    text: str
+    history: tuple[Message, ...] = ()
+    scope: Scope = EVERYTHING
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "text", self.text.strip())
+        if not self.text:
+            raise InputError("the question is empty")
+        if len(self.text) > MAX_QUESTION_CHARS:
+            raise InputError(f"the question is longer than {MAX_QUESTION_CHARS} characters")
+
+
+@dataclass(frozen=True)
+class Query:
+    """The question as one standalone search (a follow-up rewritten with its history), and the
+    recent turns a generator may read."""
+
+    question: Question
+    standalone: str
+    recent: tuple[Message, ...]
+    condense_ms: float = 0.0
+
+
+@dataclass(frozen=True)
+class Retrieved:
+    """The passages found for a query, neutralised (`rag.answer.untrusted`), best first."""
+
+    query: Query
+    hits: list[Hit] = field(default_factory=list)
+    retrieve_ms: float = 0.0
+
+
+@dataclass(frozen=True)
+class Token:
+    """A piece of answer text as it is written (neutralised; citations not yet checked)."""
+
+    text: str
+
+
+StreamEvent = Token | Answer  # what `Assistant.stream` yields: tokens, then one Answer

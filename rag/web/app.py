@@ -31,14 +31,10 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from index.database import Database
 from rag.errors import ConfigError, DocentError
-from rag.jobs.queue import JobQueue
 from rag.jobs.worker import Worker
 from rag.logs import configure_logging
 from rag.runtime import Runtime, build_runtime
 from rag.settings import Settings
-from rag.stores.conversations import Conversations
-from rag.stores.feedback import FeedbackStore
-from rag.stores.unanswered import UnansweredLog
 from rag.web.ask import ask_router
 from rag.web.auth import Authenticator, Principal, has_credentials
 from rag.web.chat_ui import ChatUI
@@ -117,8 +113,7 @@ def _background(runtime: Runtime) -> Callable[[FastAPI], AbstractAsyncContextMan
         runtime.follow_changes()
         stop = threading.Event()
         if runtime.settings.run_jobs:
-            queue = JobQueue(runtime.database, runtime.settings.job_stale_seconds)
-            worker = Worker(runtime, queue)
+            worker = Worker(runtime, runtime.stores.jobs)
             threading.Thread(
                 target=worker.run, args=(stop,), name="docent-jobs", daemon=True
             ).start()
@@ -152,12 +147,12 @@ def create_app(runtime: Runtime) -> FastAPI:
         lifespan=_background(runtime),
     )
     add_error_handlers(app)
-    authenticator = Authenticator(settings, runtime.database)
+    authenticator = Authenticator(settings, runtime.database, runtime.stores.api_keys)
     app.state.authenticator = authenticator
     _guard(app, settings, authenticator)
-    jobs = JobQueue(runtime.database, settings.job_stale_seconds)
+    jobs = runtime.stores.jobs
     uploads = Uploads(settings, runtime.manifest, jobs)
-    app.include_router(ask_router(runtime, Conversations(runtime.database)))
+    app.include_router(ask_router(runtime))
     app.include_router(openai_router(runtime))
     app.include_router(documents_router(runtime.ingestor, uploads))
     app.include_router(jobs_router(jobs))
@@ -184,8 +179,7 @@ def create_app(runtime: Runtime) -> FastAPI:
         except DocentError:
             return None
 
-    runtime.assistant.unanswered = UnansweredLog(runtime.database)  # for the coverage gaps
-    ui = ChatUI(runtime, uploads, authenticator, FeedbackStore(runtime.database))
+    ui = ChatUI(runtime, uploads, authenticator)
     blocks = ui.create_app()
     mounted: FastAPI = gr.mount_gradio_app(
         app,

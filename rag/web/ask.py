@@ -5,14 +5,14 @@
   checked citations and per-sentence support), `answer` (the whole `Answer` with timings), then
   `done`; `error` if it fails midway.
 - A conversation keeps its history in the shared database (bounded); a client may instead send
-  `history`.
+  `history`. Both go through `rag.chat.ChatService`, as every surface does.
 
 Errors have the app's one JSON shape (`rag/web/errors.py`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import APIRouter
@@ -20,10 +20,9 @@ from fastapi.sse import EventSourceResponse, ServerSentEvent
 from pydantic import BaseModel, Field
 
 from index.types import Scope
-from rag.answer.types import MAX_QUESTION_CHARS, Answer, Message
-from rag.errors import InputError
+from rag.answer.types import MAX_QUESTION_CHARS, Answer, Message, Token
+from rag.chat import Conversation
 from rag.runtime import Runtime
-from rag.stores.conversations import Conversations
 from rag.web.auth import Caller, Principal, readable_collections
 from rag.web.errors import error_response
 
@@ -54,46 +53,39 @@ class AskResponse(Answer):
     conversation_id: str
 
 
-def ask_router(runtime: Runtime, conversations: Conversations) -> APIRouter:
+def ask_router(runtime: Runtime) -> APIRouter:
     router = APIRouter(prefix="/api/v1", tags=["answers"])
+    chat = runtime.chat
 
-    def begin(request: AskRequest, principal: Principal) -> tuple[str, Sequence[Message]]:
-        owner = principal.caller
-        if request.conversation_id and request.history is not None:
-            raise InputError("send either conversation_id or history, not both")
-        if request.conversation_id:
-            return request.conversation_id, conversations.history(request.conversation_id, owner)
-        return conversations.start(owner), request.history or []
+    def conversation(request: AskRequest, principal: Principal) -> Conversation:
+        return chat.conversation(principal.caller, request.conversation_id, request.history)
 
     @router.post("/ask", response_model=AskResponse)
     def ask(request: AskRequest, principal: Caller) -> AskResponse:
         """Answer a question with checked citations."""
-        conversation_id, history = begin(request, principal)
-        answer = runtime.assistant.answer(request.question, history, request.scope(principal))
-        conversations.record(conversation_id, request.question, answer.text, answer.citations)
-        return AskResponse(**dict(answer), conversation_id=conversation_id)
+        asked_in = conversation(request, principal)
+        reply = chat.ask(principal.caller, request.question, asked_in, request.scope(principal))
+        return AskResponse(**dict(reply.answer), conversation_id=reply.conversation_id or "")
 
     @router.post("/ask/stream", response_class=EventSourceResponse)
     def ask_stream(request: AskRequest, principal: Caller) -> Iterator[ServerSentEvent]:
         """Server-sent events: `token`…, `citations`, `answer`, `done`; or an `error` event, as the
         status line has gone out before the question is answered."""
+        conversation_id = ""
         try:
-            conversation_id, history = begin(request, principal)
-            for item in runtime.assistant.stream(
-                request.question, history, request.scope(principal)
-            ):
-                if isinstance(item, Answer):
-                    conversations.record(
-                        conversation_id, request.question, item.text, item.citations
-                    )
-                    checked = item.model_dump(
-                        mode="json", include={"citations", "sentences", "supported", "abstained"}
-                    )
-                    yield ServerSentEvent(data=checked, event="citations")
-                    response = AskResponse(**dict(item), conversation_id=conversation_id)
-                    yield ServerSentEvent(raw_data=response.model_dump_json(), event="answer")
-                else:
-                    yield ServerSentEvent(data={"text": item}, event="token")
+            asked_in = conversation(request, principal)
+            scope = request.scope(principal)
+            for item in chat.stream(principal.caller, request.question, asked_in, scope):
+                if isinstance(item, Token):
+                    yield ServerSentEvent(data={"text": item.text}, event="token")
+                    continue
+                answer, conversation_id = item.answer, item.conversation_id or ""
+                checked = answer.model_dump(
+                    mode="json", include={"citations", "sentences", "supported", "abstained"}
+                )
+                yield ServerSentEvent(data=checked, event="citations")
+                response = AskResponse(**dict(answer), conversation_id=conversation_id)
+                yield ServerSentEvent(raw_data=response.model_dump_json(), event="answer")
         except Exception as exc:  # never cut a stream without telling the client
             _, body = error_response(exc)
             yield ServerSentEvent(data=body, event="error")

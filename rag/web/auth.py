@@ -173,9 +173,9 @@ class RateLimiter:
 class Authenticator:
     """Turns credentials into a `Principal` (or `AccessError`), for every surface."""
 
-    def __init__(self, settings: Settings, database: Database) -> None:
+    def __init__(self, settings: Settings, database: Database, keys: ApiKeys | None = None) -> None:
         self.settings = settings
-        self.keys = ApiKeys(database)
+        self.keys = keys or ApiKeys(database)  # the runtime's, in the app
         self.secret = settings.jwt_secret.get_secret_value() if settings.jwt_secret else None
         if self.secret is not None and len(self.secret) < 32:
             raise ConfigError("DOCENT_JWT_SECRET must be at least 32 characters")

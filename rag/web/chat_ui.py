@@ -24,6 +24,7 @@ import html
 import logging
 import re
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any, cast
 
@@ -41,16 +42,15 @@ from rag.answer.types import (
     Hit,
     Message,
     SentenceSupport,
+    Token,
 )
 from rag.errors import DocentError, InputError
-from rag.page_images import PAGED_SUFFIXES
 from rag.runtime import Runtime
-from rag.stores.conversations import Conversations
-from rag.stores.feedback import Feedback, FeedbackStore, Rating
-from rag.stores.unanswered import UnansweredLog
+from rag.stores.feedback import Feedback, Rating
 from rag.web.auth import Authenticator, Principal, readable_collections
 from rag.web.gaps_ui import GapsUI
 from rag.web.library_ui import LibraryUI
+from rag.web.page_images import PAGED_SUFFIXES
 from rag.web.pages import page_url
 from rag.web.passages import passage_html
 from rag.web.uploads import Uploads
@@ -101,7 +101,6 @@ _COUNTER_JS = f"""() => {{
     box.classList.toggle('docent-too-long', n > most);
   }});
 }}"""
-_KEPT_MESSAGES = 20  # of a conversation, like the API's
 
 
 def _card(
@@ -230,6 +229,61 @@ def _client(request: gr.Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
+@dataclass(frozen=True)
+class _ConversationList:
+    """The chat tab's left column: past conversations and what acts on them."""
+
+    new_chat: gr.Button
+    past: gr.Radio
+    title: gr.Textbox
+    rename: gr.Button
+    delete: gr.Button
+    status: gr.Markdown
+    delete_confirmed: gr.Checkbox  # the browser's answer to "Delete this conversation?"
+
+
+@dataclass(frozen=True)
+class _FeedbackRow:
+    """The rating buttons under the chat, the correction box and their status line."""
+
+    ratings: tuple[tuple[gr.Button, Rating], ...]
+    correction: gr.Textbox
+    status: gr.Markdown
+
+
+@dataclass(frozen=True)
+class _ChatTab:
+    """The chat tab's components and session state."""
+
+    conversation: gr.State  # the messages kept (`Message`s)
+    shown: gr.State  # the chat as shown
+    conversation_id: gr.State
+    conversations: _ConversationList
+    collections: gr.Dropdown
+    chat: gr.Chatbot
+    suggestion_row: gr.Row
+    suggestions: tuple[gr.Button, ...]
+    question: gr.Textbox
+    feedback: _FeedbackRow
+    searched: gr.HTML
+    sources: gr.HTML
+    last_question: gr.State
+    last_answer: gr.State
+    picked: gr.State  # the collections picked
+
+    def answer_inputs(self) -> list[Any]:
+        """What `respond` takes, in its order."""
+        return [self.question, self.conversation, self.shown, self.conversation_id, self.picked]
+
+    def answer_outputs(self) -> list[Any]:
+        """What `respond` yields, in its order."""
+        return [
+            *(self.chat, self.shown, self.conversation, self.question, self.searched),
+            *(self.sources, self.last_question, self.last_answer, self.conversation_id),
+            self.conversations.past,
+        ]
+
+
 class ChatUI:
     """The page: the Chat tab (past conversations, the collections searched, answers with
     their source cards, ratings), the Library tab and the Coverage-gaps tab."""
@@ -239,16 +293,17 @@ class ChatUI:
         runtime: Runtime,
         uploads: Uploads,
         authenticator: Authenticator,
-        feedback: FeedbackStore,
     ) -> None:
         self.runtime = runtime
         self.uploads = uploads
         self.authenticator = authenticator
-        self.feedback_store = feedback
-        self.conversations = Conversations(runtime.database, max_messages=_KEPT_MESSAGES)
+        self.feedback_store = runtime.stores.feedback
+        self.conversations = runtime.stores.conversations
         self.library = LibraryUI(runtime, uploads, self.principal)
         self.suggestions = Suggestions(runtime.manifest, runtime.store, runtime.assistant)
-        self.gaps = GapsUI(runtime, UnansweredLog(runtime.database), feedback, self.principal)
+        self.gaps = GapsUI(
+            runtime, runtime.stores.unanswered, runtime.stores.feedback, self.principal
+        )
 
     def principal(self, request: gr.Request) -> Principal:
         """The caller, exactly as the API would see it (rate limit included)."""
@@ -287,12 +342,17 @@ class ChatUI:
             principal = self.principal(request)
             wanted = [str(c)[:64] for c in collections or []][:100] or None
             scope = Scope.of(collections=readable_collections(principal, wanted))
-            for item in self.runtime.assistant.stream(question, conversation, scope):
-                if not isinstance(item, Answer):
-                    partial += item
+            chat_service = self.runtime.chat
+            asked_in = chat_service.conversation(
+                principal.caller, conversation_id or None, None if conversation_id else conversation
+            )
+            for event in chat_service.stream(principal.caller, question, asked_in, scope):
+                if isinstance(event, Token):
+                    partial += event.text
                     chat_out = [*chat, {"role": "assistant", "content": html.escape(partial)}]
                     yield chat_out, skip, skip, "", skip, skip, skip, skip, skip, skip
                     continue
+                item, conversation_id = event.answer, event.conversation_id or ""
                 chat_out = [*chat, {"role": "assistant", "content": answer_html(item, turn)}]
                 searched = (
                     f'<div class="docent-searched">Searched for: '
@@ -302,10 +362,7 @@ class ChatUI:
                     Message(role="user", content=question),
                     Message(role="assistant", content=item.text[:MAX_ANSWER_CHARS]),
                 ]
-                history = [*conversation, *exchange][-_KEPT_MESSAGES:]
-                if not conversation_id:
-                    conversation_id = self.conversations.start(principal.caller)
-                self.conversations.record(conversation_id, question, item.text, item.citations)
+                history = [*conversation, *exchange][-self.conversations.max_messages :]
                 listed = self._listed(principal, conversation_id)
                 sources = sources_html(item, turn)
                 yield (
@@ -451,33 +508,22 @@ class ChatUI:
         return cast(gr.Blocks, app)
 
     def _chat_tab(self) -> list[Any]:
-        """Lay out the chat tab; returns what the page's load fills (collections, list)."""
-        conversation = gr.State([])
-        shown = gr.State([])
-        conversation_id = gr.State("")
+        """Lay out the chat tab and wire its events; returns what the page's load fills
+        (collections, list)."""
+        tab = self._chat_layout()
+        self._wire_questions(tab)
+        self._wire_new_chat(tab)
+        self._suggestion_buttons = list(tab.suggestions)
+        self._wire_conversation_list(tab)
+        self._wire_feedback(tab)
+        return [tab.collections, tab.conversations.past]
+
+    def _chat_layout(self) -> _ChatTab:
+        """Conversations | collections, chat, suggestions, question, ratings | sources."""
+        conversation, shown, conversation_id = gr.State([]), gr.State([]), gr.State("")
         with gr.Row():
             with gr.Column(scale=1, min_width=220):
-                new_chat = gr.Button("New chat", size="sm", elem_id="docent-new-chat")
-                past = gr.Radio(
-                    choices=[],
-                    label="Conversations",
-                    elem_id="docent-conversations",
-                )
-                title = gr.Textbox(
-                    placeholder="New title",
-                    show_label=False,
-                    max_length=200,
-                    elem_id="docent-conversation-title",
-                )
-                with gr.Row():
-                    rename = gr.Button("Rename", size="sm", elem_id="docent-conversation-rename")
-                    delete = gr.Button(
-                        "Delete", size="sm", variant="stop", elem_id="docent-conversation-delete"
-                    )
-                conversation_status = gr.Markdown(elem_id="docent-conversation-status")
-                # what the browser's "Delete this conversation?" was answered (a State's value
-                # never reaches the browser, so the answer travels beside it)
-                delete_confirmed = gr.Checkbox(False, visible=False)
+                conversations = self._conversation_list()
             with gr.Column(scale=3):
                 collections = gr.Dropdown(
                     choices=[],
@@ -486,120 +532,177 @@ class ChatUI:
                     elem_id="docent-collections",
                 )
                 chat = self.chatbot()
-                with gr.Row(elem_id="docent-suggestions") as suggestion_row:
-                    suggestions = [
-                        gr.Button(
-                            visible=False,
-                            size="sm",
-                            variant="secondary",
-                            elem_classes=["docent-suggestion"],
-                        )
-                        for _ in range(_SUGGESTED)
-                    ]
-                question = gr.Textbox(
-                    placeholder="Ask about your documents…",
-                    show_label=False,
-                    elem_id="docent-question",
-                    submit_btn=True,
-                )
-                gr.HTML("", elem_id="docent-question-count", container=False)
-                with gr.Row(equal_height=True, elem_id="docent-feedback"):
-                    ratings: list[tuple[gr.Button, Rating]] = [
-                        (
-                            gr.Button(
-                                label,
-                                size="sm",
-                                scale=0,
-                                min_width=120,
-                                elem_id=f"docent-feedback-{name}",
-                            ),
-                            rating,
-                        )
-                        for label, name, rating in _RATING_BUTTONS
-                    ]
-                    correction = gr.Textbox(
-                        placeholder="Correction: the right answer or source (optional)",
-                        show_label=False,
-                        container=False,
-                        lines=1,
-                        max_lines=3,
-                        max_length=1000,
-                        scale=1,
-                        elem_id="docent-feedback-correction",
-                    )
-                feedback_status = gr.Markdown(elem_id="docent-feedback-status")
+                suggestion_row, suggestions = self._suggestion_row()
+                question = self._question_box()
+                feedback = self._feedback_row()
                 searched = gr.HTML(elem_id="docent-searched")
             with gr.Column(scale=2):
                 sources = gr.HTML(_NO_SOURCES, elem_id="docent-sources")
-        last_question = gr.State("")
-        last_answer = gr.State(None)
-        outputs = [chat, shown, conversation, question, searched, sources]
-        outputs += [last_question, last_answer, conversation_id, past]
+        return _ChatTab(
+            conversation=conversation,
+            shown=shown,
+            conversation_id=conversation_id,
+            conversations=conversations,
+            collections=collections,
+            chat=chat,
+            suggestion_row=suggestion_row,
+            suggestions=suggestions,
+            question=question,
+            feedback=feedback,
+            searched=searched,
+            sources=sources,
+            # made after the layout, in this order (as components are numbered)
+            last_question=gr.State(""),
+            last_answer=gr.State(None),
+            picked=gr.State([]),
+        )
+
+    @staticmethod
+    def _conversation_list() -> _ConversationList:
+        """A new chat; past conversations to reopen, rename or delete; their status line."""
+        new_chat = gr.Button("New chat", size="sm", elem_id="docent-new-chat")
+        past = gr.Radio(choices=[], label="Conversations", elem_id="docent-conversations")
+        title = gr.Textbox(
+            placeholder="New title",
+            show_label=False,
+            max_length=200,
+            elem_id="docent-conversation-title",
+        )
+        with gr.Row():
+            rename = gr.Button("Rename", size="sm", elem_id="docent-conversation-rename")
+            delete = gr.Button(
+                "Delete", size="sm", variant="stop", elem_id="docent-conversation-delete"
+            )
+        status = gr.Markdown(elem_id="docent-conversation-status")
+        # what the browser's "Delete this conversation?" was answered (a State's value never
+        # reaches the browser, so the answer travels beside it)
+        delete_confirmed = gr.Checkbox(False, visible=False)
+        return _ConversationList(new_chat, past, title, rename, delete, status, delete_confirmed)
+
+    @staticmethod
+    def _suggestion_row() -> tuple[gr.Row, tuple[gr.Button, ...]]:
+        """The empty chat's suggested questions: hidden until the page's load fills them."""
+        with gr.Row(elem_id="docent-suggestions") as row:
+            buttons = tuple(
+                gr.Button(
+                    visible=False,
+                    size="sm",
+                    variant="secondary",
+                    elem_classes=["docent-suggestion"],
+                )
+                for _ in range(_SUGGESTED)
+            )
+        return row, buttons
+
+    @staticmethod
+    def _question_box() -> gr.Textbox:
+        """The question box and, under it, its length counter (filled by `_COUNTER_JS`)."""
+        question = gr.Textbox(
+            placeholder="Ask about your documents…",
+            show_label=False,
+            elem_id="docent-question",
+            submit_btn=True,
+        )
+        gr.HTML("", elem_id="docent-question-count", container=False)
+        return question
+
+    @staticmethod
+    def _feedback_row() -> _FeedbackRow:
+        """The rating buttons and the correction box in a row, the status line under it."""
+        with gr.Row(equal_height=True, elem_id="docent-feedback"):
+            ratings = tuple(
+                (
+                    gr.Button(
+                        label, size="sm", scale=0, min_width=120, elem_id=f"docent-feedback-{name}"
+                    ),
+                    rating,
+                )
+                for label, name, rating in _RATING_BUTTONS
+            )
+            correction = gr.Textbox(
+                placeholder="Correction: the right answer or source (optional)",
+                show_label=False,
+                container=False,
+                lines=1,
+                max_lines=3,
+                max_length=1000,
+                scale=1,
+                elem_id="docent-feedback-correction",
+            )
+        status = gr.Markdown(elem_id="docent-feedback-status")
+        return _FeedbackRow(ratings, correction, status)
+
+    def _wire_questions(self, tab: _ChatTab) -> None:
+        """A submitted question, or a suggestion clicked, is answered from the collections
+        picked; either hides the suggestions, and a submit clears the rating status."""
         # The picked collections are kept in a State, so that `/ask` over the API still takes
         # the question alone (every other input is session state).
-        picked = gr.State([])
-        collections.change(lambda chosen: chosen, collections, picked, api_visibility="private")
-        question.submit(
-            self.respond,
-            [question, conversation, shown, conversation_id, picked],
-            outputs,
-            api_name="ask",
-        )
-        question.submit(lambda: "", None, feedback_status, api_visibility="private")
+        collections = tab.collections
+        collections.change(lambda chosen: chosen, collections, tab.picked, api_visibility="private")
+        outputs = tab.answer_outputs()
+        tab.question.submit(self.respond, tab.answer_inputs(), outputs, api_name="ask")
+        tab.question.submit(lambda: "", None, tab.feedback.status, api_visibility="private")
 
         # Suggestions show in an empty chat only; a click asks the question.
         def hide() -> Any:
             return gr.update(visible=False)
 
-        question.submit(hide, None, suggestion_row, api_visibility="private")
-        for button in suggestions:
-            button.click(lambda text: text, button, question, api_visibility="private").then(
-                self.respond,
-                [question, conversation, shown, conversation_id, picked],
-                outputs,
-                api_visibility="private",
-            ).then(hide, None, suggestion_row, api_visibility="private")
-        new_chat.click(
+        tab.question.submit(hide, None, tab.suggestion_row, api_visibility="private")
+        for button in tab.suggestions:
+            button.click(lambda text: text, button, tab.question, api_visibility="private").then(
+                self.respond, tab.answer_inputs(), outputs, api_visibility="private"
+            ).then(hide, None, tab.suggestion_row, api_visibility="private")
+
+    @staticmethod
+    def _wire_new_chat(tab: _ChatTab) -> None:
+        """A new chat empties the chat, its state and the sources, and shows the suggestions."""
+        tab.conversations.new_chat.click(
             lambda: ([], [], [], "", "", _NO_SOURCES, "", None, "", gr.update(value=None), ""),
             None,
-            [*outputs, feedback_status],
+            [*tab.answer_outputs(), tab.feedback.status],
             api_visibility="private",
-        ).then(lambda: gr.update(visible=True), None, suggestion_row, api_visibility="private")
-        self._suggestion_buttons = suggestions
-        past.input(
+        ).then(lambda: gr.update(visible=True), None, tab.suggestion_row, api_visibility="private")
+
+    def _wire_conversation_list(self, tab: _ChatTab) -> None:
+        """Picking a past conversation reopens it; rename and delete act on the open one (a
+        deletion is confirmed in the browser first: a cancelled one changes nothing)."""
+        listed = tab.conversations
+        listed.past.input(
             self.reopen,
-            [past],
+            [listed.past],
             [
-                *(chat, shown, conversation, conversation_id, sources, searched),
-                *(conversation_status, feedback_status),
+                *(tab.chat, tab.shown, tab.conversation, tab.conversation_id, tab.sources),
+                *(tab.searched, listed.status, tab.feedback.status),
             ],
             api_visibility="private",
         )
-        rename.click(
+        listed.rename.click(
             self.rename,
-            [conversation_id, title],
-            [past, conversation_status],
+            [tab.conversation_id, listed.title],
+            [listed.past, listed.status],
             api_visibility="private",
         )
-        delete.click(
+        listed.delete.click(
             self.delete,
-            [conversation_id, delete_confirmed],
+            [tab.conversation_id, listed.delete_confirmed],
             [
-                *(chat, shown, conversation, conversation_id, past, sources, searched),
-                *(conversation_status, feedback_status),
+                *(tab.chat, tab.shown, tab.conversation, tab.conversation_id, listed.past),
+                *(tab.sources, tab.searched, listed.status, tab.feedback.status),
             ],
             api_visibility="private",
-            # asked in the browser first: a cancelled deletion changes nothing
             js="(id) => [id, confirm('Delete this conversation? This cannot be undone.')]",
         )
-        for button, rating in ratings:
+
+    def _wire_feedback(self, tab: _ChatTab) -> None:
+        """Each rating button rates the last answer, with the correction typed, if any."""
+        feedback = tab.feedback
+        for button, rating in feedback.ratings:
             button.click(
                 self._rater(rating),
-                [last_question, last_answer, correction],
-                [feedback_status, correction],
+                [tab.last_question, tab.last_answer, feedback.correction],
+                [feedback.status, feedback.correction],
                 api_visibility="private",
             )
-        return [collections, past]
 
     @staticmethod
     def css() -> str:

@@ -2,7 +2,9 @@
 `GET /v1/models`, so any OpenAI client or chat front-end can use Docent as a "model".
 
 The last user message is the question and earlier user/assistant messages are the history
-(system messages are ignored: Docent's own prompts decide how it answers). Sources appear in the
+(system messages are ignored: Docent's own prompts decide how it answers). The client holds
+the conversation, so Docent keeps none; a refused question is recorded for the coverage gaps as
+on every surface (`rag.chat.ChatService`). Sources appear in the
 content as [n] markers and in an extra `citations` field, the same citations as `/api/v1/ask`;
 `sentences` says which answer sentences the passages support (`supported: false` is shown as
 unsupported). A streamed answer's last chunk also carries `text`: the checked answer, whose
@@ -23,7 +25,8 @@ from fastapi.sse import EventSourceResponse, format_sse_event
 from pydantic import BaseModel, Field, ValidationError
 
 from index.types import Scope
-from rag.answer.types import MAX_ANSWER_CHARS, MAX_QUESTION_CHARS, Answer, Message
+from rag.answer.types import MAX_ANSWER_CHARS, MAX_QUESTION_CHARS, Answer, Message, Token
+from rag.chat import Conversation
 from rag.errors import InputError
 from rag.runtime import Runtime
 from rag.web.auth import Caller, readable_collections
@@ -73,6 +76,11 @@ def _question_and_history(request: ChatRequest) -> tuple[str, list[Message]]:
     return question, history
 
 
+def _client_held(history: list[Message]) -> Conversation:
+    """The client keeps an OpenAI-style conversation: Docent saves none."""
+    return Conversation(history=tuple(history), kept=False)
+
+
 def _completion_base() -> dict[str, Any]:
     return {"id": f"chatcmpl-{uuid.uuid4().hex}", "created": int(time.time()), "model": MODEL_ID}
 
@@ -107,8 +115,8 @@ def openai_router(runtime: Runtime) -> APIRouter:
         question, history = _question_and_history(request)
         scope = Scope.of(collections=readable_collections(principal, None))
         if request.stream:
-            return EventSourceResponse(_stream(question, history, scope))
-        answer = runtime.assistant.answer(question, history, scope)
+            return EventSourceResponse(_stream(principal.caller, question, history, scope))
+        answer = runtime.chat.ask(principal.caller, question, _client_held(history), scope).answer
         return {
             **_completion_base(),
             "object": "chat.completion",
@@ -123,7 +131,9 @@ def openai_router(runtime: Runtime) -> APIRouter:
             **_checked(answer),
         }
 
-    def _stream(question: str, history: list[Message], scope: Scope) -> Iterator[bytes]:
+    def _stream(
+        caller: str, question: str, history: list[Message], scope: Scope
+    ) -> Iterator[bytes]:
         base = {**_completion_base(), "object": "chat.completion.chunk"}
 
         def chunk(delta: dict[str, Any], finish: str | None, **extra: Any) -> bytes:
@@ -132,11 +142,11 @@ def openai_router(runtime: Runtime) -> APIRouter:
 
         yield chunk({"role": "assistant", "content": ""}, None)
         try:
-            for item in runtime.assistant.stream(question, history, scope):
-                if isinstance(item, Answer):
-                    yield chunk({}, "stop", text=item.text, **_checked(item))
+            for item in runtime.chat.stream(caller, question, _client_held(history), scope):
+                if isinstance(item, Token):
+                    yield chunk({"content": item.text}, None)
                 else:
-                    yield chunk({"content": item}, None)
+                    yield chunk({}, "stop", text=item.answer.text, **_checked(item.answer))
         except Exception as exc:  # never cut a stream without telling the client
             _, body = error_response(exc)
             yield _event(body)

@@ -1,5 +1,5 @@
 """`GET /api/v1/citations/{chunk_id}/page.png`: the page a cited passage stands on, as a picture
-with the cited sentences highlighted (PDFs and scans; `rag/page_images.py`).
+with the cited sentences highlighted (PDFs and scans; `rag/web/page_images.py`).
 
 Anyone who may ask may see pages, of the collections they may read only: a passage of another
 collection is "not found", exactly like one that does not exist. `spans` names the cited
@@ -26,10 +26,10 @@ from fastapi import Path as PathParam
 from index.loaders import MAX_FILE_BYTES
 from rag.answer.untrusted import neutral_chunk
 from rag.errors import InputError, NotFoundError
-from rag.page_images import MAX_SENTENCES, PAGED_SUFFIXES, PageLimits, PageRenderer
 from rag.runtime import Runtime
 from rag.web.auth import Caller
 from rag.web.errors import RateLimitError
+from rag.web.page_images import MAX_SENTENCES, PAGED_SUFFIXES, PageLimits, PageRenderer
 
 __all__ = ["RenderSlots", "page_url", "pages_router", "render_slots"]
 

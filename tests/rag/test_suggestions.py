@@ -8,7 +8,6 @@ from pathlib import Path
 from index.embeddings import Encoder
 from rag.answer.suggestions import Suggestions, heading_question
 from rag.runtime import build_runtime
-from rag.stores.unanswered import UnansweredLog
 from tests.helpers import SAMPLES, make_settings
 
 
@@ -28,7 +27,7 @@ def test_suggestions_are_answered_from_the_collections_asked(
     runtime = build_runtime(make_settings(tmp_path / "data"), embeddings=embeddings)
     runtime.ingestor.ingest([SAMPLES / "leave-policy.md"], collection="hr")
     runtime.ingestor.ingest([SAMPLES / "it-security.html"], collection="it")
-    gaps = runtime.assistant.unanswered = UnansweredLog(runtime.database)
+    gaps = runtime.stores.unanswered
     suggestions = Suggestions(runtime.manifest, runtime.store, runtime.assistant)
     offered = suggestions.for_collections(["hr"])
     assert len(offered) == 3

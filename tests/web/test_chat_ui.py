@@ -14,11 +14,11 @@ import pytest
 from gradio.utils import get_upload_folder
 
 from rag.answer.types import Answer, SentenceSupport
+from rag.chat import ChatService
 from rag.errors import InputError
 from rag.jobs.queue import JobQueue
 from rag.jobs.worker import Worker
-from rag.runtime import Runtime
-from rag.stores.feedback import FeedbackStore
+from rag.runtime import Runtime, Stores
 from rag.stores.schema import open_database
 from rag.web.auth import Authenticator
 from rag.web.chat_ui import (
@@ -34,9 +34,9 @@ from tests.helpers import answer_with
 
 def chat_ui(runtime: Runtime) -> ChatUI:
     database = runtime.database
-    uploads = Uploads(runtime.settings, runtime.manifest, JobQueue(database))
-    authenticator = Authenticator(runtime.settings, database)
-    return ChatUI(runtime, uploads, authenticator, FeedbackStore(database))
+    uploads = Uploads(runtime.settings, runtime.manifest, runtime.stores.jobs)
+    authenticator = Authenticator(runtime.settings, database, runtime.stores.api_keys)
+    return ChatUI(runtime, uploads, authenticator)
 
 
 @contextmanager
@@ -120,7 +120,12 @@ def feedback_ui(sample_runtime: Runtime, tmp_path: Path) -> ChatUI:
     """The sample runtime with a database of its own under `tmp_path` (for the ratings)."""
     settings = sample_runtime.settings.model_copy(update={"data_dir": tmp_path / "data"})
     database = open_database(settings)
-    return chat_ui(dataclasses.replace(sample_runtime, settings=settings, database=database))
+    stores = Stores.open(settings, database)
+    chat = ChatService(sample_runtime.assistant, stores.conversations, stores.unanswered)
+    own = dataclasses.replace(
+        sample_runtime, settings=settings, database=database, stores=stores, chat=chat
+    )
+    return chat_ui(own)
 
 
 def test_rating_the_last_answer_stores_it(sample_runtime: Runtime, tmp_path: Path) -> None:

@@ -19,7 +19,6 @@ from index.embeddings import Encoder
 from rag.answer.types import Answer
 from rag.errors import InputError, NotFoundError
 from rag.gaps import coverage_gaps, gaps_csv
-from rag.jobs.queue import JobQueue
 from rag.runtime import Runtime, build_runtime
 from rag.stores.feedback import Feedback, FeedbackStore
 from rag.stores.unanswered import UnansweredLog
@@ -48,15 +47,14 @@ def runtime(tmp_path: Path, embeddings: Encoder) -> Runtime:
         for name in names:
             shutil.copy(SAMPLES / name, folder)
         runtime.ingestor.ingest([folder], collection=collection)
-    runtime.assistant.unanswered = UnansweredLog(runtime.database)
     return runtime
 
 
 def ui_of(runtime: Runtime) -> ChatUI:
     database = runtime.database
-    uploads = Uploads(runtime.settings, runtime.manifest, JobQueue(database))
-    authenticator = Authenticator(runtime.settings, database)
-    return ChatUI(runtime, uploads, authenticator, FeedbackStore(database))
+    uploads = Uploads(runtime.settings, runtime.manifest, runtime.stores.jobs)
+    authenticator = Authenticator(runtime.settings, database, runtime.stores.api_keys)
+    return ChatUI(runtime, uploads, authenticator)
 
 
 def caller(authorization: str) -> gr.Request:

@@ -384,6 +384,7 @@ class PageRenderer:
         """Frame `page` of a scan at most READ_PIXELS large, decoded only if its header says
         it fits in `max_pixels` (a JPEG as scaled down by its decoder)."""
         too_large = f"{name} is too large to show (more than {self.limits.max_pixels:,} pixels)"
+        ocr.pillow_limits()  # as when a scan is ingested
         try:
             scan = Image.open(io.BytesIO(content))
             scan.seek(page - 1)

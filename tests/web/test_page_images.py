@@ -1,4 +1,4 @@
-"""What one page view may cost (rag/page_images.py), on real PDFs, scans, PDFium, Pillow and
+"""What one page view may cost (rag/web/page_images.py), on real PDFs, scans, PDFium, Pillow and
 Tesseract: a crafted page is read only up to the word cap and matched in linear time, the
 matching takes no PDFium lock, a huge scan is decoded at a bounded size and one past the pixel
 cap is refused from its header, and what is kept for the next view is bounded in bytes."""
@@ -17,7 +17,7 @@ from PIL import Image
 
 from index import ocr
 from rag.errors import InputError
-from rag.page_images import (
+from rag.web.page_images import (
     MAX_SENTENCES,
     MAX_SHOWN_PIXELS,
     MAX_WIDTH,
