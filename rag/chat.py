@@ -110,8 +110,13 @@ class ChatService:
     ) -> str | None:
         if not conversation.kept:
             return None
-        conversation_id = conversation.id or self.conversations.start(caller)
-        self.conversations.record(conversation_id, question, answer.text, answer.citations)
+        conversations = self.conversations
+        if conversation.id and conversations.record(
+            conversation.id, question, answer.text, answer.citations
+        ):
+            return conversation.id
+        conversation_id = conversations.start(caller)  # a new one, or the old one is gone
+        conversations.record(conversation_id, question, answer.text, answer.citations)
         return conversation_id
 
     def _record_refusal(self, question: str) -> None:

@@ -130,11 +130,13 @@ class Conversations:
         question: str,
         answer: str,
         citations: Sequence[Citation] = (),
-    ) -> None:
+    ) -> bool:
+        """Keep one exchange; False if the conversation is gone (deleted, or past the
+        owner's limit)."""
         with self.database.write() as session:
             found = session.get(ConversationRow, conversation_id)
             if found is None:
-                return  # dropped while the question was being answered
+                return False
             found.updated_at = utcnow()
             found.title = found.title or _title(question) or "Untitled"
             session.add_all(
@@ -162,6 +164,7 @@ class Conversations:
                     MessageRow.conversation_id == conversation_id, MessageRow.id.not_in(kept)
                 )
             )
+        return True
 
     def _owned(self, session: Any, conversation_id: str, owner: str) -> ConversationRow:
         found = session.get(ConversationRow, conversation_id)

@@ -1,5 +1,5 @@
-"""The Gradio page: a thin client of `Assistant`, the conversation store, `Uploads` and the
-gaps view, under the same access model as the API: every handler asks the `Authenticator` for
+"""The Gradio page: a thin client of `ChatService` (`rag/chat.py`), the stores, `Uploads` and
+the gaps view, under the same access model as the API: every handler asks the `Authenticator` for
 the caller's principal (API key or portal token, as a bearer header or the UI session cookie;
 anonymous only in open mode), answers only from the collections that principal may read (the
 ones picked, if any), and lets only managers change documents or see coverage gaps.
@@ -44,6 +44,7 @@ from rag.answer.types import (
     SentenceSupport,
     Token,
 )
+from rag.chat import Conversation
 from rag.errors import DocentError, InputError
 from rag.runtime import Runtime
 from rag.stores.feedback import Feedback, Rating
@@ -343,9 +344,9 @@ class ChatUI:
             wanted = [str(c)[:64] for c in collections or []][:100] or None
             scope = Scope.of(collections=readable_collections(principal, wanted))
             chat_service = self.runtime.chat
-            asked_in = chat_service.conversation(
-                principal.caller, conversation_id or None, None if conversation_id else conversation
-            )
+            # The session holds this chat's history; a conversation gone meanwhile (deleted in
+            # another tab, or past the caller's limit) continues as a new one.
+            asked_in = Conversation(conversation_id or None, tuple(conversation))
             for event in chat_service.stream(principal.caller, question, asked_in, scope):
                 if isinstance(event, Token):
                     partial += event.text

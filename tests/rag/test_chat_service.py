@@ -74,6 +74,16 @@ def test_a_kept_conversation_holds_each_exchange_for_its_caller(runtime: Runtime
         chat.conversation("key:ana", first.conversation_id, history=[])
 
 
+def test_a_conversation_gone_meanwhile_goes_on_in_a_new_one(runtime: Runtime) -> None:
+    chat, conversations = runtime.chat, runtime.stores.conversations
+    first = chat.ask("key:dan", VACATION, chat.conversation("key:dan"))
+    assert first.conversation_id
+    conversations.delete(first.conversation_id, "key:dan")
+    again = chat.ask("key:dan", VACATION, Conversation(first.conversation_id))
+    assert again.conversation_id not in (None, first.conversation_id)
+    assert len(conversations.history(again.conversation_id or "", "key:dan")) == 2
+
+
 def test_a_client_held_conversation_is_not_kept(runtime: Runtime) -> None:
     before = runtime.stores.conversations.list("key:cleo")
     held = Conversation(history=(Message(role="user", content=VACATION),), kept=False)

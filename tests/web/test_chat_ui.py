@@ -147,6 +147,25 @@ def test_rating_the_last_answer_stores_it(sample_runtime: Runtime, tmp_path: Pat
     assert stored[0]["cited_documents"] == ["leave-policy.md"]
 
 
+def test_a_chat_whose_conversation_was_deleted_elsewhere_goes_on_in_a_new_one(
+    sample_runtime: Runtime, tmp_path: Path
+) -> None:
+    ui = feedback_ui(sample_runtime, tmp_path)
+    *_, first = ui.respond(VACATION, [], [], "", [], request())
+    history, conversation_id = first[2], first[8]
+    assert conversation_id
+    ui.conversations.delete(conversation_id, "anonymous:127.0.0.1")  # in another tab
+    *_, again = ui.respond(
+        "And can unused days be carried over?", history, [], conversation_id, [], request()
+    )
+    answer, new_id = again[7], again[8]
+    assert isinstance(answer, Answer) and not answer.abstained
+    assert "carr" in answer.standalone_query, "the session's history still condenses"
+    assert new_id and new_id != conversation_id
+    kept = ui.conversations.history(new_id, "anonymous:127.0.0.1")
+    assert [m.content for m in kept if m.role == "user"] == ["And can unused days be carried over?"]
+
+
 def test_rating_without_an_answer_says_so(sample_runtime: Runtime, tmp_path: Path) -> None:
     ui = feedback_ui(sample_runtime, tmp_path)
     assert ui.rate("wrong_source", "", None, "leave-policy.md", request()) == (
