@@ -89,9 +89,14 @@ class Runtime:
     lexical: LexicalIndex
     ingestor: Ingestor
     assistant: Assistant  # the read path
-    chat: ChatService  # asking inside a conversation: what every surface calls
     evidence: ReaderEvidence  # the refusal decision of every answer path
     _following: threading.Event | None = field(default=None, repr=False)
+
+    @property
+    def chat(self) -> ChatService:
+        """Asking inside a conversation, what every surface calls: this runtime's read path
+        and stores (derived, so a runtime with another generator or database has its own)."""
+        return ChatService(self.assistant, self.stores.conversations, self.stores.unanswered)
 
     @property
     def manifest(self) -> Manifest:
@@ -237,8 +242,7 @@ def with_generator(runtime: Runtime, generator: str) -> Runtime:
     assistant = build_assistant(
         settings, current.retriever, current.support.units, runtime.evidence
     )
-    chat = ChatService(assistant, runtime.stores.conversations, runtime.stores.unanswered)
-    return replace(runtime, settings=settings, assistant=assistant, chat=chat)
+    return replace(runtime, settings=settings, assistant=assistant)
 
 
 def _chunk_store(settings: Settings, embeddings: Encoder, chunker: Chunker) -> ChunkStore:
@@ -312,6 +316,5 @@ def build_runtime(
         lexical=lexical,
         ingestor=ingestor,
         assistant=assistant,
-        chat=ChatService(assistant, stores.conversations, stores.unanswered),
         evidence=evidence,
     )

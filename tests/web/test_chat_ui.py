@@ -14,7 +14,6 @@ import pytest
 from gradio.utils import get_upload_folder
 
 from rag.answer.types import Answer, SentenceSupport
-from rag.chat import ChatService
 from rag.errors import InputError
 from rag.jobs.queue import JobQueue
 from rag.jobs.worker import Worker
@@ -121,10 +120,7 @@ def feedback_ui(sample_runtime: Runtime, tmp_path: Path) -> ChatUI:
     settings = sample_runtime.settings.model_copy(update={"data_dir": tmp_path / "data"})
     database = open_database(settings)
     stores = Stores.open(settings, database)
-    chat = ChatService(sample_runtime.assistant, stores.conversations, stores.unanswered)
-    own = dataclasses.replace(
-        sample_runtime, settings=settings, database=database, stores=stores, chat=chat
-    )
+    own = dataclasses.replace(sample_runtime, settings=settings, database=database, stores=stores)
     return chat_ui(own)
 
 
