@@ -166,6 +166,7 @@ FORBIDDEN = {
     "rag.stores": ("rag.web", "rag.chat", "rag.runtime", "rag.evaluation", "index.ingest"),
     "rag.jobs": ("rag.web", "rag.chat", "rag.evaluation"),
     "rag.chat": ("rag.web", "rag.jobs", "index.ingest"),
+    "rag.operations": ("rag.web", "rag.chat", "rag.answer", "rag.evaluation"),
 }
 
 
