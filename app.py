@@ -388,7 +388,19 @@ def _worker(settings: Settings, args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     worker = Worker(runtime, runtime.stores.jobs)
     print(f"worker {worker.name} is running jobs", file=sys.stderr)
-    worker.run(stop)
+    jobs = threading.Thread(target=worker.run, args=(stop,), name="docent-jobs", daemon=True)
+    jobs.start()
+    try:
+        while jobs.is_alive() and not stop.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        stop.set()
+    stop.set()
+    handed_back = worker.stop(jobs, settings.shutdown_grace_seconds)
+    if handed_back is not None:
+        print(f"worker stopped: job {handed_back} handed back to the queue", file=sys.stderr)
+        sys.stderr.flush()
+        os._exit(0)  # its ingest thread stops here, as a kill would stop it (crash-safe)
     return 0
 
 

@@ -148,6 +148,12 @@ class Settings(BaseSettings):
     job_stale_seconds: float = Field(
         30.0, ge=1, description="A running job whose worker is silent this long is redone."
     )
+    shutdown_grace_seconds: float = Field(
+        10.0,
+        ge=0,
+        description="On SIGTERM: how long in-flight answers and a running job may take to "
+        "finish; a job still running then is handed back to the queue.",
+    )
     max_upload_mb: int = Field(50, ge=1, description="Largest file accepted for indexing.")
     max_upload_files: int = Field(20, ge=1, description="Files in one upload request.")
     max_request_kb: int = Field(256, ge=16, description="Largest request body but uploads.")

@@ -154,6 +154,22 @@ class JobQueue:
     def fail(self, job_id: str, error: str) -> None:
         self._update(job_id, status="failed", error=error, finished_at=utcnow())
 
+    def release(self, job_id: str, worker: str) -> bool:
+        """A stopping worker hands its running job back: queued again at once, not counted as
+        an attempt (the write path redoes it without duplicates). False if it was not its."""
+        with self.database.write() as session:
+            released = session.execute(
+                update(JobRow)
+                .where(JobRow.id == job_id, JobRow.status == "running", JobRow.worker == worker)
+                .values(
+                    status="queued",
+                    worker=None,
+                    attempts=JobRow.attempts - 1,
+                    current="handed back by a stopping worker",
+                )
+            )
+            return bool(getattr(released, "rowcount", 0))
+
     def _update(self, job_id: str, **values: Any) -> None:
         with self.database.write() as session:
             session.execute(update(JobRow).where(JobRow.id == job_id).values(**values))

@@ -5,7 +5,9 @@ folder, into a collection; a watched folder's job also names the documents whose
 and `reindex` (one document read again). `python app.py worker` runs this loop on its own; in the
 embedded default, `serve` runs it in a thread (`DOCENT_RUN_JOBS`). A job a worker dies in is
 claimed again once its beat stops, and redone without duplicates (the write path is
-idempotent per document).
+idempotent per document). A worker told to stop (SIGTERM) claims nothing more, lets its running
+job finish within DOCENT_SHUTDOWN_GRACE_SECONDS, and otherwise hands it back to the queue at
+once (`Worker.stop`), so another worker takes it without waiting for the beat to go stale.
 
 Files on disk are read by `index/paths.py`'s rule, re-applied here at read time: an `ingest` job
 names the folder (`root`) its files were listed under and each is read only if it is a regular
@@ -56,6 +58,8 @@ class Worker:
         self.runtime = runtime
         self.queue = queue
         self.name = name or f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
+        self._running: str | None = None  # the id of the job being run
+        self._handed_back = False
 
     def run(self, stop: threading.Event, poll: float = 0.5) -> None:
         """Run jobs until `stop` is set; waits `poll` seconds when the queue is empty."""
@@ -74,22 +78,47 @@ class Worker:
         job = self.queue.claim(self.name)
         if job is None:
             return False
+        self._running = job.id
         beating = threading.Event()
         beat = threading.Thread(target=self._beat, args=(job.id, beating), daemon=True)
         beat.start()
+        result: dict[str, Any] | None = None
+        error = ""
         try:
             result = self._execute(job)
         except DocentError as exc:
-            self.queue.fail(job.id, str(exc))
+            error = str(exc)
         except Exception as exc:  # a job must never die silently
             log.exception("job %s failed", job.id)
-            self.queue.fail(job.id, f"internal error: {type(exc).__name__}")
-        else:
-            self.queue.finish(job.id, result)
+            error = f"internal error: {type(exc).__name__}"
         finally:
             beating.set()
             beat.join()
+            self._running = None
+        if self._handed_back:  # a handed-back job is another worker's now
+            return True
+        if result is None:
+            self.queue.fail(job.id, error)
+        else:
+            self.queue.finish(job.id, result)
         return True
+
+    def stop(self, thread: threading.Thread, grace: float) -> str | None:
+        """After `run`'s stop event is set: wait up to `grace` seconds for the running job
+        (in `thread`) to finish, then hand it back; the id of a job handed back, or None."""
+        thread.join(grace)
+        return self.hand_back() if thread.is_alive() else None
+
+    def hand_back(self) -> str | None:
+        """Stop for good: the running job (if any) goes back to the queue for another worker;
+        its id, or None. The caller's process exits next (what was written is redone
+        without duplicates, as after a kill)."""
+        self._handed_back = True
+        job_id = self._running
+        if job_id is not None and self.queue.release(job_id, self.name):
+            log.warning("job %s handed back to the queue", job_id)
+            return job_id
+        return None
 
     def _beat(self, job_id: str, done: threading.Event) -> None:
         """Beat several times within the queue's patience, so a live worker is never robbed."""

@@ -112,15 +112,16 @@ def _background(runtime: Runtime) -> Callable[[FastAPI], AbstractAsyncContextMan
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         runtime.follow_changes()
         stop = threading.Event()
+        worker = Worker(runtime, runtime.stores.jobs)
+        jobs = threading.Thread(target=worker.run, args=(stop,), name="docent-jobs", daemon=True)
         if runtime.settings.run_jobs:
-            worker = Worker(runtime, runtime.stores.jobs)
-            threading.Thread(
-                target=worker.run, args=(stop,), name="docent-jobs", daemon=True
-            ).start()
+            jobs.start()
         try:
             yield
         finally:
             stop.set()
+            if jobs.is_alive():  # answers in flight are done (uvicorn waited for them)
+                worker.stop(jobs, runtime.settings.shutdown_grace_seconds)
             runtime.stop_following()
 
     return lifespan
@@ -230,6 +231,7 @@ def serve(runtime: Runtime) -> None:
         port=settings.port,
         log_level=settings.log_level.lower(),
         proxy_headers=False,
+        timeout_graceful_shutdown=max(1, round(settings.shutdown_grace_seconds)),
     )
 
 
@@ -288,6 +290,7 @@ def serve_workers(settings: Settings, workers: int) -> None:
             workers=workers,
             log_level=settings.log_level.lower(),
             proxy_headers=False,
+            timeout_graceful_shutdown=max(1, round(settings.shutdown_grace_seconds)),
         )
     finally:
         if chroma is not None:

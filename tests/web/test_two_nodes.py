@@ -196,6 +196,43 @@ def test_a_killed_worker_s_job_is_finished_by_another(cluster: Cluster) -> None:
     assert eventually(found, VISIBLE_WITHIN)
 
 
+def test_a_worker_stopped_mid_job_hands_it_back(cluster: Cluster) -> None:
+    """SIGTERM: an idle worker exits 0 at once; a busy one whose job outlasts
+    DOCENT_SHUTDOWN_GRACE_SECONDS hands it back, exits 0, and another finishes it, each chunk
+    once."""
+    idle = [process for process in cluster.workers if process.poll() is None]
+    for process in idle:
+        process.send_signal(signal.SIGTERM)
+    assert [process.wait(timeout=60) for process in idle] == [0] * len(idle)
+    stopping = start_app(
+        cluster.folder / "worker-stopping",
+        "worker",
+        **cluster.shared,
+        DOCENT_SHUTDOWN_GRACE_SECONDS="0",
+    )
+    cluster.workers.append(stopping)
+    paragraphs = [f"Desk {n} is by window {n % 7 + 1} on floor {n % 5}." for n in range(1500)]
+    text = "\n\n".join(paragraphs) + "\n"
+    expected = len(
+        Chunker(800, 120).split(LoadedDocument(Path("window-desks.txt"), "", text), "x", "x")
+    )
+    job_id = cluster.upload(cluster.a, "window-desks.txt", text.encode())
+    assert eventually(lambda: job_status(cluster, job_id) == "running", within=60)
+    stopping.send_signal(signal.SIGTERM)
+    assert stopping.wait(timeout=60) == 0
+    handed = httpx.get(f"{cluster.b}/api/v1/jobs/{job_id}", headers=cluster.headers(), timeout=30)
+    # No worker runs now, so nothing requeued it for staleness: the stopping worker did.
+    assert handed.json()["status"] == "queued", handed.json()
+    cluster.workers.append(cluster.worker("worker-3"))
+    job = wait_for_job(cluster.b, job_id, cluster.headers())
+    assert job["status"] == "done", job
+    listed = httpx.get(f"{cluster.b}/api/v1/documents", headers=cluster.headers(), timeout=30)
+    (desks,) = [d for d in listed.json() if d["name"] == "window-desks.txt"]
+    assert desks["chunks"] == expected
+    stored = stored_chunk_ids(cluster.shared["DOCENT_CHROMA_URL"], {"document_id": desks["id"]})
+    assert len(stored) == expected, "Chroma holds each chunk once, none missing"
+
+
 def stored_chunk_ids(chroma_url: str, where: dict[str, Any] | None = None) -> list[str]:
     """The ids Chroma itself holds (asked directly, not through Docent's counts)."""
     collection = connect(Path(), chroma_url).get_collection("docent")
