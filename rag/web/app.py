@@ -24,6 +24,7 @@ import gradio as gr
 import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
 from starlette.types import Scope
@@ -172,6 +173,24 @@ def create_app(runtime: Runtime) -> FastAPI:
             "documents": runtime.manifest.count(),
             "generator": runtime.assistant.generator.name,
         }
+
+    @app.get("/api/health/live")
+    def live() -> dict[str, str]:
+        """Liveness: the process answers HTTP (restart it when this fails)."""
+        return {"status": "ok"}
+
+    @app.get("/api/health/ready", responses={503: {"description": "The database is down"}})
+    def ready() -> JSONResponse:
+        """Readiness: the app exists only once migrations ran, the models loaded and this
+        node's lexical index caught up with the change log (`build_runtime`); ready while its
+        database answers. `lexical_lag`: changes the index has yet to follow (it follows
+        within a second, so a lag during an ingest is no reason to stop routing here)."""
+        try:
+            lag = max(runtime.manifest.latest_change() - runtime.lexical.watermark(), 0)
+        except Exception:  # the database (or the index) cannot be read: not ready
+            log.warning("readiness: the database or the lexical index cannot be read")
+            return JSONResponse({"status": "unavailable", "reason": "database"}, status_code=503)
+        return JSONResponse({"status": "ready", "lexical_lag": lag})
 
     def gradio_user(request: Request) -> str | None:
         """Gradio's own gate for `/`, `/config` and everything under `/gradio_api`."""

@@ -3,8 +3,17 @@
 from __future__ import annotations
 
 import re
+import sqlite3
+from contextlib import closing
+from pathlib import Path
 
 import httpx
+
+from index.embeddings import Encoder
+from rag.operations.database_copy import sqlite_path
+from rag.runtime import build_runtime
+from rag.web.app import create_app
+from tests.helpers import make_settings, serving
 
 
 def test_health(live_server: str) -> None:
@@ -27,3 +36,26 @@ def test_chat_page_is_served(live_server: str) -> None:
     assert page.status_code == 200 and "gradio" in page.text
     config = httpx.get(f"{live_server}/config", timeout=10).json()
     assert config["title"] == "Docent"
+
+
+def test_liveness_and_readiness(live_server: str) -> None:
+    assert httpx.get(f"{live_server}/api/health/live", timeout=10).json() == {"status": "ok"}
+    ready = httpx.get(f"{live_server}/api/health/ready", timeout=10)
+    assert ready.status_code == 200
+    assert ready.json() == {"status": "ready", "lexical_lag": 0}
+
+
+def test_a_node_whose_database_breaks_is_not_ready(tmp_path: Path, embeddings: Encoder) -> None:
+    settings = make_settings(tmp_path / "data", samples_dir=None)
+    runtime = build_runtime(settings, embeddings=embeddings)
+    with serving(create_app(runtime)) as url:
+        assert httpx.get(f"{url}/api/health/ready", timeout=10).status_code == 200
+        database = sqlite_path(settings.database_address)
+        assert database is not None
+        with closing(sqlite3.connect(database)) as connection:
+            connection.execute("DROP TABLE document_changes")  # the change log is gone
+            connection.commit()
+        broken = httpx.get(f"{url}/api/health/ready", timeout=10)
+        assert broken.status_code == 503
+        assert broken.json() == {"status": "unavailable", "reason": "database"}
+        assert httpx.get(f"{url}/api/health/live", timeout=10).status_code == 200
