@@ -451,7 +451,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     try:
         settings = Settings()
-        configure_logging(settings.log_level)
+        configure_logging(settings.log_level, settings.log_format)
         return handlers[args.command](settings, args)
     except DocentError as exc:
         print(f"error: {exc}", file=sys.stderr)

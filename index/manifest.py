@@ -205,6 +205,16 @@ class Manifest:
         with self.database.read() as session:
             return {name: int(n) for name, n in session.execute(query).all()}
 
+    def chunks_per_collection(self) -> dict[str, int]:
+        """Chunks of the indexed documents per collection."""
+        query = (
+            select(DocumentRow.collection, func.coalesce(func.sum(DocumentRow.chunks), 0))
+            .where(DocumentRow.status == "indexed")
+            .group_by(DocumentRow.collection)
+        )
+        with self.database.read() as session:
+            return {name: int(n) for name, n in session.execute(query).all()}
+
     def changes_since(self, seq: int, limit: int = 10_000) -> list[tuple[int, str]]:
         query = (
             select(ChangeRow.seq, ChangeRow.document_id)

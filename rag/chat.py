@@ -20,6 +20,7 @@ from index.types import EVERYTHING, Scope
 from rag.answer.pipeline import Assistant
 from rag.answer.types import Answer, Message, Token
 from rag.errors import InputError
+from rag.metrics import observe_answer
 from rag.stores.conversations import Conversations
 from rag.stores.unanswered import UnansweredLog
 
@@ -86,6 +87,7 @@ class ChatService:
         then the `Reply`, once the exchange is kept and a refusal recorded."""
         for item in self.assistant.stream(question, conversation.history, scope):
             if isinstance(item, Answer):
+                observe_answer(item)
                 conversation_id = self._keep(caller, conversation, question, item)
                 if item.abstained:
                     self._record_refusal(item.standalone_query)

@@ -138,6 +138,9 @@ class Settings(BaseSettings):
 
     # Logging: at INFO, one line per question (latency, retrieved and cited ids, prompt).
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "WARNING"
+    log_format: Literal["text", "json"] = Field(
+        "text", description="`json`: one JSON object per line, with an access log line per request."
+    )
 
     # Serving
     host: str = "127.0.0.1"

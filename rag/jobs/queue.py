@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import time
 import uuid
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
-from sqlalchemy import JSON, DateTime, Integer, String, Text, or_, select, update
+from sqlalchemy import JSON, DateTime, Integer, String, Text, func, or_, select, update
 from sqlalchemy.orm import Mapped, mapped_column
 
 from index.database import Base, Database, utcnow
@@ -123,6 +123,23 @@ class JobQueue:
         )
         with self.database.read() as session:
             return [Job.of(row) for row in session.scalars(query).all()]
+
+    def counts(self) -> dict[str, int]:
+        """Jobs by status."""
+        query = select(JobRow.status, func.count()).group_by(JobRow.status)
+        with self.database.read() as session:
+            return {str(status): int(n) for status, n in session.execute(query).all()}
+
+    def oldest_queued_seconds(self) -> float | None:
+        """How long the oldest queued job has waited; None when none waits."""
+        query = select(func.min(JobRow.created_at)).where(JobRow.status == "queued")
+        with self.database.read() as session:
+            oldest = session.scalar(query)
+        if oldest is None:
+            return None
+        if oldest.tzinfo is None:  # SQLite returns naive UTC
+            oldest = oldest.replace(tzinfo=UTC)
+        return max((utcnow() - oldest).total_seconds(), 0.0)
 
     def claim(self, worker: str) -> ClaimedJob | None:
         """Take the oldest queued job for `worker`, or None when there is none."""

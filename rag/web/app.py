@@ -22,7 +22,7 @@ from pathlib import Path
 
 import gradio as gr
 import uvicorn
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request, Response
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
@@ -34,15 +34,17 @@ from index.database import Database
 from rag.errors import ConfigError, DocentError
 from rag.jobs.worker import Worker
 from rag.logs import configure_logging
+from rag.metrics import CONTENT_TYPE, StateCollector, render
 from rag.runtime import Runtime, build_runtime
 from rag.settings import Settings
 from rag.web.ask import ask_router
-from rag.web.auth import Authenticator, Principal, has_credentials
+from rag.web.auth import Authenticator, Principal, document_manager, has_credentials
 from rag.web.chat_ui import ChatUI
 from rag.web.documents import documents_router
 from rag.web.errors import add_error_handlers, unknown_endpoints_router
 from rag.web.jobs import jobs_router
 from rag.web.login import login_router
+from rag.web.observe import RequestObserver
 from rag.web.openai_compat import openai_router
 from rag.web.pages import pages_router
 from rag.web.protect import (
@@ -103,6 +105,7 @@ def _guard(app: FastAPI, settings: Settings, authenticator: Authenticator) -> No
     app.add_middleware(SecurityHeaders, allowed_origins=settings.allowed_origins)
     if settings.trusted_proxies:
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
+    app.add_middleware(RequestObserver)  # outermost: every request, refusals included
 
 
 def _background(runtime: Runtime) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
@@ -173,6 +176,13 @@ def create_app(runtime: Runtime) -> FastAPI:
             "documents": runtime.manifest.count(),
             "generator": runtime.assistant.generator.name,
         }
+
+    state = StateCollector(runtime.manifest, runtime.stores.jobs, runtime.lexical)
+
+    @app.get("/metrics", dependencies=[Depends(document_manager)], include_in_schema=False)
+    def metrics() -> Response:
+        """Prometheus text format; an admin surface like the document API (an API key)."""
+        return Response(render(state), media_type=CONTENT_TYPE)
 
     @app.get("/api/health/live")
     def live() -> dict[str, str]:
@@ -258,7 +268,7 @@ def app_from_environment() -> FastAPI:
     """The app of one `serve --workers` process: settings from the environment its parent
     prepared (the same data dir, database and Chroma server for every process)."""
     settings = Settings()
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     runtime = build_runtime(settings)
     runtime.ensure_samples()
     return create_app(runtime)
@@ -297,6 +307,11 @@ def serve_workers(settings: Settings, workers: int) -> None:
     index. Each runs queued jobs too, unless DOCENT_RUN_JOBS is off."""
     chroma = None
     environment = {"DOCENT_HOST": settings.host, "DOCENT_PORT": str(settings.port)}
+    # Every process counts into its own files here; a scrape of any one adds them up.
+    metrics = settings.data_dir / "metrics"
+    shutil.rmtree(metrics, ignore_errors=True)
+    metrics.mkdir(mode=0o700, parents=True)
+    environment["PROMETHEUS_MULTIPROC_DIR"] = str(metrics)
     if not settings.chroma_url:
         chroma, environment["DOCENT_CHROMA_URL"] = _start_chroma(settings)
     os.environ.update(environment)  # read by the worker processes' Settings
