@@ -4,7 +4,8 @@
     ├── ConfigError          a setting cannot be honoured (unknown model folder, bad value)
     ├── LoadError            one file cannot be turned into text (carries the path and the reason)
     ├── IndexMismatchError   the collection was built with another embedding model or chunker
-    └── StoreBusyError       another process already writes to this embedded store
+    ├── StoreBusyError       another process already writes to this embedded store
+    └── IndexSwitchedError   the live index switched (a model switch) while a write was under way
 
 The read path adds its own (`rag/errors.py`, which draws the whole tree) and the HTTP surfaces
 theirs (`rag/web/errors.py`). Library code raises these; only the edges (CLI, HTTP, UI) turn
@@ -15,7 +16,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-__all__ = ["ConfigError", "DocentError", "IndexMismatchError", "LoadError", "StoreBusyError"]
+__all__ = [
+    "ConfigError",
+    "DocentError",
+    "IndexMismatchError",
+    "IndexSwitchedError",
+    "LoadError",
+    "StoreBusyError",
+]
 
 
 class DocentError(Exception):
@@ -41,3 +49,8 @@ class IndexMismatchError(DocentError):
 
 class StoreBusyError(DocentError):
     """Another process holds the write lock of this embedded store."""
+
+
+class IndexSwitchedError(DocentError):
+    """A writer wrote to a collection that is no longer live; its change was not committed
+    (a job is handed back and done again on the live index)."""

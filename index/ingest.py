@@ -379,10 +379,11 @@ class Ingestor:
         # One writer at a time in this process (UI uploads, jobs and deletes share it).
         self.lock = threading.RLock()
 
-    def sync_lexical(self) -> None:
-        """Bring this node's lexical index up to the manifest's change log."""
+    def sync_lexical(self, since: int | None = None) -> None:
+        """Bring this node's lexical index up to the manifest's change log (from `since`, if
+        earlier than where it stands)."""
         if self.keep_lexical:
-            self.lexical.sync(self.manifest, self.store)
+            self.lexical.sync(self.manifest, self.store, since)
 
     @_exclusive
     def ingest(

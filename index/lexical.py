@@ -133,12 +133,16 @@ class LexicalIndex:
 
     # --- following the manifest -----------------------------------------------------------
 
-    def sync(self, changes: ChangeLog, chunks: ChunkSource) -> int:
-        """Apply the manifest's changes since the watermark; returns the new watermark. A
-        process that does not own the writer only reloads what its owner committed."""
+    def sync(self, changes: ChangeLog, chunks: ChunkSource, since: int | None = None) -> int:
+        """Apply the manifest's changes since the watermark (or since `since`, if earlier: a
+        node that switched stores reads again what it may have read from the old one);
+        returns the new watermark. A process that does not own the writer only reloads what
+        its owner committed."""
         with self._lock:
             self._index.reload()
             watermark, latest = self.watermark(), changes.latest_change()
+            if since is not None and since < watermark and self._own_writer():
+                watermark = since
             if latest <= watermark or not self._own_writer():
                 return watermark
             if latest - watermark > _REBUILD_AFTER:

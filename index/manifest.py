@@ -29,6 +29,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from index.database import Base, Database, utcnow
+from index.live_index import fence
 from index.types import document_id
 
 __all__ = ["ChangeRow", "ContentRow", "DocumentRecord", "DocumentRow", "Manifest", "StoredFile"]
@@ -84,6 +85,7 @@ class DocumentRecord(BaseModel):
     ingested_at: str = Field(description="When its chunks were last written (ISO 8601, UTC).")
     source: str = Field("", exclude=True, repr=False)
     indexed_before: bool = Field(False, exclude=True, repr=False)
+    file_hash: str = Field("", exclude=True, repr=False)  # of what the store holds
 
     @classmethod
     def of(cls, row: DocumentRow) -> DocumentRecord:
@@ -97,6 +99,7 @@ class DocumentRecord(BaseModel):
             ingested_at=row.updated_at.isoformat(timespec="seconds"),
             source=row.source,
             indexed_before=row.file_hash is not None,
+            file_hash=row.file_hash or "",
         )
 
 
@@ -108,8 +111,17 @@ class StoredFile:
 
 
 class Manifest:
-    def __init__(self, database: Database) -> None:
+    """The documents of the index. `writes_to` names the Chroma collection this process writes
+    chunks to: a change is committed only while it is the live one (`index.live_index.fence`);
+    None for a process that never writes chunks."""
+
+    def __init__(self, database: Database, writes_to: str | None = None) -> None:
         self.database = database
+        self.writes_to = writes_to
+
+    def _fence(self, session: Session) -> None:
+        if self.writes_to is not None:
+            fence(session, self.writes_to)
 
     # --- reads ---------------------------------------------------------------------------
 
@@ -264,6 +276,7 @@ class Manifest:
         """The store now holds exactly these documents' chunks (source, hash, chunk count):
         record them and log the changes, in one transaction."""
         with self.database.write() as session:
+            self._fence(session)
             rows = self._rows(session, [document_id(source) for source, _, _ in documents])
             for source, file_hash, chunks in documents:
                 row = rows.get(document_id(source))
@@ -284,6 +297,7 @@ class Manifest:
     def remove(self, doc_id: str) -> None:
         """Forget a document (its chunks are gone from the store) and log the change."""
         with self.database.write() as session:
+            self._fence(session)
             row = session.get(DocumentRow, doc_id)
             if row is not None:
                 session.execute(delete(ContentRow).where(ContentRow.source == row.source))

@@ -222,6 +222,16 @@ class ChunkStore:
         where = {"document_id": document}
         return {i for page in self._pages(where) for i in page["ids"]}
 
+    def chunk_counts(self) -> dict[str, int]:
+        """Chunks per document id (a scan of the metadata: for maintenance, never a request)."""
+        counts: dict[str, int] = {}
+        for page in self._pages(include=["metadatas"]):
+            for meta in page["metadatas"] or []:
+                if meta is not None:
+                    key = str(meta.get("document_id", ""))
+                    counts[key] = counts.get(key, 0) + 1
+        return counts
+
     def chunks_of_documents(self, documents: Sequence[str]) -> list[Chunk]:
         """The chunks of several documents, read a few hundred documents at a time."""
         chunks: list[Chunk] = []
@@ -290,6 +300,16 @@ class ChunkStore:
         return [(i, 1.0 - float(d)) for i, d in zip(found["ids"][0], distances, strict=True)]
 
     # --- writes ----------------------------------------------------------------------------
+
+    def can_write(self) -> bool:
+        """Whether this process may write (a server: always; an embedded store: if no other
+        process is its writer, in which case this one becomes it)."""
+        if self._embedded:
+            try:
+                _claim_writer(self.path)
+            except StoreBusyError:
+                return False
+        return True
 
     @contextmanager
     def _writing(self) -> Iterator[None]:

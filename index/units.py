@@ -1,6 +1,8 @@
 """Unit vectors: one vector per answerable unit (`index.sentences.passage_units`) of every
 stored chunk, pooled at ingestion from the chunk's own token vectors (`Encoder.embed_passages`)
-and kept in the shared database beside the manifest, float16, one row per chunk.
+and kept in the shared database beside the manifest, float16, one row per chunk and collection
+(vectors are the encoder's: a model switch builds a second collection with its own rows; those
+of the install's own collection have the key "").
 
 The extractive answerer and the support scores read them instead of embedding sentences at
 question time. A chunk without a row (an index built before them, or a write a crash cut short)
@@ -28,6 +30,7 @@ _PAGE = 500  # ids per IN (...) query
 class UnitVectorRow(Base):
     __tablename__ = "unit_vectors"
 
+    chroma_collection: Mapped[str] = mapped_column(String(128), primary_key=True, default="")
     chunk_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     document_id: Mapped[str] = mapped_column(String(16), index=True)
     vectors: Mapped[bytes] = mapped_column(LargeBinary)  # float16, units × dimension
@@ -60,12 +63,14 @@ def encode_chunks(
 
 
 class UnitVectors:
-    """The unit vectors of one index, and the encoder that makes any that are missing."""
+    """The unit vectors of one index (`key`: its collection, "" for the install's own), and
+    the encoder that makes any that are missing."""
 
-    def __init__(self, database: Database, encoder: Encoder) -> None:
+    def __init__(self, database: Database, encoder: Encoder, key: str = "") -> None:
         self.database = database
         self.encoder = encoder
         self.dimension = encoder.dimension
+        self.key = key
 
     def put(self, chunks: Sequence[Chunk], vectors: Sequence[np.ndarray]) -> None:
         """Store (or replace) the unit vectors of chunks."""
@@ -73,6 +78,7 @@ class UnitVectors:
             self._delete(session, [c.id for c in chunks])
             session.add_all(
                 UnitVectorRow(
+                    chroma_collection=self.key,
                     chunk_id=chunk.id,
                     document_id=chunk.document_id,
                     vectors=np.asarray(units, dtype=np.float16).tobytes(),
@@ -87,7 +93,8 @@ class UnitVectors:
         with self.database.read() as session:
             for at in range(0, len(ids), _PAGE):
                 query = select(UnitVectorRow.chunk_id, UnitVectorRow.vectors).where(
-                    UnitVectorRow.chunk_id.in_(ids[at : at + _PAGE])
+                    UnitVectorRow.chroma_collection == self.key,
+                    UnitVectorRow.chunk_id.in_(ids[at : at + _PAGE]),
                 )
                 for chunk_id, blob in session.execute(query):
                     vectors = np.frombuffer(blob, dtype=np.float16).astype(np.float32)
@@ -120,16 +127,29 @@ class UnitVectors:
         with self.database.write() as session:
             self._delete(session, list(chunk_ids))
 
-    @staticmethod
-    def _delete(session: Session, ids: list[str]) -> None:
+    def _delete(self, session: Session, ids: list[str]) -> None:
         for at in range(0, len(ids), _PAGE):
             chosen = ids[at : at + _PAGE]
-            session.execute(delete(UnitVectorRow).where(UnitVectorRow.chunk_id.in_(chosen)))
+            session.execute(
+                delete(UnitVectorRow).where(
+                    UnitVectorRow.chroma_collection == self.key, UnitVectorRow.chunk_id.in_(chosen)
+                )
+            )
 
     def delete_document(self, document_id: str) -> None:
         with self.database.write() as session:
-            session.execute(delete(UnitVectorRow).where(UnitVectorRow.document_id == document_id))
+            session.execute(
+                delete(UnitVectorRow).where(
+                    UnitVectorRow.chroma_collection == self.key,
+                    UnitVectorRow.document_id == document_id,
+                )
+            )
 
     def clear(self) -> None:
-        with self.database.write() as session:
-            session.execute(delete(UnitVectorRow))
+        self.drop(self.database, self.key)
+
+    @staticmethod
+    def drop(database: Database, key: str) -> None:
+        """Delete every unit vector of one collection (a dropped one)."""
+        with database.write() as session:
+            session.execute(delete(UnitVectorRow).where(UnitVectorRow.chroma_collection == key))

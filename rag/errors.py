@@ -5,6 +5,7 @@
     ├── LoadError                one file cannot be turned into text (carries path and reason)
     ├── IndexMismatchError       the collection was built with another model or chunker
     ├── StoreBusyError           another process already writes to this embedded store
+    ├── IndexSwitchedError       the live index switched models while a write was under way
     ├── InputError               a request is unusable (empty question, file type not accepted)
     ├── NotFoundError            an id (document, job) names nothing that exists
     ├── PromptError              a prompt file is missing, malformed, or rendered wrongly
@@ -18,13 +19,21 @@ Library code raises these; only the edges (CLI, HTTP, UI) turn them into message
 
 from __future__ import annotations
 
-from index.errors import ConfigError, DocentError, IndexMismatchError, LoadError, StoreBusyError
+from index.errors import (
+    ConfigError,
+    DocentError,
+    IndexMismatchError,
+    IndexSwitchedError,
+    LoadError,
+    StoreBusyError,
+)
 
 __all__ = [
     "ConfigError",
     "DocentError",
     "GenerationError",
     "IndexMismatchError",
+    "IndexSwitchedError",
     "InputError",
     "LoadError",
     "NotFoundError",
