@@ -18,6 +18,7 @@ from index.database import Database
 from index.embeddings import Encoder, load_embeddings
 from index.ingest import Ingestor, IngestReport
 from index.lexical import LexicalIndex
+from index.live_index import IndexCollections, IndexEntry
 from index.manifest import Manifest
 from index.ocr import OcrLimits
 from index.store import LAYOUT, ChunkStore, IndexSignature
@@ -50,6 +51,7 @@ __all__ = [
     "Stores",
     "build_assistant",
     "build_runtime",
+    "index_parts",
     "load_encoder",
     "load_reader",
     "with_generator",
@@ -90,7 +92,10 @@ class Runtime:
     ingestor: Ingestor
     assistant: Assistant  # the read path
     evidence: ReaderEvidence  # the refusal decision of every answer path
+    live: IndexEntry  # the collection this node reads and writes, and its encoder
+    chat_model: BaseChatModel | None = field(default=None, repr=False)
     _following: threading.Event | None = field(default=None, repr=False)
+    _switching: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
     def chat(self) -> ChatService:
@@ -112,11 +117,47 @@ class Runtime:
         def follow() -> None:
             while not stop.wait(interval):
                 try:
+                    self.follow_live_index()
                     self.ingestor.sync_lexical()
                 except Exception:  # the follower must outlive a database or store hiccup
                     log.exception("could not follow the change log; trying again")
 
         threading.Thread(target=follow, name="docent-follow", daemon=True).start()
+
+    def follow_live_index(self) -> bool:
+        """Swap this node's store, encoder, read path and ingestor for the live collection's
+        if a model switch made another one live; True if it did. Answers under way finish on
+        the old objects (the old collection is kept); the lexical index reads again, from the
+        live one, what changed since the switch."""
+        live = IndexCollections(self.database).live()
+        if live is None or live.name == self.live.name:
+            return False
+        with self._switching:
+            if live.name == self.live.name:
+                return False
+            log.info("the live index is now %s (%s)", live.name, live.embedding_model)
+            settings = self.settings
+            embeddings = load_embeddings(
+                live.embedding_model, settings.model_cache, settings.embed_batch_size
+            )
+            store, units = index_parts(settings, self.database, live, embeddings)
+            assistant = _read_path(
+                settings,
+                store,
+                self.lexical,
+                embeddings,
+                units,
+                self.evidence,
+                self.manifest,
+                self.chat_model,
+            )
+            ingestor = _write_path(
+                settings, store, self.lexical, embeddings, units, live, self.ingestor.keep_lexical
+            )
+            self.embeddings, self.store, self.assistant = embeddings, store, assistant
+            self.ingestor, self.live = ingestor, live
+        ingestor.sync_lexical(since=live.change_seq)
+        return True
 
     def stop_following(self) -> None:
         if self._following is not None:
@@ -245,14 +286,76 @@ def with_generator(runtime: Runtime, generator: str) -> Runtime:
     return replace(runtime, settings=settings, assistant=assistant)
 
 
-def _chunk_store(settings: Settings, embeddings: Encoder, chunker: Chunker) -> ChunkStore:
+def _chunker(settings: Settings) -> Chunker:
+    return Chunker(settings.chunk_size, settings.chunk_overlap)
+
+
+def live_entry(settings: Settings, database: Database) -> IndexEntry:
+    """The collection that answers: the one a model switch made live, else the install's own
+    (`DOCENT_COLLECTION`, embedded by `DOCENT_EMBEDDING_MODEL`)."""
+    live = IndexCollections(database).live()
+    if live is not None and live.embedding_model != settings.embedding_model:
+        log.info("a model switch made %s live: DOCENT_EMBEDDING_MODEL is not used", live.name)
+    return live or IndexEntry(settings.collection, settings.embedding_model, 0, change_seq=0)
+
+
+def index_parts(
+    settings: Settings, database: Database, entry: IndexEntry, embeddings: Encoder
+) -> tuple[ChunkStore, UnitVectors]:
+    """The Chroma collection of `entry` (its signature checked) and its unit vectors."""
     signature: IndexSignature = {
-        "embedding_model": settings.embedding_model,
+        "embedding_model": entry.embedding_model,
         "dimension": embeddings.dimension,
-        "chunker": chunker.signature,
+        "chunker": _chunker(settings).signature,
         "layout": LAYOUT,
     }
-    return ChunkStore(settings.chroma_dir, settings.collection, signature, settings.chroma_url)
+    store = ChunkStore(settings.chroma_dir, entry.name, signature, settings.chroma_url)
+    key = "" if entry.name == settings.collection else entry.name
+    return store, UnitVectors(database, embeddings, key)
+
+
+def _read_path(
+    settings: Settings,
+    store: ChunkStore,
+    lexical: LexicalIndex,
+    embeddings: Encoder,
+    units: UnitVectors,
+    evidence: ReaderEvidence,
+    manifest: Manifest,
+    chat_model: BaseChatModel | None,
+) -> Assistant:
+    retriever = HybridRetriever(
+        store,
+        lexical,
+        embeddings,
+        settings.top_k,
+        settings.candidates,
+        settings.rrf_k,
+        NamedDocuments(manifest),
+    )
+    return build_assistant(settings, retriever, units, evidence, chat_model)
+
+
+def _write_path(
+    settings: Settings,
+    store: ChunkStore,
+    lexical: LexicalIndex,
+    embeddings: Encoder,
+    units: UnitVectors,
+    entry: IndexEntry,
+    keep_lexical: bool,
+) -> Ingestor:
+    manifest = Manifest(units.database, writes_to=entry.name)
+    return Ingestor(
+        store,
+        lexical,
+        embeddings,
+        _chunker(settings),
+        manifest,
+        units,
+        keep_lexical,
+        _ocr_limits(settings),
+    )
 
 
 def _evidence(settings: Settings, reader: Reader) -> ReaderEvidence:
@@ -286,25 +389,17 @@ def build_runtime(
         raise ConfigError("a chat model was given but the generator setting is not 'openai'")
     database = open_database(settings)
     stores = Stores.open(settings, database)
-    embeddings = embeddings or load_encoder(settings)
-    chunker = Chunker(settings.chunk_size, settings.chunk_overlap)
-    store = _chunk_store(settings, embeddings, chunker)
+    live = live_entry(settings, database)
+    if embeddings is None or live.embedding_model != settings.embedding_model:
+        embeddings = load_embeddings(
+            live.embedding_model, settings.model_cache, settings.embed_batch_size
+        )
+    store, units = index_parts(settings, database, live, embeddings)
     lexical = LexicalIndex(settings.lexical_dir)
-    units = UnitVectors(database, embeddings)
-    manifest = Manifest(database)
-    retriever = HybridRetriever(
-        store,
-        lexical,
-        embeddings,
-        settings.top_k,
-        settings.candidates,
-        settings.rrf_k,
-        NamedDocuments(manifest),
-    )
+    ingestor = _write_path(settings, store, lexical, embeddings, units, live, answers)
     evidence = _evidence(settings, reader or load_reader(settings))
-    assistant = build_assistant(settings, retriever, units, evidence, chat_model)
-    ingestor = Ingestor(
-        store, lexical, embeddings, chunker, manifest, units, answers, _ocr_limits(settings)
+    assistant = _read_path(
+        settings, store, lexical, embeddings, units, evidence, ingestor.manifest, chat_model
     )
     ingestor.sync_lexical()
     return Runtime(
@@ -317,4 +412,6 @@ def build_runtime(
         ingestor=ingestor,
         assistant=assistant,
         evidence=evidence,
+        live=live,
+        chat_model=chat_model,
     )

@@ -141,16 +141,14 @@ class JobQueue:
             oldest = oldest.replace(tzinfo=UTC)
         return max((utcnow() - oldest).total_seconds(), 0.0)
 
-    def claim(self, worker: str) -> ClaimedJob | None:
-        """Take the oldest queued job for `worker`, or None when there is none."""
+    def claim(self, worker: str, job_id: str | None = None) -> ClaimedJob | None:
+        """Take the oldest queued job (or the job `job_id` if it is queued) for `worker`, or
+        None when there is none."""
         self.requeue_stale()
-        query = (
-            select(JobRow)
-            .where(JobRow.status == "queued")
-            .order_by(JobRow.created_at)
-            .limit(1)
-            .with_for_update(skip_locked=True)
-        )
+        query = select(JobRow).where(JobRow.status == "queued")
+        if job_id is not None:
+            query = query.where(JobRow.id == job_id)
+        query = query.order_by(JobRow.created_at).limit(1).with_for_update(skip_locked=True)
         with self.database.write() as session:
             row = session.scalars(query).first()
             if row is None:
@@ -171,7 +169,9 @@ class JobQueue:
     def fail(self, job_id: str, error: str) -> None:
         self._update(job_id, status="failed", error=error, finished_at=utcnow())
 
-    def release(self, job_id: str, worker: str) -> bool:
+    def release(
+        self, job_id: str, worker: str, why: str = "handed back by a stopping worker"
+    ) -> bool:
         """A stopping worker hands its running job back: queued again at once, not counted as
         an attempt (the write path redoes it without duplicates). False if it was not its."""
         with self.database.write() as session:
@@ -182,7 +182,7 @@ class JobQueue:
                     status="queued",
                     worker=None,
                     attempts=JobRow.attempts - 1,
-                    current="handed back by a stopping worker",
+                    current=why,
                 )
             )
             return bool(getattr(released, "rowcount", 0))

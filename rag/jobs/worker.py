@@ -2,7 +2,10 @@
 
 Kinds of job: `ingest` (uploaded files, whose bytes the manifest keeps, or files of a watched
 folder, into a collection; a watched folder's job also names the documents whose files are gone)
-and `reindex` (one document read again). `python app.py worker` runs this loop on its own; in the
+and `reindex` (one document read again), and `switch-index` (a model switch,
+`rag.operations.model_switch`). Before each claim the worker follows a switch another node
+made; a job whose write meets one (`IndexSwitchedError`) goes back to the queue and is done
+again on the live index. `python app.py worker` runs this loop on its own; in the
 embedded default, `serve` runs it in a thread (`DOCENT_RUN_JOBS`). A job a worker dies in is
 claimed again once its beat stops, and redone without duplicates (the write path is
 idempotent per document). A worker told to stop (SIGTERM) claims nothing more, lets its running
@@ -23,14 +26,16 @@ import os
 import socket
 import tempfile
 import threading
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from index.ingest import IngestProgress, IngestReport, SourceFile
 from index.paths import document_root
 from index.types import document_id
-from rag.errors import DocentError
+from rag.errors import DocentError, IndexSwitchedError
 from rag.jobs.queue import ClaimedJob, JobQueue
+from rag.operations.model_switch import SWITCH_JOB, run_switch
 from rag.runtime import Runtime
 
 __all__ = ["Worker", "report_result"]
@@ -73,9 +78,10 @@ class Worker:
             if not worked:
                 stop.wait(poll)
 
-    def run_one(self) -> bool:
-        """Claim and run one job; False when the queue was empty."""
-        job = self.queue.claim(self.name)
+    def run_one(self, job_id: str | None = None) -> bool:
+        """Claim and run one job (the oldest, or `job_id`); False when there was none."""
+        self.runtime.follow_live_index()
+        job = self.queue.claim(self.name, job_id)
         if job is None:
             return False
         self._running = job.id
@@ -84,8 +90,12 @@ class Worker:
         beat.start()
         result: dict[str, Any] | None = None
         error = ""
+        switched = False
         try:
             result = self._execute(job)
+        except IndexSwitchedError as exc:
+            log.warning("job %s goes back to the queue: %s", job.id, exc)
+            switched = True
         except DocentError as exc:
             error = str(exc)
         except Exception as exc:  # a job must never die silently
@@ -96,6 +106,9 @@ class Worker:
             beat.join()
             self._running = None
         if self._handed_back:  # a handed-back job is another worker's now
+            return True
+        if switched:
+            self.queue.release(job.id, self.name, "the index switched models: done again")
             return True
         if result is None:
             self.queue.fail(job.id, error)
@@ -139,6 +152,8 @@ class Worker:
         return SourceFile(Path(source), source, name, root)
 
     def _execute(self, job: ClaimedJob) -> dict[str, Any]:
+        if job.kind == SWITCH_JOB:
+            return run_switch(self.runtime, job.payload, partial(self.queue.progress, job.id))
         manifest = self.runtime.ingestor.manifest
 
         def progress(status: IngestProgress) -> None:

@@ -301,10 +301,18 @@ class ChatUI:
         self.feedback_store = runtime.stores.feedback
         self.conversations = runtime.stores.conversations
         self.library = LibraryUI(runtime, uploads, self.principal)
-        self.suggestions = Suggestions(runtime.manifest, runtime.store, runtime.assistant)
+        self._suggestions = Suggestions(runtime.manifest, runtime.store, runtime.assistant)
         self.gaps = GapsUI(
             runtime, runtime.stores.unanswered, runtime.stores.feedback, self.principal
         )
+
+    @property
+    def suggestions(self) -> Suggestions:
+        """Suggested questions from the node's current index (a model switch replaces it)."""
+        if self._suggestions.store is not self.runtime.store:
+            runtime = self.runtime
+            self._suggestions = Suggestions(runtime.manifest, runtime.store, runtime.assistant)
+        return self._suggestions
 
     def principal(self, request: gr.Request) -> Principal:
         """The caller, exactly as the API would see it (rate limit included)."""

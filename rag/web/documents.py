@@ -8,6 +8,7 @@ paths never leave the server.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Query, UploadFile
@@ -30,12 +31,13 @@ class Collection(BaseModel):
     documents: int
 
 
-def documents_router(ingestor: Ingestor, uploads: Uploads) -> APIRouter:
-    """Managing documents needs an API key (or an open install); portal tokens only ask."""
+def documents_router(ingestor: Callable[[], Ingestor], uploads: Uploads) -> APIRouter:
+    """Managing documents needs an API key (or an open install); portal tokens only ask.
+    `ingestor` gives the node's current write path (a model switch replaces it)."""
     router = APIRouter(
         prefix="/api/v1", tags=["documents"], dependencies=[Depends(document_manager)]
     )
-    manifest = ingestor.manifest
+    manifest = ingestor().manifest
 
     @router.post("/documents", status_code=202, response_model=UploadAccepted)
     def upload(
@@ -63,7 +65,7 @@ def documents_router(ingestor: Ingestor, uploads: Uploads) -> APIRouter:
     @router.delete("/documents/{doc_id}")
     def delete_document(doc_id: str) -> dict[str, Any]:
         """Remove a document from both indexes (and its uploaded bytes)."""
-        removed = ingestor.remove_document(doc_id)
+        removed = ingestor().remove_document(doc_id)
         if removed is None:
             raise NotFoundError(f"no document with id {doc_id}")
         return {"id": doc_id, "removed_chunks": removed}
