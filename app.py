@@ -146,6 +146,22 @@ def _parser() -> argparse.ArgumentParser:
     restore.add_argument(
         "--force", action="store_true", help="replace the data this install already holds"
     )
+    reindex = commands.add_parser(
+        "reindex",
+        help="switch the index to another embedding model while serving (built beside it)",
+    )
+    choice = reindex.add_mutually_exclusive_group()
+    choice.add_argument(
+        "--model",
+        help="all-MiniLM-L6-v2, all-MiniLM-L6-v2-int8 or a folder (model.onnx + "
+        "tokenizer.json) at the same path on every node",
+    )
+    choice.add_argument(
+        "--rollback", action="store_true", help="switch back to the collection kept by a switch"
+    )
+    reindex.add_argument(
+        "--drop-old", action="store_true", help="then delete the collections switches kept"
+    )
     train = commands.add_parser(
         "train-reader",
         help="train the extractive reader on SQuAD v1.1 (../shared/qa-train) and export it",
@@ -429,6 +445,57 @@ def _restore(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _reindex(settings: Settings, args: argparse.Namespace) -> int:
+    """Queue the switch and follow it; run it here unless a running `serve` (the embedded
+    store's one writer) or a worker takes it."""
+    import threading
+    import time
+
+    from rag.jobs.worker import Worker
+    from rag.operations.model_switch import submit_switch
+    from rag.runtime import build_runtime
+
+    model = args.model
+    if model and Path(model).expanduser().is_dir():
+        model = str(Path(model).expanduser().resolve())
+    runtime = build_runtime(settings, answers=False)
+    job = submit_switch(runtime, model, args.rollback, args.drop_old)
+    queue = runtime.stores.jobs
+    worker = Worker(runtime, queue)
+
+    def run_here() -> None:  # until it ran here or elsewhere (a killed run's job comes back)
+        while (now := queue.get(job.id)) is not None and now.status in ("queued", "running"):
+            if worker.run_one(job.id):
+                return
+            time.sleep(1.0)
+
+    here = None
+    if runtime.store.can_write():
+        here = threading.Thread(target=run_here, name="docent-switch", daemon=True)
+        here.start()
+    shown = ""
+    try:
+        current = queue.get(job.id)
+        while current is not None and current.status in ("queued", "running"):
+            line = current.current or f"job {job.id} is {current.status}"
+            if line != shown:
+                print(line, file=sys.stderr)
+                shown = line
+            current = queue.wait(job.id, 1.0)
+    except KeyboardInterrupt:
+        if here is not None and worker.hand_back() is not None:
+            print(f"stopped: job {job.id} handed back; run again to resume", file=sys.stderr)
+            sys.stderr.flush()
+            os._exit(130)
+        print(f"job {job.id} goes on in the background", file=sys.stderr)
+        return 130
+    if current is None or current.status == "failed":
+        print(f"error: {current.error if current else 'the job is gone'}", file=sys.stderr)
+        return 1
+    print(current.result.get("summary", "done"))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     # Never reach for a model hub: every model is a local folder.
     for variable in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_HUB_DISABLE_PROGRESS_BARS"):
@@ -448,6 +515,7 @@ def main(argv: list[str] | None = None) -> int:
         "train-reader": _train_reader,
         "backup": _backup,
         "restore": _restore,
+        "reindex": _reindex,
     }
     try:
         settings = Settings()

@@ -26,7 +26,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
+from sqlalchemy.exc import SQLAlchemyError
 
+from index.database import Database
+from index.live_index import IndexCollections
 from index.snapshot import collection_metadata, write_parts
 from rag.errors import ConfigError, InputError
 from rag.operations.database_copy import take_snapshot
@@ -116,15 +119,28 @@ def _prepare(destination: Path) -> Path:
     return partial
 
 
+def live_collection(settings: Settings) -> str:
+    """The Chroma collection that answers (a model switch's, else `DOCENT_COLLECTION`)."""
+    database = Database(settings.database_address)
+    try:
+        live = IndexCollections(database).live()
+    except SQLAlchemyError:  # a database from before model switches: checked below
+        live = None
+    finally:
+        database.dispose()
+    return live.name if live is not None else settings.collection
+
+
 def backup(
     settings: Settings, destination: Path, progress: Callable[[str], None] | None = None
 ) -> BackupManifest:
     """Back up the install of `settings` into the new folder `destination`."""
     say = progress or (lambda _: None)
     started = time.perf_counter()
-    metadata = collection_metadata(settings.chroma_dir, settings.chroma_url, settings.collection)
+    collection = live_collection(settings)
+    metadata = collection_metadata(settings.chroma_dir, settings.chroma_url, collection)
     if metadata is None:
-        raise InputError(f"there is no index to back up (collection {settings.collection!r})")
+        raise InputError(f"there is no index to back up (collection {collection!r})")
     partial = _prepare(destination)
     snapshot = take_snapshot(settings.database_address, partial)
     if snapshot.revision != SCHEMA_REVISION:
@@ -147,12 +163,15 @@ def backup(
     copied = write_parts(
         settings.chroma_dir,
         settings.chroma_url,
-        settings.collection,
+        collection,
         partial / CHUNKS,
         keep,
         _embedder(settings, str(metadata.get("embedding_model"))),
         lambda read: say(f"chunks: {read} read, of about {expected}"),
     )
+    if live_collection(settings) != collection:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise InputError("a model switch finished during the backup: back up again")
     redo = sorted(
         d for d in indexed if copied.per_document.get(d, 0) != snapshot.documents[d].chunks
     )
@@ -164,7 +183,7 @@ def backup(
         schema_revision=snapshot.revision,
         database=snapshot.kind,
         database_file=snapshot.file,
-        collection=settings.collection,
+        collection=collection,
         index=metadata,
         counts={
             **snapshot.rows,

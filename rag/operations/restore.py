@@ -28,6 +28,7 @@ from sqlalchemy import bindparam, delete, text
 
 from index.chunking import Chunker
 from index.lexical import LexicalIndex
+from index.live_index import IndexCollectionRow
 from index.manifest import Manifest
 from index.snapshot import collection_metadata, restore_parts
 from index.store import LAYOUT, ChunkStore, connect
@@ -84,7 +85,8 @@ def _check_compatible(manifest: BackupManifest, settings: Settings) -> None:
             f"the backup is from a newer Docent (schema {manifest.schema_revision}, this one "
             f"{SCHEMA_REVISION}): restore it with Docent {manifest.docent_version} or newer"
         )
-    if manifest.embedding_model != settings.embedding_model:
+    switched = manifest.collection != settings.collection  # the database records its model
+    if not switched and manifest.embedding_model != settings.embedding_model:
         raise ConfigError(
             f"the backup's index was built with {manifest.embedding_model}, these settings use "
             f"{settings.embedding_model}: set DOCENT_EMBEDDING_MODEL={manifest.embedding_model} "
@@ -100,19 +102,29 @@ def _check_compatible(manifest: BackupManifest, settings: Settings) -> None:
         )
 
 
-def _occupied(settings: Settings) -> list[str]:
+def _occupied(settings: Settings, collection: str) -> list[str]:
     """What the restore would overwrite."""
     found = []
     if settings.data_dir.is_dir() and any(settings.data_dir.iterdir()):
         found.append(f"the data folder {settings.data_dir} is not empty")
     if sqlite_path(settings.database_address) is None and not is_empty(settings.database_address):
         found.append("the PostgreSQL database holds Docent's tables")
-    if collection_metadata(settings.chroma_dir, settings.chroma_url, settings.collection):
-        found.append(f"the Chroma collection {settings.collection!r} exists")
+    for name in dict.fromkeys((settings.collection, collection)):
+        if collection_metadata(settings.chroma_dir, settings.chroma_url, name):
+            found.append(f"the Chroma collection {name!r} exists")
     return found
 
 
-def _clear(settings: Settings) -> None:
+def _only_live(settings: Settings, database: Any, collection: str) -> None:
+    """The backup holds the live collection only: forget the ones a switch kept (and their
+    unit vectors)."""
+    key = "" if collection == settings.collection else collection
+    with database.write() as session:
+        session.execute(delete(IndexCollectionRow).where(IndexCollectionRow.name != collection))
+        session.execute(delete(UnitVectorRow).where(UnitVectorRow.chroma_collection != key))
+
+
+def _clear(settings: Settings, collection: str) -> None:
     """Remove what a forced restore replaces (a PostgreSQL database is cleaned by pg_restore)."""
     database = sqlite_path(settings.database_address)
     if database is not None:
@@ -120,8 +132,10 @@ def _clear(settings: Settings) -> None:
             Path(f"{database}{companion}").unlink(missing_ok=True)
     shutil.rmtree(settings.lexical_dir, ignore_errors=True)
     client = connect(settings.chroma_dir, settings.chroma_url)
-    if settings.collection in [c.name for c in client.list_collections()]:
-        client.delete_collection(settings.collection)
+    names = [c.name for c in client.list_collections()]
+    for name in dict.fromkeys((settings.collection, collection)):
+        if name in names:
+            client.delete_collection(name)
 
 
 def _requeue_running(settings: Settings, database: Any) -> int:
@@ -177,12 +191,14 @@ def restore(
     started = time.perf_counter()
     manifest = read_backup(source)
     _check_compatible(manifest, settings)
-    if occupied := _occupied(settings):
+    collection = manifest.collection
+    if occupied := _occupied(settings, collection):
         if not force:
             raise InputError(f"refusing to overwrite: {'; '.join(occupied)} (--force replaces it)")
-        _clear(settings)
+        _clear(settings, collection)
     load_snapshot(source / manifest.database_file, manifest.database, settings.database_address)
     database = open_database(settings)  # migrates a backup from an older schema
+    _only_live(settings, database, collection)
     say(f"database: {manifest.database} restored at schema {manifest.schema_revision}")
     skipped = set(manifest.redo)
 
@@ -192,7 +208,7 @@ def restore(
     restored = restore_parts(
         settings.chroma_dir,
         settings.chroma_url,
-        settings.collection,
+        collection,
         manifest.index,
         source / CHUNKS,
         manifest.parts,
@@ -202,7 +218,7 @@ def restore(
     requeued = _requeue_running(settings, database)
     redone = _redo(settings, database, manifest)
     signature = {k: v for k, v in manifest.index.items() if not k.startswith("hnsw:")}
-    store = ChunkStore(settings.chroma_dir, settings.collection, signature, settings.chroma_url)
+    store = ChunkStore(settings.chroma_dir, collection, signature, settings.chroma_url)
     lexical = LexicalIndex(settings.lexical_dir)
     documents = Manifest(database)
     lexical.sync(documents, store)

@@ -35,6 +35,7 @@ from rag.errors import ConfigError, DocentError
 from rag.jobs.worker import Worker
 from rag.logs import configure_logging
 from rag.metrics import CONTENT_TYPE, StateCollector, render
+from rag.operations.model_switch import model_label
 from rag.runtime import Runtime, build_runtime
 from rag.settings import Settings
 from rag.web.ask import ask_router
@@ -159,7 +160,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     uploads = Uploads(settings, runtime.manifest, jobs)
     app.include_router(ask_router(runtime))
     app.include_router(openai_router(runtime))
-    app.include_router(documents_router(runtime.ingestor, uploads))
+    app.include_router(documents_router(lambda: runtime.ingestor, uploads))
     app.include_router(jobs_router(jobs))
     app.include_router(pages_router(runtime))
     app.include_router(widget_router(settings.allowed_origins))
@@ -175,6 +176,7 @@ def create_app(runtime: Runtime) -> FastAPI:
             "chunks": runtime.manifest.chunk_count(),
             "documents": runtime.manifest.count(),
             "generator": runtime.assistant.generator.name,
+            "embedding_model": model_label(runtime.live.embedding_model),
         }
 
     state = StateCollector(runtime.manifest, runtime.stores.jobs, runtime.lexical)

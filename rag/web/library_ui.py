@@ -23,6 +23,7 @@ from index.manifest import DocumentRecord
 from index.types import DEFAULT_COLLECTION
 from rag.errors import DocentError, InputError, NotFoundError
 from rag.jobs.queue import Job
+from rag.operations.model_switch import SWITCH_JOB, model_label
 from rag.runtime import Runtime
 from rag.web.auth import Principal, require_manager
 from rag.web.protect import inside_uploads
@@ -136,14 +137,26 @@ class LibraryUI:
 
     # --- the tab ----------------------------------------------------------------------------
 
-    def _table(self, request: gr.Request) -> tuple[Any, Any, Any]:
+    def _table(self, request: gr.Request) -> tuple[Any, Any, Any, Any]:
         try:
             return self.table_of(self.principal(request))
         except DocentError:
-            return [], gr.update(choices=[], value=None), gr.update(visible=False)
+            return [], gr.update(choices=[], value=None), gr.update(visible=False), ""
 
-    def table_of(self, principal: Principal) -> tuple[Any, Any, Any]:
-        """The table, the document picker and whether the managing controls show."""
+    def index_state(self, principal: Principal) -> str:
+        """For a manager: the live embedding model, and a model switch's progress."""
+        if not principal.may_manage:
+            return ""
+        line = f"Index: **{html.escape(model_label(self.runtime.live.embedding_model))}**"
+        for job in self.uploads.jobs.active():
+            if job.kind == SWITCH_JOB:
+                target = html.escape(", ".join(job.items))
+                line += f" · switching to **{target}** ({job.status}) {html.escape(job.current)}"
+        return line
+
+    def table_of(self, principal: Principal) -> tuple[Any, Any, Any, Any]:
+        """The table, the document picker, whether the managing controls show, and the
+        index's state."""
         documents = self.documents_of(principal)
         manager = principal.may_manage
         rows = [
@@ -151,7 +164,8 @@ class LibraryUI:
             for d in documents
         ]
         choices = [(f"{d.name} ({d.collection})", d.id) for d in documents]
-        return rows, gr.update(choices=choices, value=None), gr.update(visible=manager)
+        index = self.index_state(principal)
+        return rows, gr.update(choices=choices, value=None), gr.update(visible=manager), index
 
     def render(self) -> list[Any]:
         """Lay out the tab inside the current Blocks; returns the components `table_of`
@@ -189,8 +203,9 @@ class LibraryUI:
                 elem_id="docent-upload",
             )
         status = gr.Markdown(elem_id="docent-library-status")
+        index = gr.Markdown(elem_id="docent-library-index")
         refresh = gr.Button("Refresh", size="sm", elem_id="docent-library-refresh")
-        filled = [table, picked, manage]
+        filled = [table, picked, manage, index]
 
         def guarded(action: Callable[..., str]) -> Callable[..., str]:
             def run(*args: Any) -> str:
