@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import signal
 import subprocess
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ import httpx
 import pytest
 
 from index.chunking import Chunker
+from index.embeddings import INT8_MODEL
 from index.loaders import LoadedDocument
 from index.store import connect
 from tests.helpers import (
@@ -24,6 +26,7 @@ from tests.helpers import (
     create_key,
     free_port,
     make_settings,
+    run_cli,
     start_app,
     wait_for_job,
     wait_until_up,
@@ -281,3 +284,57 @@ def test_processes_starting_together_on_an_empty_store_agree(
     assert len({h["chunks"] for h in final}) == 1
     assert final[0]["chunks"] == 60 and final[0]["documents"] == 9, "the samples, once"
     assert len(stored) == len(set(stored)) == 60
+
+
+def test_a_model_switch_under_load_loses_no_answer_and_no_write(cluster: Cluster) -> None:
+    """`reindex --model` while both nodes answer without pause and an upload is indexed:
+    every question answered, both nodes on the new model, the upload in the new collection."""
+    assert health(cluster.a)["embedding_model"] == "all-MiniLM-L6-v2"
+    stop = threading.Event()
+    outcomes: list[int | str] = []
+
+    def load() -> None:
+        questions = ["Which rooms can be booked?", "Who may use the window desks?"]
+        while not stop.is_set():
+            for node in (cluster.a, cluster.b):
+                try:
+                    response = httpx.post(
+                        f"{node}/api/v1/ask",
+                        json={"question": questions[len(outcomes) % 2]},
+                        headers=cluster.headers(),
+                        timeout=60,
+                    )
+                    outcomes.append(response.status_code)
+                except httpx.HTTPError as exc:
+                    outcomes.append(type(exc).__name__)
+
+    asking = threading.Thread(target=load, daemon=True)
+    asking.start()
+    text = "The Falkirk warehouse keeps 340 spare pallets beside the loading bay."
+    job_id = cluster.upload(cluster.b, "falkirk-note.txt", text.encode())
+    switch = run_cli(cluster.folder / "switch", "reindex", "--model", INT8_MODEL, **cluster.shared)
+    assert switch.returncode == 0, switch.stderr
+    switched = eventually(
+        lambda: all(
+            health(node)["embedding_model"] == INT8_MODEL
+            for node in (cluster.a, cluster.b)
+            for _ in range(6)  # each node is two processes
+        ),
+        within=VISIBLE_WITHIN,
+    )
+    stop.set()
+    asking.join(timeout=120)
+    assert switched
+    assert outcomes and [o for o in outcomes if o != 200] == []
+    assert job_status(cluster, job_id) in ("queued", "running", "done")
+    assert eventually(lambda: job_status(cluster, job_id) == "done", within=120)
+    answer = cluster.ask(cluster.a, "How many spare pallets does the Falkirk warehouse keep?")
+    assert any(c["name"] == "falkirk-note.txt" for c in answer["citations"])
+    assert "Switched to all-MiniLM-L6-v2-int8" in switch.stdout
+    expected = health(cluster.b)["chunks"]
+    names = [
+        c.name for c in connect(Path(), cluster.shared["DOCENT_CHROMA_URL"]).list_collections()
+    ]
+    new = next(name for name in names if name.startswith("docent--"))
+    held = connect(Path(), cluster.shared["DOCENT_CHROMA_URL"]).get_collection(new).count()
+    assert held == expected
