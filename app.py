@@ -381,6 +381,10 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         serve_workers(settings, args.workers)
         return 0
     runtime = build_runtime(settings)
+    if settings.run_jobs and not runtime.store.can_write():  # embedded: be its one writer now
+        print(
+            "warning: another process writes to the store; jobs fail until it ends", file=sys.stderr
+        )
     if report := runtime.ensure_samples():
         print(f"indexed samples: {report.summary()}")
     serve(runtime)
