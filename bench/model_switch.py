@@ -10,6 +10,7 @@ latency, and whether the new collection holds every chunk.
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import os
 import shutil
 import subprocess
@@ -72,6 +73,13 @@ class Load:
             thread.join()
 
 
+def _load(data: Path, embeddings, chunks, vectors, size: int) -> None:  # type: ignore[no-untyped-def]
+    settings = Settings(data_dir=data, samples_dir=None, _env_file=None)  # type: ignore[call-arg]
+    runtime = build_runtime(settings, embeddings=embeddings)
+    bulk_load(runtime, chunks, vectors, size)
+    runtime.lexical.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=5000)
@@ -83,11 +91,14 @@ def main() -> None:
     chunks, vectors, queries = base_chunks(args.eval_dir, embeddings, min(args.size, 20000))
     data = args.work / f"switch-{args.size}"
     shutil.rmtree(data, ignore_errors=True)
-    settings = Settings(data_dir=data, samples_dir=None, _env_file=None)  # type: ignore[call-arg]
-    runtime = build_runtime(settings, embeddings=embeddings)
-    bulk_load(runtime, chunks, vectors, args.size)
-    runtime.lexical.close()
-    del runtime
+    # Loaded by a child process: the embedded store's writer lock ends with it (serve writes).
+    loading = multiprocessing.get_context("fork").Process(
+        target=_load, args=(data, embeddings, chunks, vectors, args.size)
+    )
+    loading.start()
+    loading.join()
+    if loading.exitcode != 0:
+        raise SystemExit("loading the install failed")
 
     env = {**os.environ, "DOCENT_DATA_DIR": str(data), "DOCENT_RATE_LIMIT_PER_MINUTE": "100000"}
     port = free_port()
