@@ -193,7 +193,20 @@ class Settings(BaseSettings):
         description="Where older versions kept API keys (default <data_dir>/api_keys.json); "
         "imported into the database on first start.",
     )
-    jwt_secret: SecretStr | None = Field(None, description="Shared secret of portal tokens.")
+    jwt_secret: SecretStr | None = Field(
+        None, description="Shared secret of HS256 portal tokens (small installs)."
+    )
+    jwt_jwks_url: str | None = Field(
+        None,
+        pattern=r"^https?://",
+        description="The portal's public keys (JWKS): RS256/ES256 portal tokens, `kid` required.",
+    )
+    jwt_jwks_cache_seconds: float = Field(
+        300, gt=0, description="How long the portal's JWKS is reused before it is fetched again."
+    )
+    jwt_jwks_cooldown_seconds: float = Field(
+        30, ge=0, description="Least time between fetches caused by an unknown `kid` (rotation)."
+    )
     jwt_audience: str = Field("docent", description="Required `aud` claim of portal tokens.")
     jwt_issuer: str | None = Field(None, description="Required `iss` claim, when set.")
     jwt_max_age: int = Field(

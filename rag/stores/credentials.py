@@ -108,4 +108,5 @@ class ApiKeys:
 
 def has_credentials(settings: Settings, database: Database) -> bool:
     """Whether the install is secured: a portal secret or at least one API key exists."""
-    return bool(settings.jwt_secret) or bool(ApiKeys(database))
+    portal = bool(settings.jwt_secret or settings.jwt_jwks_url)
+    return portal or bool(ApiKeys(database))

@@ -3,8 +3,9 @@ and the Gradio chat UI (which includes everything under /gradio_api).
 
 - API keys (`Authorization: Bearer dk_…`): random keys created by `app.py apikey create NAME`;
   only their sha256 is stored. A key reads every collection and may manage documents.
-- Portal tokens (`Authorization: Bearer <jwt>`): the portal's backend signs a short-lived HS256
-  JWT with the shared `DOCENT_JWT_SECRET`: `sub`, `aud`, `iat`, `exp` (at most
+- Portal tokens (`Authorization: Bearer <jwt>`): the portal's backend signs a short-lived JWT
+  (RS256/ES256 against its JWKS at `DOCENT_JWT_JWKS_URL`, or HS256 with the shared
+  `DOCENT_JWT_SECRET`: `rag/web/portal_tokens.py`): `sub`, `aud`, `iat`, `exp` (at most
   `DOCENT_JWT_MAX_AGE` after `iat`), optionally `iss`, and the `collections` the user may read.
   A token asks within those collections and manages nothing.
 - Chat UI sessions (cookie `docent_session`): `POST /auth/session` with either credential
@@ -41,12 +42,12 @@ from fastapi import Depends, Request
 from pydantic import BaseModel
 
 from index.database import Database
-from rag.errors import ConfigError
 from rag.settings import Settings
 from rag.stores.credentials import ApiKeys, has_credentials
 from rag.stores.rate_limits import RateWindows
 from rag.stores.shared_secrets import shared_secret
 from rag.web.errors import AccessError, RateLimitError
+from rag.web.portal_tokens import PortalTokens, looks_like_jwt
 
 __all__ = [
     "SESSION_COOKIE",
@@ -176,9 +177,7 @@ class Authenticator:
     def __init__(self, settings: Settings, database: Database, keys: ApiKeys | None = None) -> None:
         self.settings = settings
         self.keys = keys or ApiKeys(database)  # the runtime's, in the app
-        self.secret = settings.jwt_secret.get_secret_value() if settings.jwt_secret else None
-        if self.secret is not None and len(self.secret) < 32:
-            raise ConfigError("DOCENT_JWT_SECRET must be at least 32 characters")
+        self.tokens = PortalTokens(settings)
         self.limiter = RateLimiter(database, settings.rate_limit_per_minute, "requests")
         self.failures = MemoryRateLimiter(settings.failed_auth_per_minute)
         self._session_key = (
@@ -186,7 +185,7 @@ class Authenticator:
             if settings.session_secret
             else shared_secret(database, "session")
         )
-        self._closed = bool(self.secret) or bool(self.keys)
+        self._closed = self.tokens.enabled or bool(self.keys)
 
     @property
     def open(self) -> bool:
@@ -222,38 +221,16 @@ class Authenticator:
 
     def verify(self, credential: str) -> Principal:
         """The principal an API key or a portal token stands for."""
-        if self.secret and credential.count(".") == 2:
-            return self._from_token(credential, self.secret)
+        if self.tokens.enabled and looks_like_jwt(credential):
+            claims = self.tokens.verify(credential)
+            return Principal(
+                name=str(claims["sub"]), kind="token", collections=claims["collections"]
+            )
         found = self.keys.find(credential)
         if found is None:
             raise AccessError("invalid API key")
         name, key_id = found
         return Principal(name=name, kind="key", key_id=key_id)
-
-    def _from_token(self, token: str, secret: str) -> Principal:
-        settings = self.settings
-        try:
-            claims = jwt.decode(
-                token,
-                secret,
-                algorithms=["HS256"],
-                audience=settings.jwt_audience,
-                issuer=settings.jwt_issuer,
-                leeway=30,  # seconds of clock skew between portal and Docent
-                options={"require": ["exp", "iat", "sub", "aud"]},
-            )
-        except jwt.ExpiredSignatureError as exc:
-            raise AccessError("the portal token has expired") from exc
-        except jwt.InvalidTokenError as exc:
-            log.info("refused a portal token: %s", exc)
-            raise AccessError("invalid portal token") from exc
-        if int(claims["exp"]) - int(claims["iat"]) > settings.jwt_max_age:
-            log.info("refused a portal token living longer than %d s", settings.jwt_max_age)
-            raise AccessError("invalid portal token")
-        collections = claims.get("collections")
-        if not isinstance(collections, list) or not all(isinstance(c, str) for c in collections):
-            raise AccessError("the portal token must list its 'collections'")
-        return Principal(name=str(claims["sub"]), kind="token", collections=collections)
 
     def session_for(self, principal: Principal, expires: int | None = None) -> tuple[str, int]:
         """A signed session cookie value for `principal` and its lifetime in seconds."""
@@ -289,7 +266,7 @@ class Authenticator:
 
     def token_expiry(self, credential: str) -> int | None:
         """The `exp` of a portal token (already verified), for the session built from it."""
-        if credential.count(".") != 2:
+        if not looks_like_jwt(credential):
             return None
         claims = jwt.decode(credential, options={"verify_signature": False})
         return int(claims["exp"])
