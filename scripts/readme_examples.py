@@ -5,11 +5,14 @@ the README differs from what the code prints now).
 
 An example is a block between `<!-- example -->` and `<!-- /example -->` holding a ```text
 fence: its `$ ` lines are commands (a line ending in a backslash goes on), the rest is their
-output. Each block's commands run in one bash session over a fresh data dir with the bundled
-samples (and ../shared/corpus, which one example ingests), against `app.py serve` on a free
-loopback port (with a data dir of its own), written in the README as localhost:7860. What
-changes from run to run or machine to machine is shown as "…": ids, timings, dates, scores,
-and passages past their first words.
+output. Each block's commands run in one bash session, in a folder holding `samples` (the
+bundled samples) and `../shared/corpus` (which one example ingests); the blocks run in order over
+one data dir, fresh when the first starts, against `app.py serve` on a free loopback port (with
+a data dir of its own, the samples indexed as it starts), written in the README as
+localhost:7860 (or 127.0.0.1:7860). A block may instead hold a ```python fence and then a
+```text fence: the Python runs (this checkout's interpreter, in the same folder, against the
+same server) and the text is what it prints. What changes from run to run or machine to machine
+is shown as "…": ids, timings, dates, scores, and passages past their first words.
 `tests/test_readme.py` runs --check, so the README shows what Docent prints.
 """
 
@@ -32,7 +35,13 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
 SHOWN_PORT = "localhost:7860"
-BLOCK = re.compile(r"(<!-- example -->\n```text\n)(.*?)(```\n<!-- /example -->)", re.DOTALL)
+SHOWN_ADDRESS = "127.0.0.1:7860"  # the same server, as a URL in Python code
+_OPEN, _CLOSE = "<!-- example -->\n", "```\n<!-- /example -->"
+BLOCK = re.compile(
+    r"(<!-- example -->\n```(?:text\n(?P<commands>.*?)"
+    r"|python\n(?P<code>.*?)```\n```text\n(?P<printed>.*?))```\n<!-- /example -->)",
+    re.DOTALL,
+)
 VOLATILE = {
     "id",
     "chunk_id",
@@ -164,14 +173,37 @@ def render(readme: str, work: Path) -> str:
     if shared.is_dir():
         (work / "shared").symlink_to(shared)
     (here / "desks.txt").write_text("Desk booking opens at 07:00 on weekdays.\n")
+    (here / "samples").symlink_to(ROOT / "samples")
     # `serve` holds its embedded store: the command line examples have a data dir of their own
     server = _serve(data, port, {**env, "DOCENT_DATA_DIR": str(work / "served")})
     try:
 
+        def run_python(match: re.Match[str]) -> str:
+            """One block's Python, run against the server; what it prints shown after it."""
+            code = match["code"]
+            served = code.replace(SHOWN_PORT, f"127.0.0.1:{port}").replace(
+                SHOWN_ADDRESS, f"127.0.0.1:{port}"
+            )
+            result = subprocess.run(
+                [sys.executable, "-"],
+                input=served,
+                env=env,
+                cwd=here,
+                capture_output=True,
+                text=True,
+                timeout=900,
+            )
+            if result.returncode != 0:
+                raise SystemExit(f"an example failed:\n{code}\n{result.stderr}")
+            printed = _shown(result.stdout).rstrip()
+            return f"{_OPEN}```python\n{code}```\n```text\n{printed}\n{_CLOSE}"
+
         def run(match: re.Match[str]) -> str:
             """One block's commands in one shell (a later one may use an earlier's variables),
             each one's output after a separator line."""
-            commands = _commands(match.group(2))
+            if match["code"] is not None:
+                return run_python(match)
+            commands = _commands(match["commands"])
             if not shared.is_dir() and any("../shared/" in c for c in commands):
                 print(f"no {shared}: left as written: {commands[0]}", file=sys.stderr)
                 return match.group(0)
@@ -194,7 +226,7 @@ def render(readme: str, work: Path) -> str:
                 f"$ {command}\n{_shown(output)}".rstrip()
                 for command, output in zip(commands, outputs, strict=True)
             ]
-            return match.group(1) + "\n".join(shown) + "\n" + match.group(3)
+            return f"{_OPEN}```text\n" + "\n".join(shown) + f"\n{_CLOSE}"
 
         return BLOCK.sub(run, readme)
     finally:
